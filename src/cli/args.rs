@@ -1,0 +1,51 @@
+//! Command-line arguments (clap).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Switchboard: a folder of Rhai scripts plus one switchboard.toml, served as a personal API and
+/// automation hub.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// How logs on stderr are written.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one action once and print its result as JSON.
+    Run(RunArgs),
+    /// Validate the manifest and compile every script; report every error.
+    Check(HubArgs),
+}
+
+/// Where the hub is.
+#[derive(Debug, Args)]
+pub struct HubArgs {
+    /// The hub folder (holding switchboard.toml).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// `switchboard run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A script name (`weather`, `tasks/create`) or a path to a .rhai file.
+    pub script: String,
+    /// The input map as JSON text, or @FILE to read it from a file.
+    #[arg(long, short)]
+    pub input: Option<String>,
+    #[command(flatten)]
+    pub hub: HubArgs,
+}

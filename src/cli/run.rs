@@ -1,0 +1,80 @@
+//! `switchboard run`: one action, once; result on stdout, printed lines and errors on stderr.
+
+use super::args::RunArgs;
+use super::print_stdout;
+use crate::error::Error;
+use crate::hub::Snapshot;
+use crate::runner::{self, Invocation, Outcome};
+use anyhow::Context;
+use serde_json::Value;
+use std::path::Path;
+
+pub fn run(args: RunArgs) -> Result<(), Error> {
+    let input = read_input(args.input.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let snapshot = Snapshot::load(&args.hub.dir, runtime.handle().clone())?;
+
+    let as_path = Path::new(&args.script);
+    let is_file = args.script.ends_with(".rhai") && as_path.is_file();
+    let name = if is_file { args.script.clone() } else { args.script.trim_end_matches(".rhai").to_string() };
+    let mut invocation = Invocation::manual(name.clone(), input);
+    invocation.echo = true;
+
+    let outcome = if is_file {
+        let ast = snapshot.compile_file(as_path).map_err(|err| Error::Failed(format!("{name}: {err}")))?;
+        runner::run_ast(&snapshot, &ast, invocation)
+    } else if snapshot.scripts.contains_key(&name) || snapshot.problem(&name).is_some() {
+        runner::run(&snapshot, invocation)
+    } else {
+        let known: Vec<&str> = snapshot.scripts.keys().map(String::as_str).collect();
+        let hint = crate::config::closest(&name, known.iter().copied())
+            .map(|best| format!("; did you mean `{best}`?"))
+            .unwrap_or_default();
+        return Err(Error::Usage(format!("no script `{name}` in {} (looked for scripts/{name}.rhai){hint}", snapshot.dir.display())));
+    };
+    print_outcome(outcome)
+}
+
+fn print_outcome(outcome: Outcome) -> Result<(), Error> {
+    if outcome.dropped_lines > 0 {
+        eprintln!("[{} more lines not kept]", outcome.dropped_lines);
+    }
+    match outcome.result {
+        Ok(reply) => {
+            let value = match reply.status {
+                Some(status) => {
+                    let headers: serde_json::Map<String, Value> =
+                        reply.headers.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
+                    serde_json::json!({ "status": status, "headers": headers, "body": reply.body })
+                }
+                None => reply.body,
+            };
+            let text = serde_json::to_string_pretty(&value).context("cannot write the result")?;
+            print_stdout(&text)
+        }
+        Err(err) => Err(Error::Failed(format!("{}: {err} (run {})", outcome.script, outcome.run_id))),
+    }
+}
+
+fn read_input(raw: Option<&str>) -> Result<Value, Error> {
+    let Some(raw) = raw else {
+        return Ok(Value::Object(serde_json::Map::new()));
+    };
+    let (text, origin) = match raw.strip_prefix('@') {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|err| Error::Usage(format!("--input @{file}: cannot read: {err}")))?;
+            (text, format!("--input @{file}"))
+        }
+        None => (raw.to_string(), "--input".to_string()),
+    };
+    let value: Value = serde_json::from_str(&text).map_err(|err| {
+        Error::Usage(format!("{origin}: not valid JSON at line {}, column {}: {err}", err.line(), err.column()))
+    })?;
+    if !value.is_object() {
+        return Err(Error::Usage(format!("{origin}: the input must be a JSON object such as '{{\"name\": \"Ada\"}}'")));
+    }
+    Ok(value)
+}

@@ -1,0 +1,132 @@
+//! `${VAR}` expansion in manifest strings: the process environment first, then the hub's `.env`.
+//!
+//! Expansion happens while the manifest is deserialized, so an unset variable is reported with the
+//! key path and line:column of the string that uses it. Every expanded value is remembered as a
+//! secret so that it can be redacted from logs, errors and the run log.
+
+use serde::{Deserialize, Deserializer, de};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+
+/// A manifest string in which `${VAR}` has been expanded (`$$` stands for a literal `$`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl Text {
+    /// The expanded value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Expanded values may hold secrets; Debug output must never print them.
+        f.write_str("Text(..)")
+    }
+}
+
+/// Where `${VAR}` values come from while one manifest is being read.
+pub struct Environment {
+    dotenv: HashMap<String, String>,
+    secrets: Vec<String>,
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Environment>> = const { RefCell::new(None) };
+}
+
+impl Environment {
+    /// An environment that consults the process first, then the given `.env` pairs.
+    pub fn new(dotenv: HashMap<String, String>) -> Self {
+        Self { dotenv, secrets: Vec::new() }
+    }
+
+    /// Runs `read` with this environment active for every [`Text`] it deserializes; returns the
+    /// result and the values that were expanded.
+    pub fn scope<T>(self, read: impl FnOnce() -> T) -> (T, Vec<String>) {
+        ACTIVE.with(|active| *active.borrow_mut() = Some(self));
+        let result = read();
+        let env = ACTIVE.with(|active| active.borrow_mut().take());
+        (result, env.map(|env| env.secrets).unwrap_or_default())
+    }
+
+    fn lookup(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().or_else(|| self.dotenv.get(name).cloned())
+    }
+
+    /// Expands every `${NAME}` in `raw`.
+    pub fn expand(&mut self, raw: &str) -> Result<String, String> {
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            if let Some(stripped) = after.strip_prefix('$') {
+                out.push('$');
+                rest = stripped;
+            } else if let Some(body) = after.strip_prefix('{') {
+                let end = body
+                    .find('}')
+                    .ok_or_else(|| format!("unterminated `${{` in \"{raw}\" (write `$$` for a literal `$`)"))?;
+                let name = &body[..end];
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    return Err(format!("`${{{name}}}` is not a valid variable name"));
+                }
+                let value = self.lookup(name).ok_or_else(|| {
+                    format!("environment variable `{name}` is not set (looked in the environment and in .env)")
+                })?;
+                if !value.is_empty() {
+                    self.secrets.push(value.clone());
+                }
+                out.push_str(&value);
+                rest = &body[end + 1..];
+            } else {
+                out.push('$');
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        ACTIVE.with(|active| match active.borrow_mut().as_mut() {
+            Some(env) => env.expand(&raw).map(Text).map_err(de::Error::custom),
+            None => Ok(Text(raw)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Environment {
+        Environment::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn expands_from_dotenv_and_records_secrets() {
+        let mut env = env(&[("SB_TEST_TOKEN", "s3cret")]);
+        assert_eq!(env.expand("Bearer ${SB_TEST_TOKEN}!"), Ok("Bearer s3cret!".to_string()));
+        assert_eq!(env.secrets, vec!["s3cret".to_string()]);
+    }
+
+    #[test]
+    fn dollar_dollar_is_a_literal_dollar() {
+        assert_eq!(env(&[]).expand("cost: $$5 and $x"), Ok("cost: $5 and $x".to_string()));
+    }
+
+    #[test]
+    fn missing_and_malformed_variables_are_errors() {
+        let err = env(&[]).expand("${SB_SURELY_UNSET_VAR}").unwrap_err();
+        assert!(err.contains("`SB_SURELY_UNSET_VAR` is not set"), "{err}");
+        assert!(env(&[]).expand("${OPEN").unwrap_err().contains("unterminated"));
+        assert!(env(&[]).expand("${a b}").unwrap_err().contains("not a valid variable name"));
+    }
+}

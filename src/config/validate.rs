@@ -1,0 +1,128 @@
+//! Checks that need more than the manifest's shape: script references, URLs, names, formats.
+
+use super::{Connection, ConfigError, Manifest, closest};
+use std::collections::HashSet;
+use std::path::Path;
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+const SCHEMES: &[&str] = &["hmac-sha256", "hmac-sha1", "stripe"];
+
+/// Every semantic error in `manifest`, in manifest order.
+pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError> {
+    let scripts = crate::hub::script_names(dir);
+    let mut errors = Vec::new();
+    let mut error = |key: String, message: String| errors.push(ConfigError::key(file, key, message));
+    let script_exists = |key: String, name: &str, error: &mut dyn FnMut(String, String)| {
+        if !scripts.iter().any(|known| known == name) {
+            let hint = closest(name, scripts.iter().map(String::as_str))
+                .map(|best| format!("; did you mean `{best}`?"))
+                .unwrap_or_default();
+            error(key, format!("no script `{name}` (looked for scripts/{name}.rhai){hint}"));
+        }
+    };
+
+    if manifest.limits.max_operations == 0 {
+        error("limits.max_operations".into(), "must be greater than 0".into());
+    }
+    if manifest.limits.timeout.0.is_zero() {
+        error("limits.timeout".into(), "must be longer than 0s".into());
+    }
+
+    let mut seen_routes = HashSet::new();
+    for (index, route) in manifest.routes.iter().enumerate() {
+        let key = |field: &str| format!("route[{index}].{field}");
+        let method = route.method.to_ascii_uppercase();
+        if !METHODS.contains(&method.as_str()) {
+            error(key("method"), format!("unknown method `{}`; expected one of {}", route.method, METHODS.join(", ")));
+        }
+        if !route.path.starts_with('/') {
+            error(key("path"), format!("`{}` must start with `/`", route.path));
+        } else if !seen_routes.insert((method, route.path.clone())) {
+            error(key("path"), format!("{} {} is declared twice", route.method, route.path));
+        }
+        script_exists(key("script"), &route.script, &mut error);
+        if let Some(schema) = &route.body_schema
+            && !dir.join(schema).is_file()
+        {
+            error(key("body_schema"), format!("no file `{schema}` in the hub"));
+        }
+        if let Some(limit) = &route.rate_limit
+            && !valid_rate(limit)
+        {
+            error(key("rate_limit"), format!("`{limit}` is not a rate; expected \"N/second\", \"N/minute\" or \"N/hour\""));
+        }
+        if let Some(verify) = &route.verify
+            && !SCHEMES.contains(&verify.scheme.as_str())
+        {
+            error(key("verify.scheme"), format!("unknown scheme `{}`; expected one of {}", verify.scheme, SCHEMES.join(", ")));
+        }
+    }
+
+    let mut seen_crons = HashSet::new();
+    for (index, cron) in manifest.crons.iter().enumerate() {
+        let key = |field: &str| format!("cron[{index}].{field}");
+        if !seen_crons.insert(cron.name.as_str()) {
+            error(key("name"), format!("cron job `{}` is declared twice", cron.name));
+        }
+        script_exists(key("script"), &cron.script, &mut error);
+        if let Some(zone) = &cron.timezone
+            && zone.parse::<chrono_tz::Tz>().is_err()
+        {
+            error(key("timezone"), format!("unknown timezone `{zone}`; expected an IANA name such as \"Europe/London\""));
+        }
+    }
+    for (index, watch) in manifest.watches.iter().enumerate() {
+        script_exists(format!("watch[{index}].script"), &watch.script, &mut error);
+    }
+    for (index, on) in manifest.subscriptions.iter().enumerate() {
+        script_exists(format!("on[{index}].script"), &on.script, &mut error);
+    }
+
+    for (name, connection) in &manifest.connections {
+        let key = |field: &str| format!("connections.{name}.{field}");
+        match connection {
+            Connection::Http(http) => {
+                if let Err(err) = reqwest::Url::parse(http.base_url.as_str()) {
+                    error(key("base_url"), format!("not a URL ({err})"));
+                }
+            }
+            Connection::Sqlite(sqlite) => {
+                if sqlite.path.as_str().is_empty() {
+                    error(key("path"), "must name a database file".into());
+                }
+            }
+            Connection::Smtp(smtp) => {
+                let scheme = smtp.url.as_str().split("://").next().unwrap_or_default();
+                if !matches!(scheme, "smtp" | "smtps") || !smtp.url.as_str().contains("://") {
+                    error(key("url"), "expected a URL starting with smtp:// or smtps://".into());
+                }
+                if let Some(mode) = &smtp.starttls
+                    && !matches!(mode.as_str(), "required" | "opportunistic" | "never")
+                {
+                    error(key("starttls"), format!("`{mode}` is not one of required, opportunistic, never"));
+                }
+                if smtp.from.as_str().parse::<lettre::message::Mailbox>().is_err() {
+                    error(key("from"), "not an email address".into());
+                }
+            }
+        }
+    }
+
+    let mut seen_keys = HashSet::new();
+    for (index, api_key) in manifest.keys.iter().enumerate() {
+        if !seen_keys.insert(api_key.name.as_str()) {
+            error(format!("key[{index}].name"), format!("key `{}` is declared twice", api_key.name));
+        }
+        if api_key.token.as_str().len() < 8 {
+            error(format!("key[{index}].token"), "must be at least 8 characters".into());
+        }
+    }
+    errors
+}
+
+fn valid_rate(text: &str) -> bool {
+    let Some((count, unit)) = text.split_once('/') else {
+        return false;
+    };
+    count.trim().parse::<u32>().is_ok_and(|n| n > 0) && matches!(unit.trim(), "second" | "minute" | "hour")
+}

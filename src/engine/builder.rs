@@ -1,0 +1,33 @@
+//! The one function that assembles the Rhai engine; `serve`, `run`, `check`, the REPL and the
+//! tests all use it, so a script behaves the same everywhere.
+
+use super::context::{self, Level};
+use super::modules::HubModules;
+use super::response;
+use crate::config::Limits;
+use crate::stdlib::{self, Capabilities};
+use rhai::Engine;
+use std::sync::Arc;
+
+/// Builds the engine for one snapshot of a hub: sandbox limits, stdlib, `response`/`fail`,
+/// captured output and module resolution. Built once per snapshot, never per run.
+pub fn build(capabilities: &Arc<Capabilities>, limits: &Limits) -> Result<Engine, String> {
+    let mut engine = Engine::new();
+    engine
+        .set_max_call_levels(limits.max_call_depth)
+        .set_max_expr_depths(128, 64)
+        .set_max_string_size(usize::try_from(limits.max_string.0).unwrap_or(usize::MAX))
+        .set_max_array_size(limits.max_array)
+        .set_max_map_size(limits.max_map)
+        .set_max_modules(256);
+    // `eval` would compile new code on every call, outside the AST cache and the checks of `check`.
+    engine.disable_symbol("eval");
+    engine.on_progress(context::progress);
+    engine.on_print(|text| context::push_line(Level::Print, text));
+    engine.on_debug(|text, _, _| context::push_line(Level::Debug, text));
+    response::register(&mut engine);
+    stdlib::register(&mut engine, capabilities);
+    let modules = HubModules::new(&engine, &capabilities.hub_dir)?;
+    engine.set_module_resolver(modules);
+    Ok(engine)
+}

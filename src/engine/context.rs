@@ -1,0 +1,196 @@
+//! The state of the run executing on this thread: deadline, operation limit, captured output.
+//!
+//! Rhai's progress and print callbacks are set once per engine and receive no per-run data, so
+//! the run in progress lives in a thread-local. A run evaluates synchronously on one thread
+//! (stdlib I/O uses `block_in_place`, which stays on the thread), so the thread-local is exact.
+
+use rhai::Dynamic;
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How important a captured line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Print,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    /// The lower-case name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Print => "print",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// One line a script printed or logged.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Line {
+    pub level: Level,
+    pub text: String,
+}
+
+/// Lines kept per run; later ones are counted, not stored, so a chatty loop cannot exhaust memory.
+pub const MAX_LINES: usize = 1_000;
+
+/// Why the progress callback stopped a run; carried as the termination token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Timeout,
+    Operations,
+    Cancelled,
+}
+
+/// The limits and sinks of one run.
+pub struct RunState {
+    pub deadline: Instant,
+    pub max_operations: u64,
+    pub cancel: Arc<AtomicBool>,
+    pub lines: Vec<Line>,
+    pub dropped_lines: usize,
+    /// Also write each line to stderr as it happens (used by `switchboard run`).
+    pub echo: bool,
+    /// Nesting of `actions::call`.
+    pub depth: usize,
+}
+
+impl RunState {
+    /// A fresh state for a run that must end within `timeout`.
+    pub fn new(timeout: Duration, max_operations: u64) -> Self {
+        Self {
+            deadline: Instant::now() + timeout,
+            max_operations,
+            cancel: Arc::new(AtomicBool::new(false)),
+            lines: Vec::new(),
+            dropped_lines: 0,
+            echo: false,
+            depth: 0,
+        }
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<RunState>> = const { RefCell::new(None) };
+}
+
+/// Makes `state` the current run of this thread until the returned guard's [`Active::finish`].
+pub fn enter(state: RunState) -> Active {
+    let previous = CURRENT.with(|current| current.borrow_mut().replace(state));
+    Active { previous }
+}
+
+/// The current run; restores whatever ran before it when finished or dropped.
+pub struct Active {
+    previous: Option<RunState>,
+}
+
+impl Active {
+    /// Ends the run and returns its state.
+    pub fn finish(mut self) -> Option<RunState> {
+        let previous = self.previous.take();
+        CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), previous))
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            CURRENT.with(|current| *current.borrow_mut() = Some(previous));
+        }
+    }
+}
+
+/// Rhai's progress callback: stops the run at its operation limit, deadline or cancellation.
+pub fn progress(operations: u64) -> Option<Dynamic> {
+    CURRENT.with(|current| {
+        let current = current.borrow();
+        let state = current.as_ref()?;
+        if operations > state.max_operations {
+            return Some(Dynamic::from(Stop::Operations));
+        }
+        // Reading the clock on every operation would double the cost of tight loops.
+        if operations % 256 == 0 {
+            if state.cancel.load(Ordering::Relaxed) {
+                return Some(Dynamic::from(Stop::Cancelled));
+            }
+            if Instant::now() >= state.deadline {
+                return Some(Dynamic::from(Stop::Timeout));
+            }
+        }
+        None
+    })
+}
+
+/// Time left before the current run's deadline; `None` outside a run.
+pub fn remaining() -> Option<Duration> {
+    CURRENT.with(|current| current.borrow().as_ref().map(|state| state.deadline.saturating_duration_since(Instant::now())))
+}
+
+/// The current run's nesting depth of `actions::call`.
+pub fn depth() -> usize {
+    CURRENT.with(|current| current.borrow().as_ref().map_or(0, |state| state.depth))
+}
+
+/// Records a printed or logged line in the current run.
+pub fn push_line(level: Level, text: &str) {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        let Some(state) = current.as_mut() else {
+            tracing::info!(target: "script", "{text}");
+            return;
+        };
+        if state.echo {
+            eprintln!("[{}] {text}", level.as_str());
+        }
+        if state.lines.len() < MAX_LINES {
+            state.lines.push(Line { level, text: text.to_string() });
+        } else {
+            state.dropped_lines += 1;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_stops_at_the_operation_limit() {
+        let active = enter(RunState::new(Duration::from_secs(60), 10));
+        assert!(progress(5).is_none());
+        let stop = progress(11).and_then(|token| token.try_cast::<Stop>());
+        assert_eq!(stop, Some(Stop::Operations));
+        active.finish();
+        assert!(progress(u64::MAX).is_none(), "no limits outside a run");
+    }
+
+    #[test]
+    fn progress_stops_at_the_deadline() {
+        let active = enter(RunState::new(Duration::ZERO, u64::MAX));
+        let stop = progress(256).and_then(|token| token.try_cast::<Stop>());
+        assert_eq!(stop, Some(Stop::Timeout));
+        active.finish();
+    }
+
+    #[test]
+    fn lines_are_bounded() {
+        let active = enter(RunState::new(Duration::from_secs(60), u64::MAX));
+        for index in 0..MAX_LINES + 5 {
+            push_line(Level::Print, &index.to_string());
+        }
+        let state = active.finish().expect("state");
+        assert_eq!(state.lines.len(), MAX_LINES);
+        assert_eq!(state.dropped_lines, 5);
+    }
+}

@@ -1,0 +1,70 @@
+//! A snapshot: everything one version of a hub needs to run, built whole and never mutated.
+
+use super::scripts::{discover, discover_in};
+use crate::config::{self, ConfigError, ConfigErrors, Manifest};
+use crate::engine::{self, RunError};
+use crate::secrets::Secrets;
+use crate::stdlib::Capabilities;
+use rhai::{AST, Engine};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::runtime::Handle;
+
+/// The manifest, capabilities, engine and compiled scripts of one version of a hub.
+pub struct Snapshot {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub capabilities: Arc<Capabilities>,
+    pub engine: Engine,
+    /// Scripts that compiled, by name.
+    pub scripts: BTreeMap<String, Arc<AST>>,
+    /// Scripts and `lib/` modules that did not compile, with their positions.
+    pub problems: Vec<(String, RunError)>,
+}
+
+impl Snapshot {
+    /// Reads the manifest, builds the engine and compiles every script and `lib/` module.
+    /// Configuration errors fail the load; compile errors are collected in `problems`.
+    pub fn load(dir: &Path, runtime: Handle) -> Result<Self, ConfigErrors> {
+        let loaded = config::load(dir)?;
+        let secrets = Secrets::new(loaded.secrets);
+        let capabilities = Arc::new(Capabilities::new(dir, &loaded.manifest, secrets, runtime)?);
+        let engine = engine::build(&capabilities, &loaded.manifest.limits)
+            .map_err(|message| ConfigError::file("stdlib", message))?;
+        let mut scripts = BTreeMap::new();
+        let mut problems = Vec::new();
+        for script in discover(dir) {
+            match compile(&engine, &script.path, &script.source) {
+                Ok(ast) => {
+                    scripts.insert(script.name, Arc::new(ast));
+                }
+                Err(err) => problems.push((script.name, err)),
+            }
+        }
+        for module in discover_in(dir, "lib") {
+            if let Err(err) = compile(&engine, &module.path, &module.source) {
+                problems.push((module.source, err));
+            }
+        }
+        Ok(Self { dir: capabilities.hub_dir.clone(), manifest: loaded.manifest, capabilities, engine, scripts, problems })
+    }
+
+    /// Compiles a script file outside `scripts/` (for `switchboard run path/to/file.rhai`).
+    pub fn compile_file(&self, path: &Path) -> Result<AST, RunError> {
+        compile(&self.engine, path, &path.display().to_string())
+    }
+
+    /// The compile error of the script `name`, if it has one.
+    pub fn problem(&self, name: &str) -> Option<&RunError> {
+        self.problems.iter().find(|(script, _)| script == name).map(|(_, err)| err)
+    }
+}
+
+fn compile(engine: &Engine, path: &Path, source: &str) -> Result<AST, RunError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| RunError::Compile { message: format!("{source}: cannot read: {err}"), location: None })?;
+    let mut ast = engine.compile(&text).map_err(|err| engine::compile_error(source, &err))?;
+    ast.set_source(source);
+    Ok(ast)
+}

@@ -1,0 +1,12 @@
+//! Switchboard: a folder of Rhai scripts plus one `switchboard.toml`, served as a personal API
+//! and automation hub. `main.rs` only calls [`cli::main`].
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod hub;
+pub mod runner;
+pub mod secrets;
+pub mod stdlib;
+pub mod store;

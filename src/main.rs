@@ -1,0 +1,4 @@
+//! The `switchboard` binary: everything lives in the library.
+fn main() -> std::process::ExitCode {
+    switchboard::cli::main()
+}

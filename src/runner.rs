@@ -1,0 +1,175 @@
+//! The runner: one invocation of one script, with a deadline, an operation limit and a run id,
+//! ending in exactly one [`Outcome`].
+
+use crate::engine::context::{self, Line, RunState};
+use crate::engine::convert;
+use crate::engine::response::Response;
+use crate::engine::{RunError, run_error};
+use crate::hub::Snapshot;
+use chrono::{DateTime, Utc};
+use rhai::{AST, Dynamic, Map, Scope};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+/// What to run and with what.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// The script's name in the hub.
+    pub script: String,
+    /// The `input` map.
+    pub input: Value,
+    /// The `event` map; `kind` says what started the run.
+    pub event: serde_json::Map<String, Value>,
+    /// Overrides `[limits] timeout`.
+    pub timeout: Option<Duration>,
+    /// Overrides `[limits] max_operations`.
+    pub max_operations: Option<u64>,
+    /// Copy printed and logged lines to stderr as they happen.
+    pub echo: bool,
+    /// Set to stop the run from another thread.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Invocation {
+    /// A run started by hand (`switchboard run`), with `event.kind = "manual"`.
+    pub fn manual(script: impl Into<String>, input: Value) -> Self {
+        let mut event = serde_json::Map::new();
+        event.insert("kind".into(), Value::String("manual".into()));
+        Self { script: script.into(), input, event, timeout: None, max_operations: None, echo: false, cancel: None }
+    }
+}
+
+/// A successful result, ready for any trigger to present.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    /// Set by `response(status, ...)`.
+    pub status: Option<u16>,
+    /// Set by `response(status, body, headers)`.
+    pub headers: Vec<(String, String)>,
+    /// The script's value as JSON (`()` is `null`).
+    pub body: Value,
+}
+
+/// How one run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Sortable unique id (UUIDv7).
+    pub run_id: String,
+    pub script: String,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+    /// Printed and logged lines, secrets redacted.
+    pub lines: Vec<Line>,
+    /// Lines beyond the per-run cap that were counted but not kept.
+    pub dropped_lines: usize,
+    /// The result, or why there is none (messages redacted).
+    pub result: Result<Reply, RunError>,
+}
+
+/// Runs the script named in `invocation` from `snapshot`.
+pub fn run(snapshot: &Snapshot, invocation: Invocation) -> Outcome {
+    match snapshot.scripts.get(&invocation.script) {
+        Some(ast) => run_ast(snapshot, &Arc::clone(ast), invocation),
+        None => {
+            let error = snapshot
+                .problem(&invocation.script)
+                .cloned()
+                .unwrap_or_else(|| RunError::NotFound { script: invocation.script.clone() });
+            finish(snapshot, new_id(), invocation.script, Utc::now(), Instant::now(), None, Err(error))
+        }
+    }
+}
+
+/// Runs an already compiled script.
+pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcome {
+    let run_id = new_id();
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let limits = &snapshot.manifest.limits;
+    let timeout = invocation.timeout.unwrap_or(limits.timeout.0);
+    let max_operations = invocation.max_operations.unwrap_or(limits.max_operations);
+
+    let input = match &invocation.input {
+        Value::Object(fields) => convert::object_to_map(fields),
+        Value::Null => Map::new(),
+        other => {
+            let error = RunError::Invalid { message: format!("input must be a JSON object, not {}", kind_of(other)) };
+            return finish(snapshot, run_id, invocation.script, started_at, clock, None, Err(error));
+        }
+    };
+    let mut event = convert::object_to_map(&invocation.event);
+    event.insert("run_id".into(), run_id.clone().into());
+
+    let mut state = RunState::new(timeout, max_operations);
+    state.echo = invocation.echo;
+    if let Some(cancel) = &invocation.cancel {
+        state.cancel = Arc::clone(cancel);
+    }
+    let active = context::enter(state);
+    let mut scope = Scope::new();
+    scope.push("input", input);
+    scope.push("event", event);
+    let evaluated = snapshot.engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast);
+    let state = active.finish();
+
+    let source = ast.source().unwrap_or(&invocation.script).to_string();
+    let result = evaluated
+        .map_err(|err| run_error(&source, err, timeout, max_operations))
+        .and_then(|value| reply(&value));
+    finish(snapshot, run_id, invocation.script, started_at, clock, state, result)
+}
+
+fn finish(
+    snapshot: &Snapshot,
+    run_id: String,
+    script: String,
+    started_at: DateTime<Utc>,
+    clock: Instant,
+    state: Option<RunState>,
+    result: Result<Reply, RunError>,
+) -> Outcome {
+    let secrets = &snapshot.capabilities.secrets;
+    let (mut lines, dropped_lines) = state.map(|s| (s.lines, s.dropped_lines)).unwrap_or_default();
+    for line in &mut lines {
+        line.text = secrets.redact(&line.text);
+    }
+    let result = result.map_err(|err| redact_error(err, secrets));
+    Outcome { run_id, script, started_at, duration: clock.elapsed(), lines, dropped_lines, result }
+}
+
+fn redact_error(error: RunError, secrets: &crate::secrets::Secrets) -> RunError {
+    match error {
+        RunError::Script { message, location } => RunError::Script { message: secrets.redact(&message), location },
+        RunError::Failed { status, message } => RunError::Failed { status, message: secrets.redact(&message) },
+        RunError::Invalid { message } => RunError::Invalid { message: secrets.redact(&message) },
+        other => other,
+    }
+}
+
+fn reply(value: &Dynamic) -> Result<Reply, RunError> {
+    let invalid = |message: String| RunError::Invalid { message: format!("the script's result {message}") };
+    if let Some(response) = value.clone().try_cast::<Response>() {
+        let body = convert::to_json(&response.body).map_err(invalid)?;
+        let headers = response.headers.iter().map(|(name, value)| (name.to_string(), convert::to_text(value))).collect();
+        let status = u16::try_from(response.status).ok();
+        return Ok(Reply { status, headers, body });
+    }
+    Ok(Reply { status: None, headers: Vec::new(), body: convert::to_json(value).map_err(invalid)? })
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,41 @@
+//! Secret values from the manifest, and their redaction from anything a user or log may see.
+
+/// The values that `${VAR}` expanded to; they are replaced by `***` in output.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    values: Vec<String>,
+}
+
+impl Secrets {
+    /// Secrets from expanded values; very short values are skipped because redacting them would
+    /// mangle ordinary text.
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut values: Vec<String> = values.into_iter().filter(|value| value.len() >= 4).collect();
+        // Longest first, so a secret that contains another is redacted whole.
+        values.sort_by_key(|value| std::cmp::Reverse(value.len()));
+        values.dedup();
+        Self { values }
+    }
+
+    /// `text` with every secret value replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for value in &self.values {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), "***");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_every_occurrence_longest_first() {
+        let secrets = Secrets::new(["abcd".to_string(), "abcdef".to_string(), "xy".to_string()]);
+        assert_eq!(secrets.redact("k=abcdef&j=abcd&xy"), "k=***&j=***&xy");
+    }
+}

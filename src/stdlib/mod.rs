@@ -1,0 +1,59 @@
+//! The curated native stdlib: one file per script-visible module, each built from the
+//! capabilities of one hub snapshot (connections, roots, allow-lists in; a Rhai `Module` out).
+
+mod blocking;
+mod capabilities;
+pub mod exec;
+pub mod fs;
+pub mod http;
+pub mod json;
+pub mod log;
+pub mod mail;
+pub mod sql;
+pub mod state;
+pub mod time;
+
+pub use blocking::{blocking, wait};
+pub use capabilities::Capabilities;
+
+use rhai::{Dynamic, Engine, EvalAltResult};
+use std::fmt::Display;
+use std::sync::Arc;
+
+/// Registers every stdlib module and the types they return.
+pub fn register(engine: &mut Engine, capabilities: &Arc<Capabilities>) {
+    engine.register_static_module("json", json::module().into());
+    engine.register_static_module("log", log::module().into());
+    engine.register_static_module("time", time::module().into());
+    time::register_type(engine);
+    engine.register_static_module("http", http::module(capabilities).into());
+    http::register_type(engine);
+    engine.register_static_module("sql", sql::module(capabilities).into());
+    sql::register_type(engine);
+    engine.register_static_module("mail", mail::module(capabilities).into());
+    engine.register_static_module("fs", fs::module(capabilities).into());
+    engine.register_static_module("exec", exec::module(capabilities).into());
+    engine.register_static_module("state", state::module(capabilities).into());
+}
+
+/// A catchable script error whose message starts with `module.function:`.
+pub fn error(function: &str, message: impl Display) -> Box<EvalAltResult> {
+    format!("{function}: {message}").into()
+}
+
+/// Adds a native function to a module. Marked volatile so the optimizer never runs it at
+/// compile time (it may do I/O or read the clock). A macro because rhai's `Variant` bound is
+/// not public.
+macro_rules! def {
+    ($module:expr, $name:expr, $function:expr) => {
+        rhai::FuncRegistration::new($name)
+            .in_internal_namespace()
+            .with_volatility(true)
+            .set_into_module($module, $function)
+    };
+}
+pub(crate) use def;
+
+/// The `Dynamic` result of a stdlib call.
+pub type Result<T = Dynamic> = std::result::Result<T, Box<EvalAltResult>>;
+

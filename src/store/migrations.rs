@@ -1,0 +1,40 @@
+//! Versioned schema migrations of the store, tracked in SQLite's `user_version`.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version up; never edit one that has shipped, append instead.
+const MIGRATIONS: &[&str] = &[
+    // 1: persistent key/value state for scripts.
+    "CREATE TABLE state (
+        key TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );",
+];
+
+/// Applies every migration newer than the database's version, each in its own transaction.
+pub fn apply(connection: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let transaction = connection.transaction()?;
+        transaction.execute_batch(sql)?;
+        transaction.pragma_update(None, "user_version", index + 1)?;
+        transaction.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_idempotent() -> rusqlite::Result<()> {
+        let mut connection = Connection::open_in_memory()?;
+        apply(&mut connection)?;
+        apply(&mut connection)?;
+        let version: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        assert_eq!(version, MIGRATIONS.len());
+        Ok(())
+    }
+}

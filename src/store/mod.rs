@@ -1,0 +1,83 @@
+//! The hub's embedded store, `data/switchboard.db` (SQLite in WAL mode). Only this module knows
+//! the SQL of its own tables; everything else calls its typed methods.
+
+mod migrations;
+mod state;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("store: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("store: stored value is not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// An open store. One connection behind a mutex: store calls are short, and SQLite serializes
+/// writers anyway.
+pub struct Store {
+    connection: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| StoreError::CreateDir { path: parent.to_path_buf(), source })?;
+        }
+        let open = |path: &Path| -> rusqlite::Result<Connection> {
+            let connection = Connection::open(path)?;
+            connection.busy_timeout(Duration::from_secs(5))?;
+            connection.pragma_update(None, "journal_mode", "WAL")?;
+            connection.pragma_update(None, "synchronous", "NORMAL")?;
+            Ok(connection)
+        };
+        let mut connection = open(path).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+        migrations::apply(&mut connection)?;
+        Ok(Self { connection: Mutex::new(connection) })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent, so keep using it.
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The store of one snapshot, opened on first use so that `check` never creates files.
+pub struct LazyStore {
+    path: PathBuf,
+    opened: Mutex<Option<Arc<Store>>>,
+}
+
+impl LazyStore {
+    /// A store at `path`, not yet opened.
+    pub fn new(path: PathBuf) -> Self {
+        Self { path, opened: Mutex::new(None) }
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open store, opening it now if this is the first use; a failed open is retried next time.
+    pub fn get(&self) -> Result<Arc<Store>, StoreError> {
+        let mut opened = self.opened.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(store) = opened.as_ref() {
+            return Ok(Arc::clone(store));
+        }
+        let store = Arc::new(Store::open(&self.path)?);
+        *opened = Some(Arc::clone(&store));
+        Ok(store)
+    }
+}

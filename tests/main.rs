@@ -1,0 +1,29 @@
+//! The integration suite: drives the real `switchboard` binary against temporary hubs and real
+//! local services (HTTP on 127.0.0.1:0, SMTP on loopback, SQLite files, processes).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+mod harness;
+
+// `switchboard check`: manifest validation and compile errors.
+mod check;
+// The manifest: `${VAR}`, .env, units, unknown keys.
+mod manifest;
+// `switchboard run`: input, output, exit codes, limits.
+mod run;
+// The script contract and the Rhai-source stdlib modules.
+mod scripts;
+// `json`, `time`, `log` and `state`.
+mod stdlib_basics;
+// `exec` with real programs.
+mod stdlib_exec;
+// `fs` confined to the hub and its roots.
+mod stdlib_fs;
+// `http` against a real loopback HTTP server.
+mod stdlib_http;
+// `mail` against a real SMTP server on loopback.
+mod stdlib_mail;
+// `sql` against real SQLite files.
+mod stdlib_sql;
+// Repository rules: module docs, no dbg!/todo!/#[ignore], examples check.
+mod tidy;

@@ -1,0 +1,1 @@
+//! Tests: stdlib_exec.
