@@ -115,9 +115,8 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
     let state = active.finish();
 
     let source = ast.source().unwrap_or(&invocation.script).to_string();
-    let result = evaluated
-        .map_err(|err| run_error(&source, err, timeout, max_operations))
-        .and_then(|value| reply(&value));
+    let result =
+        evaluated.map_err(|err| run_error(&source, err, timeout, max_operations)).and_then(|value| reply(&value));
     finish(snapshot, run_id, invocation.script, started_at, clock, state, result)
 }
 
@@ -152,7 +151,8 @@ fn reply(value: &Dynamic) -> Result<Reply, RunError> {
     let invalid = |message: String| RunError::Invalid { message: format!("the script's result {message}") };
     if let Some(response) = value.clone().try_cast::<Response>() {
         let body = convert::to_json(&response.body).map_err(invalid)?;
-        let headers = response.headers.iter().map(|(name, value)| (name.to_string(), convert::to_text(value))).collect();
+        let headers =
+            response.headers.iter().map(|(name, value)| (name.to_string(), convert::to_text(value))).collect();
         let status = u16::try_from(response.status).ok();
         return Ok(Reply { status, headers, body });
     }

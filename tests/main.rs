@@ -25,5 +25,5 @@ mod stdlib_http;
 mod stdlib_mail;
 // `sql` against real SQLite files.
 mod stdlib_sql;
-// Repository rules: module docs, no dbg!/todo!/#[ignore], examples check.
+// Repository rules: module docs, no debugging leftovers, examples check.
 mod tidy;

@@ -1,1 +1,113 @@
-//! Tests: scripts.
+//! The script contract and the Rhai-source stdlib modules.
+
+use crate::harness::Hub;
+use serde_json::json;
+
+#[test]
+fn event_describes_a_manual_run() {
+    let hub = Hub::new();
+    hub.script("who", "#{ kind: event.kind, has_id: event.run_id.len() > 10 }");
+    assert_eq!(hub.run("who", "{}").json(), json!({"kind": "manual", "has_id": true}));
+}
+
+#[test]
+fn imports_resolve_from_lib() {
+    let hub = Hub::new();
+    hub.file("lib/greet.rhai", "fn hello(name) { `Hello, ${name}` }")
+        .file("lib/nested/math.rhai", "fn double(x) { x * 2 }")
+        .script("use_lib", r#"import "greet" as g; import "nested/math" as m; [g::hello("Ada"), m::double(21)]"#);
+    assert_eq!(hub.run("use_lib", "{}").json(), json!(["Hello, Ada", 42]));
+}
+
+#[test]
+fn imports_cannot_leave_lib() {
+    let hub = Hub::new();
+    hub.file("secret.rhai", "fn x() { 1 }").script("escape", r#"import "../secret" as s; s::x()"#);
+    hub.run("escape", "{}").fails_with(1, &["scripts/escape.rhai:1:8", "cannot import `../secret`", "imports are names under lib/"]);
+}
+
+#[test]
+fn missing_import_is_reported() {
+    let hub = Hub::new();
+    hub.script("nope", r#"import "absent" as a; 1"#);
+    hub.run("nope", "{}").fails_with(1, &["scripts/nope.rhai:1:", "absent"]);
+}
+
+#[test]
+fn embedded_stdlib_modules_are_importable() {
+    let hub = Hub::new();
+    hub.script(
+        "std",
+        r#"
+        import "std/text" as text;
+        import "std/collections" as c;
+        import "std/retry" as retry;
+        let attempts = 0;
+        let value = retry::times(3, || { attempts += 1; if attempts < 3 { throw "flaky" } attempts });
+        let rows = [#{ city: "London", n: 2 }, #{ city: "Paris", n: 3 }, #{ city: "London", n: 5 }];
+        #{
+            slug: text::slug("Hello, World!"),
+            rendered: text::render("Hi {name}", #{ name: "Ada" }),
+            groups: c::group_by(rows, "city").keys(),
+            total: c::sum_by(rows, "n"),
+            value: value,
+        }
+        "#,
+    );
+    let out = hub.run("std", "{}").json();
+    assert_eq!(
+        out,
+        json!({"slug": "hello-world", "rendered": "Hi Ada", "groups": ["London", "Paris"], "total": 10, "value": 3})
+    );
+}
+
+#[test]
+fn retry_rethrows_the_last_error() {
+    let hub = Hub::new();
+    hub.script("give_up", r#"import "std/retry" as retry; retry::times(2, || throw "still down")"#);
+    hub.run("give_up", "{}").fails_with(1, &["still down"]);
+}
+
+#[test]
+fn native_errors_are_catchable_and_name_their_function() {
+    let hub = Hub::new();
+    hub.script("catch", r#"let caught = (); try { json::parse("{") } catch (err) { caught = err } caught"#);
+    let out = hub.run("catch", "{}").json();
+    assert!(out.as_str().unwrap().starts_with("json.parse: "), "{out}");
+}
+
+#[test]
+fn fail_cannot_be_swallowed_by_catch() {
+    let hub = Hub::new();
+    hub.script("strict", r#"fn check() { fail(403, "forbidden") } try { check() } catch { "swallowed" }"#);
+    hub.run("strict", "{}").fails_with(1, &["failed with status 403: forbidden"]);
+}
+
+#[test]
+fn a_timeout_cannot_be_swallowed_by_catch() {
+    let hub = Hub::new();
+    hub.manifest("[limits]\ntimeout = \"200ms\"\nmax_operations = 1_000_000_000_000\n");
+    hub.script("stubborn", r#"loop { try { loop {} } catch { } }"#);
+    hub.run("stubborn", "{}").fails_with(1, &["timed out after 200ms"]);
+}
+
+#[test]
+fn fail_rejects_non_http_statuses() {
+    let hub = Hub::new();
+    hub.script("odd", r#"fail(42, "what")"#);
+    hub.run("odd", "{}").fails_with(1, &["status 42 is not an HTTP status"]);
+}
+
+#[test]
+fn eval_is_disabled() {
+    let hub = Hub::new();
+    hub.script("evil", r#"eval("1 + 1")"#);
+    hub.run("evil", "{}").fails_with(1, &["scripts/evil.rhai:1:1"]);
+}
+
+#[test]
+fn results_that_are_not_json_are_explained() {
+    let hub = Hub::new();
+    hub.script("fnptr", "fn helper() { 1 }\nFn(\"helper\")");
+    hub.run("fnptr", "{}").fails_with(1, &["the script's result", "cannot be converted to JSON"]);
+}

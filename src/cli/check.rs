@@ -8,7 +8,8 @@ use anyhow::Context;
 use std::io::Write;
 
 pub fn check(args: HubArgs) -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     let snapshot = Snapshot::load(&args.dir, runtime.handle().clone())?;
     if !snapshot.problems.is_empty() {
         let mut stderr = std::io::stderr().lock();

@@ -11,10 +11,8 @@ use std::path::Path;
 
 pub fn run(args: RunArgs) -> Result<(), Error> {
     let input = read_input(args.input.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let snapshot = Snapshot::load(&args.hub.dir, runtime.handle().clone())?;
 
     let as_path = Path::new(&args.script);
@@ -33,7 +31,10 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         let hint = crate::config::closest(&name, known.iter().copied())
             .map(|best| format!("; did you mean `{best}`?"))
             .unwrap_or_default();
-        return Err(Error::Usage(format!("no script `{name}` in {} (looked for scripts/{name}.rhai){hint}", snapshot.dir.display())));
+        return Err(Error::Usage(format!(
+            "no script `{name}` in {} (looked for scripts/{name}.rhai){hint}",
+            snapshot.dir.display()
+        )));
     };
     print_outcome(outcome)
 }
@@ -65,7 +66,8 @@ fn read_input(raw: Option<&str>) -> Result<Value, Error> {
     };
     let (text, origin) = match raw.strip_prefix('@') {
         Some(file) => {
-            let text = std::fs::read_to_string(file).map_err(|err| Error::Usage(format!("--input @{file}: cannot read: {err}")))?;
+            let text = std::fs::read_to_string(file)
+                .map_err(|err| Error::Usage(format!("--input @{file}: cannot read: {err}")))?;
             (text, format!("--input @{file}"))
         }
         None => (raw.to_string(), "--input".to_string()),

@@ -67,7 +67,5 @@ fn read_dotenv(dir: &Path) -> Result<HashMap<String, String>, ConfigError> {
         return Ok(HashMap::new());
     }
     let pairs = dotenvy::from_path_iter(&path).map_err(|err| ConfigError::file(&path, err.to_string()))?;
-    pairs
-        .map(|pair| pair.map_err(|err| ConfigError::file(&path, err.to_string())))
-        .collect()
+    pairs.map(|pair| pair.map_err(|err| ConfigError::file(&path, err.to_string()))).collect()
 }

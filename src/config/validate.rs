@@ -1,6 +1,6 @@
 //! Checks that need more than the manifest's shape: script references, URLs, names, formats.
 
-use super::{Connection, ConfigError, Manifest, closest};
+use super::{ConfigError, Connection, Manifest, closest};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -49,12 +49,18 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
         if let Some(limit) = &route.rate_limit
             && !valid_rate(limit)
         {
-            error(key("rate_limit"), format!("`{limit}` is not a rate; expected \"N/second\", \"N/minute\" or \"N/hour\""));
+            error(
+                key("rate_limit"),
+                format!("`{limit}` is not a rate; expected \"N/second\", \"N/minute\" or \"N/hour\""),
+            );
         }
         if let Some(verify) = &route.verify
             && !SCHEMES.contains(&verify.scheme.as_str())
         {
-            error(key("verify.scheme"), format!("unknown scheme `{}`; expected one of {}", verify.scheme, SCHEMES.join(", ")));
+            error(
+                key("verify.scheme"),
+                format!("unknown scheme `{}`; expected one of {}", verify.scheme, SCHEMES.join(", ")),
+            );
         }
     }
 
@@ -68,7 +74,10 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
         if let Some(zone) = &cron.timezone
             && zone.parse::<chrono_tz::Tz>().is_err()
         {
-            error(key("timezone"), format!("unknown timezone `{zone}`; expected an IANA name such as \"Europe/London\""));
+            error(
+                key("timezone"),
+                format!("unknown timezone `{zone}`; expected an IANA name such as \"Europe/London\""),
+            );
         }
     }
     for (index, watch) in manifest.watches.iter().enumerate() {

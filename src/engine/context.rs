@@ -134,7 +134,19 @@ pub fn progress(operations: u64) -> Option<Dynamic> {
 
 /// Time left before the current run's deadline; `None` outside a run.
 pub fn remaining() -> Option<Duration> {
-    CURRENT.with(|current| current.borrow().as_ref().map(|state| state.deadline.saturating_duration_since(Instant::now())))
+    CURRENT
+        .with(|current| current.borrow().as_ref().map(|state| state.deadline.saturating_duration_since(Instant::now())))
+}
+
+/// The error that ends a run at its deadline, for stdlib calls that wait (and so are not
+/// interrupted by the progress callback) and find the deadline passed.
+pub fn deadline_error() -> Box<rhai::EvalAltResult> {
+    rhai::EvalAltResult::ErrorTerminated(Dynamic::from(Stop::Timeout), rhai::Position::NONE).into()
+}
+
+/// Whether the current run has passed its deadline.
+pub fn past_deadline() -> bool {
+    remaining().is_some_and(|left| left.is_zero())
 }
 
 /// The current run's nesting depth of `actions::call`.

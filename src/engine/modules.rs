@@ -34,17 +34,20 @@ impl HubModules {
 }
 
 impl ModuleResolver for HubModules {
-    fn resolve(&self, engine: &Engine, source: Option<&str>, path: &str, pos: Position) -> Result<Shared<Module>, Box<EvalAltResult>> {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         if path.starts_with("std/") {
             return self.embedded.resolve(engine, source, path, pos);
         }
         let confined = Path::new(path).components().all(|part| matches!(part, Component::Normal(_)));
         if !confined {
-            return Err(EvalAltResult::ErrorModuleNotFound(
-                format!("{path} (imports are names under lib/, without `..` or a leading `/`)"),
-                pos,
-            )
-            .into());
+            let message = format!("cannot import `{path}`: imports are names under lib/, without `..` or a leading `/`");
+            return Err(EvalAltResult::ErrorRuntime(message.into(), pos).into());
         }
         self.lib.resolve(engine, source, path, pos)
     }

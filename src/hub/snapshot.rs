@@ -47,7 +47,14 @@ impl Snapshot {
                 problems.push((module.source, err));
             }
         }
-        Ok(Self { dir: capabilities.hub_dir.clone(), manifest: loaded.manifest, capabilities, engine, scripts, problems })
+        Ok(Self {
+            dir: capabilities.hub_dir.clone(),
+            manifest: loaded.manifest,
+            capabilities,
+            engine,
+            scripts,
+            problems,
+        })
     }
 
     /// Compiles a script file outside `scripts/` (for `switchboard run path/to/file.rhai`).

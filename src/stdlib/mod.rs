@@ -56,4 +56,3 @@ pub(crate) use def;
 
 /// The `Dynamic` result of a stdlib call.
 pub type Result<T = Dynamic> = std::result::Result<T, Box<EvalAltResult>>;
-

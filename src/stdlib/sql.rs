@@ -1,7 +1,7 @@
 //! `sql`: SQLite databases named in `[connections]` (rusqlite, bundled SQLite, WAL).
 
 use super::{Capabilities, Result, blocking, def, error};
-use crate::config::{Connection as ConnectionConfig, ConfigError, Manifest};
+use crate::config::{ConfigError, Connection as ConnectionConfig, Manifest};
 use crate::engine::context;
 use rhai::{Array, Blob, Dynamic, Engine, FnPtr, Map, Module, NativeCallContext};
 use rusqlite::types::{Value, ValueRef};
@@ -59,9 +59,8 @@ impl Database {
         if !self.read_only
             && let Some(parent) = self.path.parent()
         {
-            std::fs::create_dir_all(parent).map_err(|err| {
-                rusqlite::Error::InvalidPath(PathBuf::from(format!("{}: {err}", parent.display())))
-            })?;
+            std::fs::create_dir_all(parent)
+                .map_err(|err| rusqlite::Error::InvalidPath(PathBuf::from(format!("{}: {err}", parent.display()))))?;
         }
         let flags = if self.read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI

@@ -44,7 +44,9 @@ impl Time {
 }
 
 fn zone(function: &str, name: &str) -> Result<Tz> {
-    name.parse::<Tz>().map_err(|_| error(function, format!("unknown timezone `{name}`; expected an IANA name such as \"Europe/London\"")))
+    name.parse::<Tz>().map_err(|_| {
+        error(function, format!("unknown timezone `{name}`; expected an IANA name such as \"Europe/London\""))
+    })
 }
 
 fn check_format(function: &str, pattern: &str) -> Result<()> {
@@ -161,7 +163,10 @@ pub fn parse(text: &str) -> Result<Time> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(Time::new(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()));
     }
-    Err(error("time.parse", format!("cannot read `{text}` as a time; expected RFC 3339 (2026-11-27T07:00:00Z) or YYYY-MM-DD [HH:MM[:SS]]")))
+    Err(error(
+        "time.parse",
+        format!("cannot read `{text}` as a time; expected RFC 3339 (2026-11-27T07:00:00Z) or YYYY-MM-DD [HH:MM[:SS]]"),
+    ))
 }
 
 /// Parses text with a strftime pattern; without `%z` in the pattern the time is taken as UTC.
@@ -188,8 +193,12 @@ pub fn parse_in(text: &str, pattern: &str, zone_name: &str) -> Result<Time> {
     let tz = zone("time.parse", zone_name)?;
     let naive = parse_naive(text, pattern)?;
     match tz.from_local_datetime(&naive) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(Time { utc: t.with_timezone(&Utc), zone: Some(tz) }),
-        LocalResult::None => Err(error("time.parse", format!("`{text}` does not exist in {zone_name} (skipped by a clock change)"))),
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
+            Ok(Time { utc: t.with_timezone(&Utc), zone: Some(tz) })
+        }
+        LocalResult::None => {
+            Err(error("time.parse", format!("`{text}` does not exist in {zone_name} (skipped by a clock change)")))
+        }
     }
 }
 
@@ -205,7 +214,9 @@ fn parse_naive(text: &str, pattern: &str) -> Result<NaiveDateTime> {
 /// time::from_unix(0).year    // 1970
 /// ```
 pub fn from_unix(seconds: i64) -> Result<Time> {
-    DateTime::from_timestamp(seconds, 0).map(Time::new).ok_or_else(|| error("time.from_unix", format!("{seconds} is out of range")))
+    DateTime::from_timestamp(seconds, 0)
+        .map(Time::new)
+        .ok_or_else(|| error("time.from_unix", format!("{seconds} is out of range")))
 }
 
 /// The same instant shown in another IANA timezone.
@@ -257,6 +268,9 @@ pub fn sleep(milliseconds: i64) -> Result<Dynamic> {
     let wanted = Duration::from_millis(u64::try_from(milliseconds).unwrap_or(0));
     let pause = context::remaining().map_or(wanted, |left| wanted.min(left));
     blocking(|| std::thread::sleep(pause));
+    if pause < wanted {
+        return Err(context::deadline_error());
+    }
     Ok(Dynamic::UNIT)
 }
 

@@ -33,7 +33,8 @@ impl Store {
     /// Every key starting with `prefix`, in order.
     pub fn state_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let connection = self.lock();
-        let mut statement = connection.prepare("SELECT key FROM state WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+        let mut statement =
+            connection.prepare("SELECT key FROM state WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
         let keys = statement.query_map(params![prefix], |row| row.get(0))?.collect::<Result<_, _>>()?;
         Ok(keys)
     }
