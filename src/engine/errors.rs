@@ -85,6 +85,11 @@ pub fn compile_error(source: &str, error: &ParseError) -> RunError {
     RunError::Compile { message: error.err_type().to_string(), location: Location::of(source, error.position()) }
 }
 
+/// The file a source name refers to: imported modules are known by their import name.
+fn module_file(source: String) -> String {
+    if source.ends_with(".rhai") || source.starts_with("std/") { source } else { format!("lib/{source}.rhai") }
+}
+
 /// Classifies an evaluation error of the script `source`, finding the innermost position.
 pub fn run_error(source: &str, error: Box<EvalAltResult>, timeout: Duration, max_operations: u64) -> RunError {
     let mut source = source.to_string();
@@ -94,13 +99,13 @@ pub fn run_error(source: &str, error: Box<EvalAltResult>, timeout: Duration, max
         match *error {
             EvalAltResult::ErrorInFunctionCall(name, fn_source, inner, _) => {
                 if !fn_source.is_empty() {
-                    source = fn_source;
+                    source = module_file(fn_source);
                 }
                 calls.push(name);
                 error = inner;
             }
             EvalAltResult::ErrorInModule(path, inner, _) => {
-                source = path;
+                source = module_file(path);
                 error = inner;
             }
             other => {

@@ -209,10 +209,10 @@ pub fn execute(db: &mut Db, sql: &str, params: Dynamic) -> Result<i64> {
 /// Runs several statements separated by `;` (schema set-up); takes no parameters.
 ///
 /// ```rhai
-/// sql::connection("tasks").execute_batch("
+/// sql::connection("tasks").execute_batch(`
 ///     CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, title TEXT NOT NULL);
 ///     CREATE INDEX IF NOT EXISTS tasks_title ON tasks (title);
-/// ");
+/// `);
 /// ```
 pub fn execute_batch(db: &mut Db, sql: &str) -> Result<()> {
     db.with("sql.execute_batch", |connection| connection.execute_batch(sql))
