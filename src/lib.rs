@@ -10,3 +10,4 @@ pub mod runner;
 pub mod secrets;
 pub mod stdlib;
 pub mod store;
+pub mod triggers;

@@ -13,6 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+/// Operations after which a run on an async worker moves off it. A trivial script never gets
+/// here (so it pays no thread hop); a long loop gets here within milliseconds.
+const HAND_OFF_AFTER: u64 = 100_000;
+
 /// What to run and with what.
 #[derive(Clone, Debug)]
 pub struct Invocation {
@@ -30,6 +34,10 @@ pub struct Invocation {
     pub echo: bool,
     /// Set to stop the run from another thread.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Use this run id (the HTTP trigger announces it before the run starts).
+    pub run_id: Option<String>,
+    /// Running on an async worker: move off it once the run turns out to be long.
+    pub hand_off: bool,
 }
 
 impl Invocation {
@@ -37,7 +45,17 @@ impl Invocation {
     pub fn manual(script: impl Into<String>, input: Value) -> Self {
         let mut event = serde_json::Map::new();
         event.insert("kind".into(), Value::String("manual".into()));
-        Self { script: script.into(), input, event, timeout: None, max_operations: None, echo: false, cancel: None }
+        Self {
+            script: script.into(),
+            input,
+            event,
+            timeout: None,
+            max_operations: None,
+            echo: false,
+            cancel: None,
+            run_id: None,
+            hand_off: false,
+        }
     }
 }
 
@@ -77,14 +95,15 @@ pub fn run(snapshot: &Snapshot, invocation: Invocation) -> Outcome {
                 .problem(&invocation.script)
                 .cloned()
                 .unwrap_or_else(|| RunError::NotFound { script: invocation.script.clone() });
-            finish(snapshot, new_id(), invocation.script, Utc::now(), Instant::now(), None, Err(error))
+            let run_id = invocation.run_id.unwrap_or_else(new_id);
+            finish(snapshot, run_id, invocation.script, Utc::now(), Instant::now(), None, Err(error))
         }
     }
 }
 
 /// Runs an already compiled script.
 pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcome {
-    let run_id = new_id();
+    let run_id = invocation.run_id.clone().unwrap_or_else(new_id);
     let started_at = Utc::now();
     let clock = Instant::now();
     let limits = &snapshot.manifest.limits;
@@ -104,6 +123,9 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
 
     let mut state = RunState::new(timeout, max_operations);
     state.echo = invocation.echo;
+    if invocation.hand_off {
+        state.hand_off_after = Some(HAND_OFF_AFTER);
+    }
     if let Some(cancel) = &invocation.cancel {
         state.cancel = Arc::clone(cancel);
     }
@@ -159,7 +181,8 @@ fn reply(value: &Dynamic) -> Result<Reply, RunError> {
     Ok(Reply { status: None, headers: Vec::new(), body: convert::to_json(value).map_err(invalid)? })
 }
 
-fn new_id() -> String {
+/// A new sortable run id.
+pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 

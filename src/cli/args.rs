@@ -24,10 +24,26 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the hub's routes over HTTP until SIGINT or SIGTERM.
+    Serve(ServeArgs),
     /// Run one action once and print its result as JSON.
     Run(RunArgs),
     /// Validate the manifest and compile every script; report every error.
     Check(HubArgs),
+    /// List routes, cron jobs, watches and subscriptions.
+    Routes(HubArgs),
+    /// Print the OpenAPI 3.1 document of the hub's routes.
+    Openapi(HubArgs),
+}
+
+/// `switchboard serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, overriding [server] listen (port 0 picks a free port).
+    #[arg(long)]
+    pub listen: Option<String>,
+    #[command(flatten)]
+    pub hub: HubArgs,
 }
 
 /// Where the hub is.

@@ -2,7 +2,10 @@
 
 mod args;
 mod check;
+mod openapi;
+mod routes;
 mod run;
+mod serve;
 
 use crate::error::Error;
 use args::{Cli, Command, LogFormat};
@@ -15,8 +18,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let result = match cli.command {
+        Command::Serve(args) => serve::serve(args),
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
+        Command::Routes(args) => routes::routes(args),
+        Command::Openapi(args) => openapi::openapi(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,7 +53,10 @@ fn report(err: &Error) {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

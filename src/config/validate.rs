@@ -37,6 +37,8 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
         }
         if !route.path.starts_with('/') {
             error(key("path"), format!("`{}` must start with `/`", route.path));
+        } else if route.path.starts_with("/_/") || route.path == "/docs" || route.path == "/openapi.json" {
+            error(key("path"), format!("`{}` is reserved for Switchboard (/_/..., /docs, /openapi.json)", route.path));
         } else if !seen_routes.insert((method, route.path.clone())) {
             error(key("path"), format!("{} {} is declared twice", route.method, route.path));
         }

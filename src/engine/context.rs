@@ -63,6 +63,8 @@ pub struct RunState {
     pub echo: bool,
     /// Nesting of `actions::call`.
     pub depth: usize,
+    /// After this many operations, hand the async worker this run is on to another thread.
+    pub hand_off_after: Option<u64>,
 }
 
 impl RunState {
@@ -76,6 +78,7 @@ impl RunState {
             dropped_lines: 0,
             echo: false,
             depth: 0,
+            hand_off_after: None,
         }
     }
 }
@@ -114,8 +117,12 @@ impl Drop for Active {
 /// Rhai's progress callback: stops the run at its operation limit, deadline or cancellation.
 pub fn progress(operations: u64) -> Option<Dynamic> {
     CURRENT.with(|current| {
-        let current = current.borrow();
-        let state = current.as_ref()?;
+        let mut current = current.borrow_mut();
+        let state = current.as_mut()?;
+        if state.hand_off_after.is_some_and(|after| operations >= after) {
+            state.hand_off_after = None;
+            crate::stdlib::hand_off_worker();
+        }
         if operations > state.max_operations {
             return Some(Dynamic::from(Stop::Operations));
         }

@@ -13,6 +13,19 @@ pub fn blocking<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Moves the async worker this thread is running to another thread, so that the rest of a long
+/// run (which goes on here) no longer holds a worker. Does nothing outside a multi-threaded
+/// runtime or when this thread already gave its worker away.
+pub fn hand_off_worker() {
+    blocking(|| {
+        // block_in_place takes the worker back when this closure returns if no other thread has
+        // picked it up yet; a short pause lets the blocking-pool thread it started take it.
+        if Handle::try_current().is_ok() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+}
+
 /// Drives `future` to completion on `runtime` from synchronous script code.
 pub fn wait<F: Future>(runtime: &Handle, future: F) -> F::Output {
     match Handle::try_current() {

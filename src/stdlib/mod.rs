@@ -13,7 +13,7 @@ pub mod sql;
 pub mod state;
 pub mod time;
 
-pub use blocking::{blocking, wait};
+pub use blocking::{blocking, hand_off_worker, wait};
 pub use capabilities::Capabilities;
 
 use rhai::{Dynamic, Engine, EvalAltResult};

@@ -1,0 +1,179 @@
+//! The request pipeline of a user route: match, authenticate, limit, read and check the body,
+//! run the script on the snapshot current at arrival, and answer.
+
+use super::reply::{self, ApiError};
+use super::table::{Lookup, RouteEntry};
+use super::{AppState, Live, auth, input, verify};
+use crate::config::Auth;
+use crate::engine::RunError;
+use crate::runner::{self, Invocation};
+use axum::body::Body as AxumBody;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Axum fallback handler: every request that is not a built-in endpoint.
+pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+    let run_id = runner::new_id();
+    let live = state.live.load_full();
+    let mut response = match serve(&live, peer, request, &run_id).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&run_id) {
+        response.headers_mut().insert("x-run-id", value);
+    }
+    response
+}
+
+async fn serve(live: &Arc<Live>, peer: SocketAddr, request: Request, run_id: &str) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    let (route, params) = match live.table.lookup(&parts.method, &path) {
+        Lookup::Found { route, params } => (route, params),
+        Lookup::WrongMethod { allowed } => {
+            return Err(ApiError::MethodNotAllowed { allowed: allowed.into_iter().map(String::from).collect() });
+        }
+        Lookup::NotFound => return Err(ApiError::NotFound { method: parts.method.to_string(), path }),
+    };
+    let manifest = &live.snapshot.manifest;
+    let config = &manifest.routes[route.index];
+
+    let key = auth::presented_token(&parts.headers).and_then(|token| auth::find_key(manifest, token));
+    if config.auth == Auth::Private {
+        let Some(key) = key else {
+            let message = if auth::presented_token(&parts.headers).is_some() { "unknown key" } else { "a key is required" };
+            return Err(ApiError::Unauthorized {
+                message: format!("{message}: send `Authorization: Bearer TOKEN` or `X-Api-Key: TOKEN`"),
+            });
+        };
+        let missing = auth::missing_scopes(key, &config.scopes);
+        if !missing.is_empty() {
+            return Err(ApiError::Forbidden { missing: missing.into_iter().map(String::from).collect() });
+        }
+    }
+    let client = key.map(|key| key.name.clone());
+    let rate = match &route.rate_limit {
+        Some(limit) => {
+            let caller = client.as_ref().map_or_else(|| format!("ip:{}", peer.ip()), |name| format!("key:{name}"));
+            let allowed = limit
+                .check(&caller)
+                .map_err(|denied| ApiError::RateLimited { limit: denied.limit, retry_after: denied.retry_after_seconds })?;
+            Some(allowed)
+        }
+        None => None,
+    };
+
+    let bytes = read_body(&parts.headers, body, manifest.server.max_body.0).await?;
+    if let Some(verify) = &config.verify {
+        verify::check(verify, &parts.headers, &bytes).map_err(|message| ApiError::Unauthorized { message })?;
+    }
+    let raw_query = input::raw_query(parts.uri.query());
+    let query = input::typed_query(&raw_query, &config.query)?;
+    let body = input::parse_body(&parts.headers, &bytes)?;
+    if let Some(schema) = &route.schema {
+        input::validate(schema, &body.as_json())?;
+    }
+
+    let mut fields = query;
+    for (name, value) in &params {
+        fields.insert(name.clone(), Value::String(value.clone()));
+    }
+    match &body {
+        input::Body::Json(Value::Object(object)) => fields.extend(object.clone()),
+        input::Body::Form(object) => fields.extend(object.clone()),
+        _ => {}
+    }
+    let event = event(&parts, &route, &params, &raw_query, &bytes, client);
+
+    let _permit = match &route.permits {
+        Some(permits) => {
+            let wait = config.timeout.map_or(manifest.limits.timeout.0, |t| t.0);
+            match tokio::time::timeout(wait, Arc::clone(permits).acquire_owned()).await {
+                Ok(Ok(permit)) => Some(permit),
+                _ => return Err(ApiError::Busy),
+            }
+        }
+        None => None,
+    };
+
+    let mut invocation = Invocation::manual(config.script.clone(), Value::Object(fields));
+    invocation.event = event;
+    invocation.timeout = config.timeout.map(|t| t.0);
+    invocation.max_operations = config.max_operations;
+    invocation.run_id = Some(run_id.to_string());
+    invocation.hand_off = true;
+    let outcome = runner::run(&live.snapshot, invocation);
+
+    let mut response = match outcome.result {
+        Ok(result) => reply::success(result, run_id),
+        Err(RunError::Failed { status, message }) => ApiError::Failed { status, message }.into_response(),
+        Err(RunError::Timeout { after }) => {
+            tracing::warn!(run_id, script = %outcome.script, "timed out");
+            ApiError::Timeout { run_id: run_id.to_string(), after: humantime::format_duration(after).to_string() }
+                .into_response()
+        }
+        Err(error) => {
+            tracing::warn!(run_id, script = %outcome.script, "{error}");
+            ApiError::Internal { run_id: run_id.to_string() }.into_response()
+        }
+    };
+    if let Some(rate) = rate {
+        let headers = response.headers_mut();
+        headers.insert("ratelimit-limit", HeaderValue::from(rate.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(rate.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(rate.reset_seconds));
+    }
+    Ok(response)
+}
+
+async fn read_body(headers: &HeaderMap, body: AxumBody, limit: u64) -> Result<axum::body::Bytes, ApiError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    axum::body::to_bytes(body, limit_usize).await.map_err(|_| ApiError::PayloadTooLarge { limit })
+}
+
+/// The script's `event` for an HTTP request. Credentials are left out: scripts get the key's
+/// name as `client`, never its token.
+fn event(
+    parts: &axum::http::request::Parts,
+    route: &RouteEntry,
+    params: &[(String, String)],
+    query: &std::collections::BTreeMap<String, String>,
+    body: &[u8],
+    client: Option<String>,
+) -> Map<String, Value> {
+    let mut headers = Map::new();
+    for (name, value) in &parts.headers {
+        if name == header::AUTHORIZATION || name.as_str() == "x-api-key" || name == header::COOKIE {
+            continue;
+        }
+        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&text);
+            }
+            _ => {
+                headers.insert(name.to_string(), Value::String(text));
+            }
+        }
+    }
+    let mut event = Map::new();
+    event.insert("kind".into(), "http".into());
+    event.insert("method".into(), parts.method.as_str().into());
+    event.insert("path".into(), parts.uri.path().into());
+    event.insert("route".into(), route.pattern.clone().into());
+    event.insert("params".into(), params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
+    event.insert("query".into(), query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
+    event.insert("headers".into(), Value::Object(headers));
+    event.insert("body".into(), String::from_utf8_lossy(body).into_owned().into());
+    event.insert("client".into(), client.map_or(Value::Null, Value::String));
+    event
+}

@@ -1,0 +1,162 @@
+//! Turning a request into the script's `input`: query parameters (declared ones converted to
+//! their type), path parameters and the body (JSON, form or text), then schema validation.
+
+use super::reply::{ApiError, Detail};
+use crate::config::{ParamType, QueryParam};
+use axum::http::HeaderMap;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A parsed request body.
+pub enum Body {
+    Empty,
+    Json(Value),
+    Form(Map<String, Value>),
+    Text,
+}
+
+impl Body {
+    /// The body as a JSON value for schema validation (`null` when empty or text).
+    pub fn as_json(&self) -> Value {
+        match self {
+            Body::Json(value) => value.clone(),
+            Body::Form(fields) => Value::Object(fields.clone()),
+            Body::Empty | Body::Text => Value::Null,
+        }
+    }
+}
+
+/// Parses the body according to its `Content-Type`. `curl -d '{...}'` sends JSON labelled as a
+/// form, so a form body that is a JSON object is read as JSON.
+pub fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Body, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Body::Empty);
+    }
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'{' || *b == b'[');
+    let json = |bytes: &[u8]| {
+        serde_json::from_slice::<Value>(bytes).map(Body::Json).map_err(|err| ApiError::BadRequest {
+            message: format!("the body is not valid JSON: {err}"),
+            details: vec![Detail { field: "body".into(), message: format!("line {}, column {}", err.line(), err.column()) }],
+        })
+    };
+    match content_type.as_str() {
+        "application/json" => json(bytes),
+        t if t.ends_with("+json") => json(bytes),
+        "application/x-www-form-urlencoded" if looks_like_json => json(bytes).or(Ok(Body::Text)),
+        "application/x-www-form-urlencoded" => {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
+                .map_err(|err| ApiError::BadRequest { message: format!("the form body is malformed: {err}"), details: vec![] })?;
+            Ok(Body::Form(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+        }
+        "" if looks_like_json => json(bytes),
+        _ => Ok(Body::Text),
+    }
+}
+
+/// Query parameters as strings (the last of repeated names wins).
+pub fn raw_query(query: Option<&str>) -> BTreeMap<String, String> {
+    query.and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok()).unwrap_or_default().into_iter().collect()
+}
+
+/// Query parameters for `input`: declared ones checked and converted, others passed as text.
+pub fn typed_query(raw: &BTreeMap<String, String>, declared: &BTreeMap<String, QueryParam>) -> Result<Map<String, Value>, ApiError> {
+    let mut out: Map<String, Value> = raw.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let mut details = Vec::new();
+    for (name, param) in declared {
+        let value = match raw.get(name) {
+            Some(text) => match convert(text, param.kind) {
+                Ok(value) => value,
+                Err(message) => {
+                    details.push(Detail { field: name.clone(), message });
+                    continue;
+                }
+            },
+            None => match &param.default {
+                Some(default) => serde_json::to_value(default).unwrap_or(Value::Null),
+                None if param.required => {
+                    details.push(Detail { field: name.clone(), message: "is required".into() });
+                    continue;
+                }
+                None => continue,
+            },
+        };
+        if let Some(allowed) = &param.allowed {
+            let allowed: Vec<Value> = allowed.iter().filter_map(|v| serde_json::to_value(v).ok()).collect();
+            if !allowed.contains(&value) {
+                let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
+                details.push(Detail { field: name.clone(), message: format!("must be one of {}", list.join(", ")) });
+                continue;
+            }
+        }
+        out.insert(name.clone(), value);
+    }
+    if details.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::BadRequest { message: "invalid query parameters".into(), details })
+    }
+}
+
+fn convert(text: &str, kind: ParamType) -> Result<Value, String> {
+    match kind {
+        ParamType::String => Ok(Value::String(text.to_string())),
+        ParamType::Integer => text.trim().parse::<i64>().map(Value::from).map_err(|_| format!("`{text}` is not an integer")),
+        ParamType::Number => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("`{text}` is not a number")),
+        ParamType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(Value::Bool(true)),
+            "false" | "0" | "no" | "off" => Ok(Value::Bool(false)),
+            _ => Err(format!("`{text}` is not a boolean (true or false)")),
+        },
+    }
+}
+
+/// Validates the body against the route's JSON Schema, listing every failure.
+pub fn validate(schema: &jsonschema::Validator, body: &Value) -> Result<(), ApiError> {
+    let details: Vec<Detail> = schema
+        .iter_errors(body)
+        .map(|error| {
+            let pointer = error.instance_path().to_string();
+            let field = if pointer.is_empty() { "body".to_string() } else { pointer.trim_start_matches('/').replace('/', ".") };
+            Detail { field, message: error.to_string() }
+        })
+        .collect();
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest { message: "the body does not match the route's schema".into(), details })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(kind: ParamType, required: bool) -> QueryParam {
+        QueryParam { kind, required, default: None, allowed: None, description: None }
+    }
+
+    #[test]
+    fn declared_parameters_are_converted_and_checked() {
+        let declared = BTreeMap::from([
+            ("n".to_string(), param(ParamType::Integer, true)),
+            ("flag".to_string(), param(ParamType::Boolean, false)),
+        ]);
+        let raw = BTreeMap::from([("n".to_string(), "7".to_string()), ("flag".to_string(), "yes".to_string())]);
+        let out = typed_query(&raw, &declared).ok().expect("valid");
+        assert_eq!(out.get("n"), Some(&Value::from(7)));
+        assert_eq!(out.get("flag"), Some(&Value::Bool(true)));
+        let missing = typed_query(&BTreeMap::new(), &declared);
+        assert!(matches!(missing, Err(ApiError::BadRequest { details, .. }) if details[0].field == "n"));
+    }
+}

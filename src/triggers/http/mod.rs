@@ -1,0 +1,85 @@
+//! The HTTP trigger: `switchboard serve` on axum. [`router`] builds the whole app so tests can
+//! drive it without a socket; [`server::serve`] runs it on a bound listener until shutdown.
+
+mod auth;
+mod dispatch;
+mod docs;
+mod input;
+mod limits;
+pub mod openapi;
+mod reply;
+pub mod server;
+mod table;
+mod verify;
+
+use crate::hub::Snapshot;
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+pub use table::{RouteTable, pattern};
+
+/// What the HTTP trigger serves from one snapshot, built whole and swapped whole.
+pub struct Live {
+    pub snapshot: Arc<Snapshot>,
+    pub table: RouteTable,
+    openapi: String,
+    docs: String,
+}
+
+impl Live {
+    /// Builds the route table, OpenAPI document and docs page of a snapshot.
+    pub fn new(snapshot: Arc<Snapshot>) -> Result<Self, String> {
+        let table = RouteTable::build(&snapshot.dir, &snapshot.manifest)?;
+        let document = openapi::document(&snapshot.dir, &snapshot.manifest);
+        let openapi = serde_json::to_string_pretty(&document).map_err(|err| err.to_string())?;
+        let docs = docs::page(&snapshot.manifest, &document);
+        Ok(Self { snapshot, table, openapi, docs })
+    }
+}
+
+/// Shared state of every request: the live snapshot behind one atomic pointer.
+#[derive(Clone)]
+pub struct AppState {
+    pub live: Arc<ArcSwap<Live>>,
+}
+
+impl AppState {
+    /// State serving `live`.
+    pub fn new(live: Live) -> Self {
+        Self { live: Arc::new(ArcSwap::from_pointee(live)) }
+    }
+}
+
+/// Every route of the app: built-in endpoints, then the hub's routes as the fallback.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/_/health", get(health))
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs_page))
+        .fallback(dispatch::handle)
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let live = state.live.load();
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "routes": live.snapshot.manifest.routes.len(),
+        "scripts": live.snapshot.scripts.len(),
+    }))
+    .into_response()
+}
+
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    let live = state.live.load();
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], live.openapi.clone()).into_response()
+}
+
+async fn docs_page(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
+    Html(state.live.load().docs.replace(docs::BASE, &format!("http://{host}"))).into_response()
+}

@@ -1,0 +1,130 @@
+//! The one place where outcomes become HTTP responses: errors of the trigger and script results.
+
+use crate::runner::Reply;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// One failed field of a request.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Detail {
+    pub field: String,
+    pub message: String,
+}
+
+/// Why a request did not produce a script result.
+#[derive(Debug)]
+pub enum ApiError {
+    NotFound { method: String, path: String },
+    MethodNotAllowed { allowed: Vec<String> },
+    Unauthorized { message: String },
+    Forbidden { missing: Vec<String> },
+    PayloadTooLarge { limit: u64 },
+    BadRequest { message: String, details: Vec<Detail> },
+    RateLimited { limit: u32, retry_after: u64 },
+    Busy,
+    /// `fail(status, message)`.
+    Failed { status: u16, message: String },
+    Timeout { run_id: String, after: String },
+    /// Any other failure of the script: the details go to the log, not to the caller.
+    Internal { run_id: String },
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::NotFound { method, path } => {
+                json_response(StatusCode::NOT_FOUND, json!({ "error": format!("no route for {method} {path}") }))
+            }
+            ApiError::MethodNotAllowed { allowed } => {
+                let mut response = json_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    json!({ "error": format!("method not allowed; use {}", allowed.join(", ")) }),
+                );
+                if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                response
+            }
+            ApiError::Unauthorized { message } => {
+                let mut response = json_response(StatusCode::UNAUTHORIZED, json!({ "error": message }));
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"switchboard\""));
+                response
+            }
+            ApiError::Forbidden { missing } => json_response(
+                StatusCode::FORBIDDEN,
+                json!({ "error": format!("this key lacks the scope {}", missing.join(", ")), "missing_scopes": missing }),
+            ),
+            ApiError::PayloadTooLarge { limit } => json_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({ "error": format!("the body is larger than {} (server.max_body)", bytesize::ByteSize(limit)) }),
+            ),
+            ApiError::BadRequest { message, details } => {
+                json_response(StatusCode::BAD_REQUEST, json!({ "error": message, "details": details }))
+            }
+            ApiError::RateLimited { limit, retry_after } => {
+                let mut response =
+                    json_response(StatusCode::TOO_MANY_REQUESTS, json!({ "error": "rate limit exceeded; slow down" }));
+                let headers = response.headers_mut();
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                headers.insert("ratelimit-limit", HeaderValue::from(limit));
+                headers.insert("ratelimit-remaining", HeaderValue::from(0));
+                headers.insert("ratelimit-reset", HeaderValue::from(retry_after));
+                response
+            }
+            ApiError::Busy => {
+                let mut response = json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({ "error": "this route is at its concurrency limit; try again" }),
+                );
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+                response
+            }
+            ApiError::Failed { status, message } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                json_response(status, json!({ "error": message }))
+            }
+            ApiError::Timeout { run_id, after } => json_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                json!({ "error": format!("the action timed out after {after}"), "run_id": run_id }),
+            ),
+            ApiError::Internal { run_id } => json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "error": "the action failed; its run id identifies the details in the server log", "run_id": run_id }),
+            ),
+        }
+    }
+}
+
+/// A script's result as a response: map/array -> 200 JSON, string -> 200 text, `()` -> 204,
+/// unless `response(...)` chose the status and headers.
+pub fn success(reply: Reply, run_id: &str) -> Response {
+    let default_status = if reply.body.is_null() { StatusCode::NO_CONTENT } else { StatusCode::OK };
+    let status = reply.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(default_status);
+    let mut response = match reply.body {
+        Value::Null => status.into_response(),
+        Value::String(text) => {
+            (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], text)
+                .into_response()
+        }
+        other => json_response(status, other),
+    };
+    for (name, value) in reply.headers {
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            (Ok(name), Ok(value)) => {
+                response.headers_mut().insert(name, value);
+            }
+            _ => {
+                tracing::warn!(run_id, header = %name, "the script returned an invalid response header");
+                return ApiError::Internal { run_id: run_id.to_string() }.into_response();
+            }
+        }
+    }
+    response
+}

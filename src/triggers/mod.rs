@@ -1,0 +1,3 @@
+//! Triggers turn outside happenings into invocations of scripts. Only `http` knows axum.
+
+pub mod http;
