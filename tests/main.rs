@@ -11,6 +11,12 @@ mod check;
 mod manifest;
 // `switchboard run`: input, output, exit codes, limits.
 mod run;
+// `switchboard serve`: routing, statuses, input and event, limits, shutdown.
+mod serve;
+// Keys and scopes, webhook signatures.
+mod serve_auth;
+// OpenAPI document, /docs, `openapi` and `routes` commands.
+mod serve_docs;
 // The script contract and the Rhai-source stdlib modules.
 mod scripts;
 // `json`, `time`, `log` and `state`.

@@ -1,8 +1,10 @@
 //! A temporary hub, the real binary run against it, and small real servers for tests.
 
 mod http_server;
+mod server;
 
 pub use http_server::HttpServer;
+pub use server::Server;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -54,6 +56,11 @@ impl Hub {
         let mut command = Command::new(binary());
         command.args(args).arg("--dir").arg(self.path()).env_remove("SWITCHBOARD_LOG");
         Cmd { command }
+    }
+
+    /// Starts `switchboard serve` on a free port.
+    pub fn serve(&self) -> Server {
+        Server::start(self.path(), &[])
     }
 
     /// `switchboard run SCRIPT --input JSON`.

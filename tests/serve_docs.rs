@@ -1,0 +1,110 @@
+//! OpenAPI document, /docs, `openapi` and `routes` commands.
+
+use crate::harness::Hub;
+use serde_json::Value;
+
+fn hub() -> Hub {
+    let hub = Hub::new();
+    hub.manifest(
+        r#"
+[[route]]
+method = "GET"
+path = "/weather/current"
+script = "weather"
+auth = "public"
+summary = "Current weather"
+description = "Weather for a city, cached for ten minutes."
+query = { city = { type = "string", required = true, description = "City name" }, units = { enum = ["metric", "imperial"], default = "metric" } }
+rate_limit = "60/minute"
+
+[[route]]
+method = "POST"
+path = "/tasks"
+script = "tasks/create"
+scopes = ["tasks:write"]
+body_schema = "schemas/task.json"
+
+[[route]]
+method = "GET"
+path = "/tasks/:id"
+script = "tasks/get"
+"#,
+    );
+    hub.script("weather", "1").script("tasks/create", "1").script("tasks/get", "1").file(
+        "schemas/task.json",
+        r#"{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}"#,
+    );
+    hub
+}
+
+fn check_document(document: &Value) {
+    let text = document.to_string();
+    let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
+    assert_eq!(spec.openapi, "3.1.0");
+    let paths = &document["paths"];
+    let weather = &paths["/weather/current"]["get"];
+    assert_eq!(weather["summary"], "Current weather");
+    assert_eq!(weather["security"], serde_json::json!([]));
+    let city = weather["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "city").unwrap();
+    assert_eq!(city["in"], "query");
+    assert_eq!(city["required"], true);
+    assert_eq!(city["description"], "City name");
+    let create = &paths["/tasks"]["post"];
+    assert_eq!(create["security"][0]["bearerAuth"], serde_json::json!(["tasks:write"]));
+    assert_eq!(create["requestBody"]["content"]["application/json"]["schema"]["required"], serde_json::json!(["title"]));
+    assert!(create["responses"].get("403").is_some());
+    let get = &paths["/tasks/{id}"]["get"];
+    assert_eq!(get["parameters"][0]["in"], "path");
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+    assert_eq!(schemes["apiKeyHeader"]["name"], "X-Api-Key");
+}
+
+#[test]
+fn openapi_json_is_valid_and_describes_every_route() {
+    let hub = hub();
+    let server = hub.serve();
+    let reply = server.get("/openapi.json", &[]);
+    assert_eq!(reply.status, 200);
+    check_document(&reply.json());
+}
+
+#[test]
+fn openapi_command_prints_the_same_document() {
+    let hub = hub();
+    check_document(&hub.cmd(&["openapi"]).output().json());
+}
+
+#[test]
+fn docs_page_shows_every_route_with_a_curl_example() {
+    let hub = hub();
+    let server = hub.serve();
+    let reply = server.get("/docs", &[]);
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("content-type").unwrap().starts_with("text/html"));
+    let page = reply.text;
+    for fragment in [
+        "/weather/current",
+        "Current weather",
+        "City name",
+        "/tasks/{id}",
+        "tasks:write",
+        "&quot;required&quot;",
+        &format!("curl &#x27;{}/weather/current?city=VALUE&#x27;", server.base).replace("&#x27;", "'"),
+        &format!("curl -X POST '{}/tasks'", server.base),
+        "Authorization: Bearer YOUR_TOKEN",
+    ] {
+        assert!(page.contains(fragment), "docs lack {fragment:?}");
+    }
+    assert!(!page.contains("http://cdn") && !page.contains("https://"), "the page must work offline");
+}
+
+#[test]
+fn routes_command_lists_routes_with_their_auth() {
+    let hub = hub();
+    let out = hub.cmd(&["routes"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("GET     /weather/current"), "{}", out.stdout);
+    assert!(out.stdout.contains("(key: tasks:write)"));
+    assert!(out.stdout.contains("/tasks/{id}"));
+}
