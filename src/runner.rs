@@ -84,6 +84,8 @@ pub struct Outcome {
     pub dropped_lines: usize,
     /// The result, or why there is none (messages redacted).
     pub result: Result<Reply, RunError>,
+    /// How many events the run emitted (stored before the outcome is returned).
+    pub emitted: usize,
 }
 
 /// Runs the script named in `invocation` from `snapshot`.
@@ -123,6 +125,7 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
 
     let mut state = RunState::new(timeout, max_operations);
     state.echo = invocation.echo;
+    state.secrets = snapshot.capabilities.secrets.clone();
     if invocation.hand_off {
         state.hand_off_after = Some(HAND_OFF_AFTER);
     }
@@ -152,12 +155,34 @@ fn finish(
     result: Result<Reply, RunError>,
 ) -> Outcome {
     let secrets = &snapshot.capabilities.secrets;
-    let (mut lines, dropped_lines) = state.map(|s| (s.lines, s.dropped_lines)).unwrap_or_default();
+    let (mut lines, dropped_lines, events) = state.map(|s| (s.lines, s.dropped_lines, s.emitted)).unwrap_or_default();
+    let mut result = result;
+    if !events.is_empty() {
+        let stored = snapshot
+            .capabilities
+            .store
+            .get()
+            .and_then(|store| crate::stdlib::blocking(|| store.events_enqueue(&run_id, &events)));
+        if let Err(err) = stored {
+            result = Err(RunError::Invalid {
+                message: format!("the run's {} events could not be stored: {err}", events.len()),
+            });
+        }
+    }
     for line in &mut lines {
         line.text = secrets.redact(&line.text);
     }
     let result = result.map_err(|err| redact_error(err, secrets));
-    Outcome { run_id, script, started_at, duration: clock.elapsed(), lines, dropped_lines, result }
+    Outcome {
+        run_id,
+        script,
+        started_at,
+        duration: clock.elapsed(),
+        lines,
+        dropped_lines,
+        result,
+        emitted: events.len(),
+    }
 }
 
 fn redact_error(error: RunError, secrets: &crate::secrets::Secrets) -> RunError {

@@ -16,7 +16,10 @@ fn every_compile_error_is_reported() {
     let hub = Hub::new();
     hub.script("one", "let = 1;").script("two", "fn f( {").script("fine", "1").file("lib/util.rhai", "fn x() { (");
     let out = hub.cmd(&["check"]).output();
-    out.fails_with(1, &["scripts/one.rhai:1:5", "scripts/two.rhai:1:", "lib/util.rhai:1:", "3 scripts failed to compile"]);
+    out.fails_with(
+        1,
+        &["scripts/one.rhai:1:5", "scripts/two.rhai:1:", "lib/util.rhai:1:", "3 scripts failed to compile"],
+    );
 }
 
 #[test]
@@ -27,18 +30,20 @@ fn configuration_errors_exit_2_and_are_all_reported() {
     );
     hub.cmd(&["check"]).output().fails_with(
         2,
-        &["route[0].method: unknown method `FETCH`", "route[0].path", "route[0].script: no script `nope`", "cron[0].timezone"],
+        &[
+            "route[0].method: unknown method `FETCH`",
+            "route[0].path",
+            "route[0].script: no script `nope`",
+            "cron[0].timezone",
+        ],
     );
 }
 
 #[test]
 fn a_folder_without_a_manifest_is_a_configuration_error() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(crate::harness::binary())
-        .args(["check", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out =
+        std::process::Command::new(crate::harness::binary()).args(["check", "--dir"]).arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no switchboard.toml here"));
 }

@@ -6,7 +6,9 @@ use crate::harness::Hub;
 fn unknown_key_names_file_line_key_and_suggestion() {
     let hub = Hub::new();
     hub.manifest("[server]\nlisen = \"127.0.0.1:1\"\n");
-    hub.cmd(&["check"]).output().fails_with(2, &["switchboard.toml:2:1", "server", "unknown field `lisen`", "did you mean `listen`?"]);
+    hub.cmd(&["check"])
+        .output()
+        .fails_with(2, &["switchboard.toml:2:1", "server", "unknown field `lisen`", "did you mean `listen`?"]);
 }
 
 #[test]
@@ -144,7 +146,10 @@ scopes = ["weather:read"]
 allow = ["jq"]
 "#,
     );
-    hub.file(".env", "GH_SECRET=gh-secret-value\nOWM_API_KEY=owm-key\nSMTP_PASSWORD=smtp-pass\nPHONE_TOKEN=phone-token-123\n");
+    hub.file(
+        ".env",
+        "GH_SECRET=gh-secret-value\nOWM_API_KEY=owm-key\nSMTP_PASSWORD=smtp-pass\nPHONE_TOKEN=phone-token-123\n",
+    );
     let out = hub.cmd(&["check"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
 }

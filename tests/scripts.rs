@@ -23,7 +23,8 @@ fn imports_resolve_from_lib() {
 fn imports_cannot_leave_lib() {
     let hub = Hub::new();
     hub.file("secret.rhai", "fn x() { 1 }").script("escape", r#"import "../secret" as s; s::x()"#);
-    hub.run("escape", "{}").fails_with(1, &["scripts/escape.rhai:1:8", "cannot import `../secret`", "imports are names under lib/"]);
+    hub.run("escape", "{}")
+        .fails_with(1, &["scripts/escape.rhai:1:8", "cannot import `../secret`", "imports are names under lib/"]);
 }
 
 #[test]

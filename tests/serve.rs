@@ -216,7 +216,8 @@ fn form_and_text_bodies_and_wildcards() {
 fn malformed_json_is_400_saying_where() {
     let hub = hub();
     let server = hub.serve();
-    let reply = server.send(Method::POST, "/items/1", &[("content-type", "application/json")], Some("{\"a\": \n  tru }"));
+    let reply =
+        server.send(Method::POST, "/items/1", &[("content-type", "application/json")], Some("{\"a\": \n  tru }"));
     assert_eq!(reply.status, 400);
     let body = reply.json();
     assert!(body["error"].as_str().unwrap().contains("not valid JSON"), "{body}");

@@ -145,7 +145,8 @@ fn stripe_signatures_check_the_timestamp_window() {
     let hub = hub();
     let server = hub.serve();
     let body = r#"{"type":"charge.succeeded"}"#;
-    let sign = |t: i64| format!("t={t},v1={}", hmac_hex::<sha2::Sha256>("webhook-secret", format!("{t}.{body}").as_bytes()));
+    let sign =
+        |t: i64| format!("t={t},v1={}", hmac_hex::<sha2::Sha256>("webhook-secret", format!("{t}.{body}").as_bytes()));
     let now = chrono::Utc::now().timestamp();
     assert_eq!(server.send(Method::POST, "/hooks/stripe", &[("stripe-signature", &sign(now))], Some(body)).status, 200);
     let stale = server.send(Method::POST, "/hooks/stripe", &[("stripe-signature", &sign(now - 3600))], Some(body));

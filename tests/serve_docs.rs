@@ -51,7 +51,10 @@ fn check_document(document: &Value) {
     assert_eq!(city["description"], "City name");
     let create = &paths["/tasks"]["post"];
     assert_eq!(create["security"][0]["bearerAuth"], serde_json::json!(["tasks:write"]));
-    assert_eq!(create["requestBody"]["content"]["application/json"]["schema"]["required"], serde_json::json!(["title"]));
+    assert_eq!(
+        create["requestBody"]["content"]["application/json"]["schema"]["required"],
+        serde_json::json!(["title"])
+    );
     assert!(create["responses"].get("403").is_some());
     let get = &paths["/tasks/{id}"]["get"];
     assert_eq!(get["parameters"][0]["in"], "path");

@@ -42,6 +42,9 @@ pub struct ServeArgs {
     /// Address to listen on, overriding [server] listen (port 0 picks a free port).
     #[arg(long)]
     pub listen: Option<String>,
+    /// Do not reload when the hub's files change.
+    #[arg(long)]
+    pub no_watch: bool,
     #[command(flatten)]
     pub hub: HubArgs,
 }

@@ -6,7 +6,10 @@ use crate::error::Error;
 
 pub fn openapi(args: HubArgs) -> Result<(), Error> {
     let loaded = crate::config::load(&args.dir)?;
-    let document = crate::triggers::http::openapi::document(&args.dir.canonicalize().unwrap_or(args.dir.clone()), &loaded.manifest);
+    let document = crate::triggers::http::openapi::document(
+        &args.dir.canonicalize().unwrap_or(args.dir.clone()),
+        &loaded.manifest,
+    );
     let text = serde_json::to_string_pretty(&document).map_err(anyhow::Error::from)?;
     print_stdout(&text)
 }

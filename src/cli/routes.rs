@@ -18,10 +18,18 @@ pub fn routes(args: HubArgs) -> Result<(), Error> {
             Auth::Private => format!("key: {}", route.scopes.join(", ")),
         };
         let path = crate::triggers::http::pattern(&route.path);
-        out.push_str(&format!("{:<7} {:<32} -> {:<24} ({auth})\n", route.method.to_ascii_uppercase(), path, route.script));
+        out.push_str(&format!(
+            "{:<7} {:<32} -> {:<24} ({auth})\n",
+            route.method.to_ascii_uppercase(),
+            path,
+            route.script
+        ));
     }
     for cron in &manifest.crons {
-        out.push_str(&format!("cron    {:<32} -> {:<24} (schedule \"{}\"; not run by this version)\n", cron.name, cron.script, cron.schedule));
+        out.push_str(&format!(
+            "cron    {:<32} -> {:<24} (schedule \"{}\"; not run by this version)\n",
+            cron.name, cron.script, cron.schedule
+        ));
     }
     for watch in &manifest.watches {
         out.push_str(&format!("watch   {:<32} -> {:<24} (not run by this version)\n", watch.path, watch.script));

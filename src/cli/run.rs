@@ -36,7 +36,21 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
             snapshot.dir.display()
         )));
     };
-    print_outcome(outcome)
+    let run_id = outcome.run_id.clone();
+    let emitted = outcome.emitted;
+    let printed = print_outcome(outcome);
+    if emitted > 0 {
+        // Subscribers run after the emitting run ends, each as its own run, before the command exits.
+        for delivered in crate::triggers::events::deliver_now(&snapshot, &run_id) {
+            match &delivered.result {
+                Ok(_) => eprintln!("[event] `{}` ok (run {})", delivered.script, delivered.run_id),
+                Err(err) => {
+                    eprintln!("[event] `{}` {}: {err} (run {})", delivered.script, err.status(), delivered.run_id)
+                }
+            }
+        }
+    }
+    printed
 }
 
 fn print_outcome(outcome: Outcome) -> Result<(), Error> {

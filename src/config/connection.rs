@@ -73,7 +73,8 @@ impl TryFrom<ConnectionSpec> for Connection {
         if let Some((key, _)) = present.iter().find(|(key, set)| *set && !allowed.contains(key)) {
             return Err(format!("`{key}` does not apply to a {kind} connection; it takes {}", allowed.join(", ")));
         }
-        let required = |value: Option<Text>, key: &str| value.ok_or_else(|| format!("a {kind} connection needs `{key}`"));
+        let required =
+            |value: Option<Text>, key: &str| value.ok_or_else(|| format!("a {kind} connection needs `{key}`"));
         Ok(match spec.kind {
             ConnectionKind::Http => Connection::Http(HttpConnection {
                 base_url: required(spec.base_url, "base_url")?,

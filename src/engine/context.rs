@@ -61,10 +61,14 @@ pub struct RunState {
     pub dropped_lines: usize,
     /// Also write each line to stderr as it happens (used by `switchboard run`).
     pub echo: bool,
-    /// Nesting of `actions::call`.
+    /// Nesting of `actions::run`.
     pub depth: usize,
     /// After this many operations, hand the async worker this run is on to another thread.
     pub hand_off_after: Option<u64>,
+    /// Events emitted by `events::emit`, stored when the run ends.
+    pub emitted: Vec<(String, serde_json::Value)>,
+    /// Redacts lines that are echoed as they happen (kept lines are redacted when the run ends).
+    pub secrets: crate::secrets::Secrets,
 }
 
 impl RunState {
@@ -79,6 +83,8 @@ impl RunState {
             echo: false,
             depth: 0,
             hand_off_after: None,
+            emitted: Vec::new(),
+            secrets: crate::secrets::Secrets::default(),
         }
     }
 }
@@ -127,7 +133,7 @@ pub fn progress(operations: u64) -> Option<Dynamic> {
             return Some(Dynamic::from(Stop::Operations));
         }
         // Reading the clock on every operation would double the cost of tight loops.
-        if operations % 256 == 0 {
+        if operations.is_multiple_of(256) {
             if state.cancel.load(Ordering::Relaxed) {
                 return Some(Dynamic::from(Stop::Cancelled));
             }
@@ -156,9 +162,29 @@ pub fn past_deadline() -> bool {
     remaining().is_some_and(|left| left.is_zero())
 }
 
-/// The current run's nesting depth of `actions::call`.
+/// The current run's nesting depth of `actions::run`.
 pub fn depth() -> usize {
     CURRENT.with(|current| current.borrow().as_ref().map_or(0, |state| state.depth))
+}
+
+/// Sets the nesting depth of `actions::run` for the current run.
+pub fn set_depth(depth: usize) {
+    CURRENT.with(|current| {
+        if let Some(state) = current.borrow_mut().as_mut() {
+            state.depth = depth;
+        }
+    });
+}
+
+/// Adds an emitted event to the current run; false outside a run.
+pub fn record_event(name: &str, data: serde_json::Value) -> bool {
+    CURRENT.with(|current| match current.borrow_mut().as_mut() {
+        Some(state) => {
+            state.emitted.push((name.to_string(), data));
+            true
+        }
+        None => false,
+    })
 }
 
 /// Records a printed or logged line in the current run.
@@ -170,7 +196,7 @@ pub fn push_line(level: Level, text: &str) {
             return;
         };
         if state.echo {
-            eprintln!("[{}] {text}", level.as_str());
+            eprintln!("[{}] {}", level.as_str(), state.secrets.redact(text));
         }
         if state.lines.len() < MAX_LINES {
             state.lines.push(Line { level, text: text.to_string() });

@@ -109,7 +109,7 @@ pub fn run_error(source: &str, error: Box<EvalAltResult>, timeout: Duration, max
                 error = inner;
             }
             other => {
-                error = Box::new(other);
+                *error = other;
                 break;
             }
         }

@@ -46,7 +46,8 @@ impl ModuleResolver for HubModules {
         }
         let confined = Path::new(path).components().all(|part| matches!(part, Component::Normal(_)));
         if !confined {
-            let message = format!("cannot import `{path}`: imports are names under lib/, without `..` or a leading `/`");
+            let message =
+                format!("cannot import `{path}`: imports are names under lib/, without `..` or a leading `/`");
             return Err(EvalAltResult::ErrorRuntime(message.into(), pos).into());
         }
         self.lib.resolve(engine, source, path, pos)

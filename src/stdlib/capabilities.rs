@@ -4,7 +4,10 @@ use super::{exec, fs, http, mail, sql};
 use crate::config::{ConfigErrors, Manifest};
 use crate::secrets::Secrets;
 use crate::store::LazyStore;
+use rhai::AST;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use tokio::runtime::Handle;
 
 /// Capabilities handed to every stdlib module of one snapshot; nothing in the stdlib reads
@@ -21,6 +24,8 @@ pub struct Capabilities {
     pub fs: fs::FsPolicy,
     pub exec: exec::ExecPolicy,
     pub store: LazyStore,
+    /// The snapshot's compiled scripts, for `actions::run`; set once they are compiled.
+    pub scripts: OnceLock<BTreeMap<String, Arc<AST>>>,
 }
 
 impl Capabilities {
@@ -52,6 +57,6 @@ impl Capabilities {
             }
         };
         let store = LazyStore::new(hub_dir.join("data").join("switchboard.db"));
-        Ok(Self { hub_dir, runtime, secrets, http, sql, mail, fs, exec, store })
+        Ok(Self { hub_dir, runtime, secrets, http, sql, mail, fs, exec, store, scripts: OnceLock::new() })
     }
 }

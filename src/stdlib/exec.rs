@@ -52,6 +52,14 @@ impl ExecPolicy {
                 errors.push(ConfigError::key(file, format!("exec.allow[{index}]"), "an empty program name"));
             } else if is_path(entry) {
                 policy.paths.push(hub.join(entry));
+            } else if entry.contains(char::is_whitespace) {
+                errors.push(ConfigError::key(
+                    file,
+                    format!("exec.allow[{index}]"),
+                    format!(
+                        "`{entry}` looks like a command line; list only the program and pass arguments to exec::run"
+                    ),
+                ));
             } else {
                 policy.names.push(entry.to_string());
             }
@@ -120,7 +128,7 @@ struct Request {
 /// ```rhai
 /// let result = exec::run("git", ["log", "-1", "--format=%s"], #{ cwd: "repo", timeout: "5s" });
 /// if result.code != 0 { throw result.stderr; }
-/// result.stdout.trim();
+/// result.stdout
 /// ```
 pub fn run(capabilities: &Capabilities, program: &str, args: Array, options: Map) -> Result {
     blocking(|| execute(program, request(capabilities, program, args, options)?, capabilities.exec.max_output))

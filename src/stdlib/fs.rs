@@ -10,8 +10,10 @@ use std::io::{ErrorKind, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-/// The folders `fs` may touch: the hub first, then each `[fs] roots` entry, all canonical.
+/// The folders `fs` may touch, all canonical.
 pub struct FsPolicy {
+    hub: PathBuf,
+    /// The hub and each `[fs] roots` entry.
     roots: Vec<PathBuf>,
 }
 
@@ -34,12 +36,7 @@ impl FsPolicy {
                 )),
             }
         }
-        if errors.is_empty() { Ok(Self { roots }) } else { Err(errors) }
-    }
-
-    /// The canonical hub folder.
-    fn hub(&self) -> &Path {
-        &self.roots[0]
+        if errors.is_empty() { Ok(Self { hub, roots }) } else { Err(errors) }
     }
 
     /// The real path `path` names (relative paths are relative to the hub), with every symlink
@@ -49,14 +46,14 @@ impl FsPolicy {
         if path.is_empty() {
             return Err("the path is empty".to_string());
         }
-        let real = real_path(&self.hub().join(path)).map_err(|why| format!("`{path}`: {why}"))?;
+        let real = real_path(&self.hub.join(path)).map_err(|why| format!("`{path}`: {why}"))?;
         self.inside(path, real)
     }
 
     /// Like [`FsPolicy::resolve`], but a final symlink is kept rather than followed: the path
     /// of the entry itself, for removing or renaming a link rather than what it points to.
     fn resolve_entry(&self, path: &str) -> std::result::Result<PathBuf, String> {
-        let joined = self.hub().join(path);
+        let joined = self.hub.join(path);
         let (Some(Component::Normal(name)), Some(parent)) = (joined.components().next_back(), joined.parent()) else {
             return self.resolve(path);
         };
@@ -78,7 +75,7 @@ impl FsPolicy {
 
     /// How a script should see a real path: relative to the hub (with `/`) when inside it.
     fn display(&self, real: &Path) -> String {
-        match real.strip_prefix(self.hub()) {
+        match real.strip_prefix(&self.hub) {
             Ok(relative) if relative.as_os_str().is_empty() => ".".to_string(),
             Ok(relative) => {
                 relative.components().map(|part| part.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
@@ -275,6 +272,9 @@ pub fn list(capabilities: &Capabilities, path: &str) -> Result<Array> {
     io("fs.list", || {
         let policy = &capabilities.fs;
         let real = policy.resolve(path)?;
+        if real.is_file() {
+            return Err(format!("`{path}` is a file, not a folder"));
+        }
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(&real).map_err(|err| failed(path, &err))? {
             let entry = entry.map_err(|err| failed(path, &err))?;
@@ -324,9 +324,9 @@ pub fn rename(capabilities: &Capabilities, function: &str, from: &str, to: &str)
         let source = policy.resolve_entry(from)?;
         let target = policy.resolve_entry(to)?;
         source.symlink_metadata().map_err(|err| failed(from, &err))?;
-        for (path, real) in [(from, &source), (to, &target)] {
+        for (path, real, fate) in [(from, &source, "moved"), (to, &target, "replaced")] {
             if policy.is_root(real) {
-                return Err(format!("`{path}` is the hub folder or an [fs] root and cannot be moved"));
+                return Err(format!("`{path}` is the hub folder or an [fs] root and cannot be {fate}"));
             }
         }
         if target.starts_with(&source) && target != source {

@@ -77,7 +77,10 @@ impl Endpoint {
         let mut base = match Url::parse(http.base_url.as_str()) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
             Ok(url) => {
-                report("base_url".into(), format!("`{}:` URLs are not supported; use http:// or https://", url.scheme()));
+                report(
+                    "base_url".into(),
+                    format!("`{}:` URLs are not supported; use http:// or https://", url.scheme()),
+                );
                 None
             }
             Err(err) => {
@@ -175,7 +178,10 @@ impl Options {
         }
         let kind = opts.type_name();
         let Some(map) = opts.try_cast::<Map>() else {
-            return Err(error(function, format!("options must be a map such as #{{ query: #{{ q: \"rust\" }} }}, not {kind}")));
+            return Err(error(
+                function,
+                format!("options must be a map such as #{{ query: #{{ q: \"rust\" }} }}, not {kind}"),
+            ));
         };
         for (key, value) in map {
             match key.as_str() {
@@ -185,7 +191,10 @@ impl Options {
                         let name = HeaderName::from_bytes(name.as_bytes())
                             .map_err(|_| error(function, format!("`{name}` is not a valid header name")))?;
                         let value = HeaderValue::from_str(&text).map_err(|_| {
-                            error(function, format!("header `{name}` has an invalid value (visible ASCII and spaces only)"))
+                            error(
+                                function,
+                                format!("header `{name}` has an invalid value (visible ASCII and spaces only)"),
+                            )
                         })?;
                         options.headers.push((name, value));
                     }
@@ -197,8 +206,8 @@ impl Options {
                 }
                 "form" => {
                     let fields = pairs(function, "form", value)?;
-                    let text =
-                        serde_urlencoded::to_string(&fields).map_err(|err| error(function, format!("`form`: {err}")))?;
+                    let text = serde_urlencoded::to_string(&fields)
+                        .map_err(|err| error(function, format!("`form`: {err}")))?;
                     options.set_body(function, text.into_bytes(), "application/x-www-form-urlencoded")?;
                 }
                 "body" => {
@@ -303,9 +312,14 @@ fn send(
         url.query_pairs_mut().extend_pairs(&query);
     }
 
+    // Headers of the call replace the connection's headers of the same name; an array value
+    // sends the header once per item.
     let mut headers = endpoint.map(|endpoint| endpoint.headers.clone()).unwrap_or_default();
+    for (name, _) in &options.headers {
+        headers.remove(name);
+    }
     for (name, value) in options.headers {
-        headers.insert(name, value);
+        headers.append(name, value);
     }
     let body = options.body.map(|(bytes, content_type)| {
         if !headers.contains_key(CONTENT_TYPE) {
@@ -349,7 +363,9 @@ fn send(
         )),
         Err(Failure::Http(err)) if err.is_timeout() => {
             let cause = if left < wanted { " (the run's deadline)" } else { "" };
-            Err(error(function, format!("{what}: timed out after {}{cause}", humantime::format_duration(timeout))))
+            // Whole milliseconds: a deadline-capped timeout would otherwise print down to nanoseconds.
+            let after = Duration::from_millis(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+            Err(error(function, format!("{what}: timed out after {}{cause}", humantime::format_duration(after))))
         }
         Err(Failure::Http(err)) => Err(error(function, format!("{what}: {}", describe(&err)))),
     }
@@ -368,7 +384,8 @@ fn response_map(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Map {
             }
         }
     }
-    let json = serde_json::from_slice::<serde_json::Value>(body).map_or(Dynamic::UNIT, |json| convert::to_dynamic(&json));
+    let json =
+        serde_json::from_slice::<serde_json::Value>(body).map_or(Dynamic::UNIT, |json| convert::to_dynamic(&json));
     let mut map = Map::new();
     map.insert("status".into(), i64::from(status.as_u16()).into());
     map.insert("ok".into(), status.is_success().into());

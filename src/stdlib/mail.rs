@@ -39,7 +39,9 @@ impl MailCapability {
                 Ok(server) => {
                     servers.insert(name.clone(), Arc::new(server));
                 }
-                Err((key, message)) => errors.push(ConfigError::key(file, format!("connections.{name}.{key}"), message)),
+                Err((key, message)) => {
+                    errors.push(ConfigError::key(file, format!("connections.{name}.{key}"), message))
+                }
             }
         }
         if errors.is_empty() { Ok(Self { servers }) } else { Err(errors) }

@@ -1,8 +1,10 @@
 //! The curated native stdlib: one file per script-visible module, each built from the
 //! capabilities of one hub snapshot (connections, roots, allow-lists in; a Rhai `Module` out).
 
+pub mod actions;
 mod blocking;
 mod capabilities;
+pub mod events;
 pub mod exec;
 pub mod fs;
 pub mod http;
@@ -34,6 +36,8 @@ pub fn register(engine: &mut Engine, capabilities: &Arc<Capabilities>) {
     engine.register_static_module("fs", fs::module(capabilities).into());
     engine.register_static_module("exec", exec::module(capabilities).into());
     engine.register_static_module("state", state::module(capabilities).into());
+    engine.register_static_module("events", events::module().into());
+    engine.register_static_module("actions", actions::module(capabilities).into());
 }
 
 /// A catchable script error whose message starts with `module.function:`.

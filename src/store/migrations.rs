@@ -10,6 +10,21 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL,
         updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );",
+    // 2: the last scheduled time each cron job fired for, for `catch_up`.
+    "CREATE TABLE cron_state (
+        name TEXT PRIMARY KEY NOT NULL,
+        last_scheduled_at TEXT NOT NULL
+    );",
+    // 3: emitted events, stored before any subscriber runs; delivered_at is set once they ran.
+    "CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        data TEXT NOT NULL,
+        source_run TEXT NOT NULL,
+        emitted_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        delivered_at TEXT
+    );
+    CREATE INDEX events_pending ON events (id) WHERE delivered_at IS NULL;",
 ];
 
 /// Applies every migration newer than the database's version, each in its own transaction.

@@ -1,8 +1,12 @@
 //! The hub's embedded store, `data/switchboard.db` (SQLite in WAL mode). Only this module knows
 //! the SQL of its own tables; everything else calls its typed methods.
 
+mod cron;
+mod events;
 mod migrations;
 mod state;
+
+pub use events::StoredEvent;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

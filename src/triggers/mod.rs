@@ -1,3 +1,7 @@
-//! Triggers turn outside happenings into invocations of scripts. Only `http` knows axum.
+//! Triggers turn outside happenings (requests, schedules, files, events) into runs of scripts.
+//! Only `http` knows axum.
 
+pub mod background;
+pub mod cron;
+pub mod events;
 pub mod http;

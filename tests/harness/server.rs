@@ -59,7 +59,8 @@ impl Server {
                 panic!("serve did not announce its address; stderr:\n{}", stderr.lock().unwrap());
             }
         };
-        let base = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {line}")).to_string();
+        let base =
+            line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {line}")).to_string();
         let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         Self { child, base, stderr, client }
     }

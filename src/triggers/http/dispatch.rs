@@ -16,10 +16,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Axum fallback handler: every request that is not a built-in endpoint.
-pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+pub async fn handle(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let run_id = runner::new_id();
     let live = state.live.load_full();
-    let mut response = match serve(&live, peer, request, &run_id).await {
+    let mut response = match serve(&state, &live, peer, request, &run_id).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
@@ -29,7 +33,13 @@ pub async fn handle(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
     response
 }
 
-async fn serve(live: &Arc<Live>, peer: SocketAddr, request: Request, run_id: &str) -> Result<Response, ApiError> {
+async fn serve(
+    state: &AppState,
+    live: &Arc<Live>,
+    peer: SocketAddr,
+    request: Request,
+    run_id: &str,
+) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();
     let (route, params) = match live.table.lookup(&parts.method, &path) {
@@ -45,7 +55,8 @@ async fn serve(live: &Arc<Live>, peer: SocketAddr, request: Request, run_id: &st
     let key = auth::presented_token(&parts.headers).and_then(|token| auth::find_key(manifest, token));
     if config.auth == Auth::Private {
         let Some(key) = key else {
-            let message = if auth::presented_token(&parts.headers).is_some() { "unknown key" } else { "a key is required" };
+            let message =
+                if auth::presented_token(&parts.headers).is_some() { "unknown key" } else { "a key is required" };
             return Err(ApiError::Unauthorized {
                 message: format!("{message}: send `Authorization: Bearer TOKEN` or `X-Api-Key: TOKEN`"),
             });
@@ -59,9 +70,10 @@ async fn serve(live: &Arc<Live>, peer: SocketAddr, request: Request, run_id: &st
     let rate = match &route.rate_limit {
         Some(limit) => {
             let caller = client.as_ref().map_or_else(|| format!("ip:{}", peer.ip()), |name| format!("key:{name}"));
-            let allowed = limit
-                .check(&caller)
-                .map_err(|denied| ApiError::RateLimited { limit: denied.limit, retry_after: denied.retry_after_seconds })?;
+            let allowed = limit.check(&caller).map_err(|denied| ApiError::RateLimited {
+                limit: denied.limit,
+                retry_after: denied.retry_after_seconds,
+            })?;
             Some(allowed)
         }
         None => None,
@@ -107,6 +119,9 @@ async fn serve(live: &Arc<Live>, peer: SocketAddr, request: Request, run_id: &st
     invocation.run_id = Some(run_id.to_string());
     invocation.hand_off = true;
     let outcome = runner::run(&live.snapshot, invocation);
+    if outcome.emitted > 0 {
+        state.events_ready.notify_one();
+    }
 
     let mut response = match outcome.result {
         Ok(result) => reply::success(result, run_id),
@@ -131,7 +146,8 @@ async fn serve(live: &Arc<Live>, peer: SocketAddr, request: Request, run_id: &st
 }
 
 async fn read_body(headers: &HeaderMap, body: AxumBody, limit: u64) -> Result<axum::body::Bytes, ApiError> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }

@@ -51,7 +51,11 @@ pub fn page(manifest: &Manifest, openapi: &Value) -> String {
             Auth::Private if route.scopes.is_empty() => "private: any key".to_string(),
             Auth::Private => format!("private: a key with scopes <code>{}</code>", escape(&route.scopes.join(", "))),
         };
-        let _ = write!(html, "<p class=\"auth\">{auth} &middot; script <code>scripts/{}.rhai</code>", escape(&route.script));
+        let _ = write!(
+            html,
+            "<p class=\"auth\">{auth} &middot; script <code>scripts/{}.rhai</code>",
+            escape(&route.script)
+        );
         if let Some(rate) = &route.rate_limit {
             let _ = write!(html, " &middot; rate limit {}", escape(rate));
         }
@@ -73,7 +77,8 @@ pub fn page(manifest: &Manifest, openapi: &Value) -> String {
             }
             html.push_str("</table>");
         }
-        let schema = &openapi["paths"][&path][method.to_ascii_lowercase()]["requestBody"]["content"]["application/json"]["schema"];
+        let schema = &openapi["paths"][&path][method.to_ascii_lowercase()]["requestBody"]["content"]["application/json"]
+            ["schema"];
         if route.body_schema.is_some() && !schema.is_null() {
             let pretty = serde_json::to_string_pretty(schema).unwrap_or_default();
             let _ = write!(html, "<p>Body (JSON Schema):</p><pre>{}</pre>", escape(&pretty));

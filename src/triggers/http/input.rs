@@ -41,7 +41,10 @@ pub fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Body, ApiError> {
     let json = |bytes: &[u8]| {
         serde_json::from_slice::<Value>(bytes).map(Body::Json).map_err(|err| ApiError::BadRequest {
             message: format!("the body is not valid JSON: {err}"),
-            details: vec![Detail { field: "body".into(), message: format!("line {}, column {}", err.line(), err.column()) }],
+            details: vec![Detail {
+                field: "body".into(),
+                message: format!("line {}, column {}", err.line(), err.column()),
+            }],
         })
     };
     match content_type.as_str() {
@@ -49,8 +52,9 @@ pub fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Body, ApiError> {
         t if t.ends_with("+json") => json(bytes),
         "application/x-www-form-urlencoded" if looks_like_json => json(bytes).or(Ok(Body::Text)),
         "application/x-www-form-urlencoded" => {
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
-                .map_err(|err| ApiError::BadRequest { message: format!("the form body is malformed: {err}"), details: vec![] })?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|err| {
+                ApiError::BadRequest { message: format!("the form body is malformed: {err}"), details: vec![] }
+            })?;
             Ok(Body::Form(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
         }
         "" if looks_like_json => json(bytes),
@@ -60,11 +64,18 @@ pub fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Body, ApiError> {
 
 /// Query parameters as strings (the last of repeated names wins).
 pub fn raw_query(query: Option<&str>) -> BTreeMap<String, String> {
-    query.and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok()).unwrap_or_default().into_iter().collect()
+    query
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
 }
 
 /// Query parameters for `input`: declared ones checked and converted, others passed as text.
-pub fn typed_query(raw: &BTreeMap<String, String>, declared: &BTreeMap<String, QueryParam>) -> Result<Map<String, Value>, ApiError> {
+pub fn typed_query(
+    raw: &BTreeMap<String, String>,
+    declared: &BTreeMap<String, QueryParam>,
+) -> Result<Map<String, Value>, ApiError> {
     let mut out: Map<String, Value> = raw.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     let mut details = Vec::new();
     for (name, param) in declared {
@@ -105,7 +116,9 @@ pub fn typed_query(raw: &BTreeMap<String, String>, declared: &BTreeMap<String, Q
 fn convert(text: &str, kind: ParamType) -> Result<Value, String> {
     match kind {
         ParamType::String => Ok(Value::String(text.to_string())),
-        ParamType::Integer => text.trim().parse::<i64>().map(Value::from).map_err(|_| format!("`{text}` is not an integer")),
+        ParamType::Integer => {
+            text.trim().parse::<i64>().map(Value::from).map_err(|_| format!("`{text}` is not an integer"))
+        }
         ParamType::Number => text
             .trim()
             .parse::<f64>()
@@ -127,7 +140,8 @@ pub fn validate(schema: &jsonschema::Validator, body: &Value) -> Result<(), ApiE
         .iter_errors(body)
         .map(|error| {
             let pointer = error.instance_path().to_string();
-            let field = if pointer.is_empty() { "body".to_string() } else { pointer.trim_start_matches('/').replace('/', ".") };
+            let field =
+                if pointer.is_empty() { "body".to_string() } else { pointer.trim_start_matches('/').replace('/', ".") };
             Detail { field, message: error.to_string() }
         })
         .collect();
@@ -153,7 +167,7 @@ mod tests {
             ("flag".to_string(), param(ParamType::Boolean, false)),
         ]);
         let raw = BTreeMap::from([("n".to_string(), "7".to_string()), ("flag".to_string(), "yes".to_string())]);
-        let out = typed_query(&raw, &declared).ok().expect("valid");
+        let out = typed_query(&raw, &declared).expect("valid");
         assert_eq!(out.get("n"), Some(&Value::from(7)));
         assert_eq!(out.get("flag"), Some(&Value::Bool(true)));
         let missing = typed_query(&BTreeMap::new(), &declared);

@@ -41,16 +41,31 @@ impl Live {
     }
 }
 
+/// How the last reload went, for `/_/health`.
+#[derive(Clone, Debug, Default)]
+pub struct Status {
+    /// The error of the last reload, while the previous snapshot keeps serving.
+    pub reload_error: Option<String>,
+    pub reloaded_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Shared state of every request: the live snapshot behind one atomic pointer.
 #[derive(Clone)]
 pub struct AppState {
     pub live: Arc<ArcSwap<Live>>,
+    pub status: Arc<ArcSwap<Status>>,
+    /// Notified when a run emitted events, so the dispatcher delivers them at once.
+    pub events_ready: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
     /// State serving `live`.
     pub fn new(live: Live) -> Self {
-        Self { live: Arc::new(ArcSwap::from_pointee(live)) }
+        Self {
+            live: Arc::new(ArcSwap::from_pointee(live)),
+            status: Arc::new(ArcSwap::from_pointee(Status::default())),
+            events_ready: Arc::new(tokio::sync::Notify::new()),
+        }
     }
 }
 
@@ -66,10 +81,13 @@ pub fn router(state: AppState) -> Router {
 
 async fn health(State(state): State<AppState>) -> Response {
     let live = state.live.load();
+    let status = state.status.load();
     axum::Json(serde_json::json!({
-        "status": "ok",
+        "status": if status.reload_error.is_some() { "degraded" } else { "ok" },
         "routes": live.snapshot.manifest.routes.len(),
         "scripts": live.snapshot.scripts.len(),
+        "last_reload_error": status.reload_error,
+        "reloaded_at": status.reloaded_at.map(|t| t.to_rfc3339()),
     }))
     .into_response()
 }

@@ -74,9 +74,7 @@ fn operation(hub: &Path, route: &Route, path: &str) -> Value {
         parameters.push(parameter);
     }
 
-    let error = |description: &str| {
-        json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
-    };
+    let error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     let mut responses = Map::new();
     responses.insert("200".into(), json!({ "description": "The action's result (204 when it returns nothing)" }));
     if !route.query.is_empty() || route.body_schema.is_some() {
@@ -95,10 +93,8 @@ fn operation(hub: &Path, route: &Route, path: &str) -> Value {
     responses.insert("504".into(), error("The action timed out"));
 
     let method = route.method.to_ascii_lowercase();
-    let operation_id: String = format!("{method}_{}", route.script)
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+    let operation_id: String =
+        format!("{method}_{}", route.script).chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     let mut operation = json!({
         "operationId": operation_id,
         "summary": route.summary.clone().unwrap_or_else(|| format!("Runs scripts/{}.rhai", route.script)),

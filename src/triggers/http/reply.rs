@@ -15,19 +15,44 @@ pub struct Detail {
 /// Why a request did not produce a script result.
 #[derive(Debug)]
 pub enum ApiError {
-    NotFound { method: String, path: String },
-    MethodNotAllowed { allowed: Vec<String> },
-    Unauthorized { message: String },
-    Forbidden { missing: Vec<String> },
-    PayloadTooLarge { limit: u64 },
-    BadRequest { message: String, details: Vec<Detail> },
-    RateLimited { limit: u32, retry_after: u64 },
+    NotFound {
+        method: String,
+        path: String,
+    },
+    MethodNotAllowed {
+        allowed: Vec<String>,
+    },
+    Unauthorized {
+        message: String,
+    },
+    Forbidden {
+        missing: Vec<String>,
+    },
+    PayloadTooLarge {
+        limit: u64,
+    },
+    BadRequest {
+        message: String,
+        details: Vec<Detail>,
+    },
+    RateLimited {
+        limit: u32,
+        retry_after: u64,
+    },
     Busy,
     /// `fail(status, message)`.
-    Failed { status: u16, message: String },
-    Timeout { run_id: String, after: String },
+    Failed {
+        status: u16,
+        message: String,
+    },
+    Timeout {
+        run_id: String,
+        after: String,
+    },
     /// Any other failure of the script: the details go to the log, not to the caller.
-    Internal { run_id: String },
+    Internal {
+        run_id: String,
+    },
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {

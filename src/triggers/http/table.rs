@@ -71,9 +71,10 @@ impl RouteTable {
         };
         let entry = &self.paths[*matched.value];
         let params = matched.params.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
-        let found = entry.methods.get(method.as_str()).or_else(|| {
-            (method == Method::HEAD).then(|| entry.methods.get(Method::GET.as_str())).flatten()
-        });
+        let found = entry
+            .methods
+            .get(method.as_str())
+            .or_else(|| (method == Method::HEAD).then(|| entry.methods.get(Method::GET.as_str())).flatten());
         match found {
             Some(route) => Lookup::Found { route: Arc::clone(route), params },
             None => Lookup::WrongMethod { allowed: entry.methods.keys().map(String::as_str).collect() },
@@ -105,7 +106,8 @@ pub fn load_schema(hub: &Path, file: &str) -> Result<Arc<jsonschema::Validator>,
     let text = std::fs::read_to_string(hub.join(file)).map_err(|err| format!("cannot read {file}: {err}"))?;
     let schema: serde_json::Value = serde_json::from_str(&text)
         .map_err(|err| format!("{file}:{}:{}: not JSON: {err}", err.line(), err.column()))?;
-    let validator = jsonschema::validator_for(&schema).map_err(|err| format!("{file}: not a valid JSON Schema: {err}"))?;
+    let validator =
+        jsonschema::validator_for(&schema).map_err(|err| format!("{file}: not a valid JSON Schema: {err}"))?;
     Ok(Arc::new(validator))
 }
 

@@ -76,7 +76,13 @@ mod tests {
     }
 
     fn verify(scheme: &str, prefix: &str) -> Verify {
-        Verify { scheme: scheme.into(), header: "x-sig".into(), prefix: prefix.into(), secret: Text("s3cret".into()), tolerance: None }
+        Verify {
+            scheme: scheme.into(),
+            header: "x-sig".into(),
+            prefix: prefix.into(),
+            secret: Text("s3cret".into()),
+            tolerance: None,
+        }
     }
 
     #[test]
@@ -92,10 +98,16 @@ mod tests {
     fn stripe_style_signatures_expire() {
         let now = chrono::Utc::now().timestamp();
         let mut headers = HeaderMap::new();
-        headers.insert("x-sig", format!("t={now},v1={}", sign("s3cret", format!("{now}.hi").as_bytes())).parse().expect("h"));
+        headers.insert(
+            "x-sig",
+            format!("t={now},v1={}", sign("s3cret", format!("{now}.hi").as_bytes())).parse().expect("h"),
+        );
         assert!(check(&verify("stripe", ""), &headers, b"hi").is_ok());
         let old = now - 3600;
-        headers.insert("x-sig", format!("t={old},v1={}", sign("s3cret", format!("{old}.hi").as_bytes())).parse().expect("h"));
+        headers.insert(
+            "x-sig",
+            format!("t={old},v1={}", sign("s3cret", format!("{old}.hi").as_bytes())).parse().expect("h"),
+        );
         assert!(check(&verify("stripe", ""), &headers, b"hi").unwrap_err().contains("tolerance"));
     }
 }

@@ -1,0 +1,136 @@
+//! The running hub of `serve`: the live snapshot and every trigger built from it, replaced
+//! together when the hub's files change.
+
+use crate::config::Mode;
+use crate::hub::Snapshot;
+use crate::triggers::background::Background;
+use crate::triggers::cron::{CronJobs, JobStates};
+use crate::triggers::events;
+use crate::triggers::http::{AppState, Live, Status};
+use chrono::Utc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+/// How long to wait after a file event for the rest of an editor's save to land.
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// A hub being served.
+pub struct Service {
+    dir: PathBuf,
+    runtime: Handle,
+    pub http: AppState,
+    background: Background,
+    jobs: JobStates,
+    cron: Mutex<Option<CronJobs>>,
+    dispatcher: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Service {
+    /// Serves `snapshot` and starts its cron jobs and the event dispatcher. Call inside the runtime.
+    pub fn start(dir: PathBuf, runtime: Handle, snapshot: Snapshot) -> Result<Arc<Self>, String> {
+        refuse_unsupported(&snapshot)?;
+        let snapshot = Arc::new(snapshot);
+        let live = Live::new(Arc::clone(&snapshot))?;
+        let http = AppState::new(live);
+        let background = Background { events_ready: Arc::clone(&http.events_ready) };
+        let service = Arc::new(Self {
+            dir,
+            runtime,
+            http,
+            background,
+            jobs: JobStates::default(),
+            cron: Mutex::new(None),
+            dispatcher: Mutex::new(None),
+        });
+        service.start_triggers(&snapshot);
+        let live = Arc::clone(&service.http.live);
+        let dispatcher = events::spawn(move || Arc::clone(&live.load().snapshot), service.background.clone());
+        *lock(&service.dispatcher) = Some(dispatcher);
+        Ok(service)
+    }
+
+    /// The signal background and HTTP runs use to announce emitted events.
+    pub fn background(&self) -> &Background {
+        &self.background
+    }
+
+    fn start_triggers(&self, snapshot: &Arc<Snapshot>) {
+        // Dropping the old jobs stops their schedules; their runs in progress finish on their snapshot.
+        *lock(&self.cron) = Some(CronJobs::start(snapshot, &self.background, &self.jobs));
+    }
+
+    /// Rebuilds the snapshot from disk; swaps it in only if everything loads and compiles,
+    /// otherwise keeps serving the last good one and reports the error in `/_/health`.
+    pub async fn reload(&self) {
+        let dir = self.dir.clone();
+        let runtime = self.runtime.clone();
+        let built = tokio::task::spawn_blocking(move || Snapshot::load(&dir, runtime)).await;
+        let result = match built {
+            Ok(Ok(snapshot)) if snapshot.problems.is_empty() => {
+                refuse_unsupported(&snapshot).and_then(|()| Live::new(Arc::new(snapshot)))
+            }
+            Ok(Ok(snapshot)) => {
+                Err(snapshot.problems.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>().join("\n"))
+            }
+            Ok(Err(errors)) => Err(errors.to_string()),
+            Err(err) => Err(format!("reload panicked: {err}")),
+        };
+        match result {
+            Ok(live) => {
+                let snapshot = Arc::clone(&live.snapshot);
+                self.http.live.store(Arc::new(live));
+                self.start_triggers(&snapshot);
+                self.http.status.store(Arc::new(Status { reload_error: None, reloaded_at: Some(Utc::now()) }));
+                tracing::info!(
+                    "reloaded: {} routes, {} scripts",
+                    snapshot.manifest.routes.len(),
+                    snapshot.scripts.len()
+                );
+            }
+            Err(error) => {
+                tracing::error!("reload failed; still serving the last good version:\n{error}");
+                let reloaded_at = self.http.status.load().reloaded_at;
+                self.http.status.store(Arc::new(Status { reload_error: Some(error), reloaded_at }));
+            }
+        }
+    }
+
+    /// Reloads whenever the hub's files change, until the watcher is dropped.
+    pub fn watch_files(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
+        let (watcher, mut changes) = crate::reload::watch(&self.dir)?;
+        let service = Arc::clone(self);
+        tokio::spawn(async move {
+            while changes.recv().await.is_some() {
+                tokio::time::sleep(SETTLE).await;
+                while changes.try_recv().is_ok() {}
+                service.reload().await;
+            }
+        });
+        Ok(watcher)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(dispatcher) = lock(&self.dispatcher).take() {
+            dispatcher.abort();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Queue mode would silently lose the durability it promises, so a hub using it is refused.
+fn refuse_unsupported(snapshot: &Snapshot) -> Result<(), String> {
+    match snapshot.manifest.routes.iter().position(|route| route.mode == Mode::Queue) {
+        Some(index) => Err(format!(
+            "route[{index}].mode: \"queue\" (durable queueing) is not available in this version; use \"sync\""
+        )),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,60 @@
+//! `actions`: run another script of the hub as a function, inside the current run's deadline.
+
+use super::{Capabilities, Result, def, error};
+use crate::engine::context;
+use rhai::{Dynamic, Map, NativeCallContext, Scope};
+use std::sync::Arc;
+
+/// Deepest nesting of `actions::run`, so mutual recursion ends with a clear error.
+pub const MAX_DEPTH: usize = 8;
+
+/// Builds the `actions` module.
+pub fn module(capabilities: &Arc<Capabilities>) -> rhai::Module {
+    let mut module = rhai::Module::new();
+    let caps = Arc::clone(capabilities);
+    def!(&mut module, "run", move |context: NativeCallContext, name: &str, input: Map| run(
+        &caps, context, name, input
+    ));
+    let caps = Arc::clone(capabilities);
+    def!(&mut module, "run", move |context: NativeCallContext, name: &str| run(&caps, context, name, Map::new()));
+    module
+}
+
+/// Runs the script `name` with `input` and returns its result. (DESIGN.md calls this
+/// `actions::call`, but `call` is a reserved word in Rhai, so it is `actions::run`.) It shares the caller's deadline,
+/// printed lines and emitted events; `fail` in the called script ends the whole run.
+///
+/// ```rhai
+/// let weather = actions::run("weather", #{ city: "London" });
+/// `It is ${weather.temp} degrees`
+/// ```
+pub fn run(capabilities: &Capabilities, context: NativeCallContext, name: &str, input: Map) -> Result {
+    let scripts = capabilities.scripts.get().ok_or_else(|| error("actions.run", "the hub's scripts are not loaded"))?;
+    let ast = scripts.get(name).ok_or_else(|| {
+        let known: Vec<&str> = scripts.keys().map(String::as_str).collect();
+        let hint =
+            crate::config::closest(name, known).map(|best| format!("; did you mean `{best}`?")).unwrap_or_default();
+        error("actions.run", format!("no script `{name}`{hint}"))
+    })?;
+    let depth = context::depth();
+    if depth >= MAX_DEPTH {
+        return Err(error(
+            "actions.run",
+            format!("calls nested deeper than {MAX_DEPTH} (`{name}` calls itself in a loop?)"),
+        ));
+    }
+    let mut event = Map::new();
+    event.insert("kind".into(), "call".into());
+    event.insert("caller_depth".into(), Dynamic::from(i64::try_from(depth).unwrap_or(i64::MAX)));
+    let mut scope = Scope::new();
+    scope.push("input", input);
+    scope.push("event", event);
+    context::set_depth(depth + 1);
+    let result = context.engine().eval_ast_with_scope::<Dynamic>(&mut scope, ast);
+    context::set_depth(depth);
+    result.map_err(|err| match *err {
+        // Limits and `fail` end the whole run, exactly as in the caller.
+        rhai::EvalAltResult::ErrorTerminated(..) => err,
+        _ => error("actions.run", format!("`{name}` failed: {err}")),
+    })
+}

@@ -1,0 +1,125 @@
+//! Delivering stored events to their `[[on]]` subscribers, each as its own run. Events are in the
+//! store before any subscriber runs and are marked delivered only after all of them ran, so a
+//! crash delivers them again at the next start (at least once).
+
+use super::background::{Background, log_outcome};
+use crate::config::Subscription;
+use crate::hub::Snapshot;
+use crate::runner::{self, Invocation, Outcome};
+use crate::store::StoredEvent;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Events read from the store per batch.
+const BATCH: usize = 100;
+/// Rounds of `switchboard run` delivery, so subscribers that emit to each other cannot loop forever.
+const MAX_ROUNDS: usize = 20;
+
+/// Whether `subscription` listens to `name` (`customer.*` matches every `customer.` event).
+pub fn subscribes(subscription: &Subscription, name: &str) -> bool {
+    match subscription.event.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => subscription.event == name,
+    }
+}
+
+fn invocation(subscription: &Subscription, event: &StoredEvent) -> Invocation {
+    let input = match &event.data {
+        Value::Object(_) => event.data.clone(),
+        Value::Null => Value::Object(Map::new()),
+        other => serde_json::json!({ "data": other }),
+    };
+    let mut invocation = Invocation::manual(subscription.script.clone(), input);
+    invocation.event = serde_json::json!({
+        "kind": "event",
+        "name": event.name,
+        "event_id": event.id,
+        "emitted_by": event.source_run,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default();
+    invocation.timeout = subscription.timeout.map(|t| t.0);
+    invocation
+}
+
+/// Delivers pending events whenever a run announces some (and every few seconds, for events left
+/// by an earlier process), using the snapshot current at delivery.
+pub fn spawn(current: impl Fn() -> Arc<Snapshot> + Send + Sync + 'static, background: Background) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            deliver_pending(&current(), &background).await;
+            tokio::select! {
+                () = background.events_ready.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    })
+}
+
+async fn deliver_pending(snapshot: &Arc<Snapshot>, background: &Background) {
+    let Ok(store) = snapshot.capabilities.store.get() else { return };
+    loop {
+        let reader = Arc::clone(&store);
+        let batch = match tokio::task::spawn_blocking(move || reader.events_pending(None, BATCH)).await {
+            Ok(Ok(batch)) if !batch.is_empty() => batch,
+            Ok(Err(err)) => {
+                tracing::error!("cannot read pending events: {err}");
+                return;
+            }
+            _ => return,
+        };
+        for event in batch {
+            for subscription in snapshot.manifest.subscriptions.iter().filter(|s| subscribes(s, &event.name)) {
+                let trigger = format!("event `{}`", event.name);
+                background.run(Arc::clone(snapshot), invocation(subscription, &event), &trigger).await;
+            }
+            let writer = Arc::clone(&store);
+            let id = event.id;
+            if !matches!(tokio::task::spawn_blocking(move || writer.event_delivered(id)).await, Ok(Ok(()))) {
+                tracing::error!("event {id} could not be marked delivered; it will be delivered again");
+                return;
+            }
+        }
+    }
+}
+
+/// Delivers the events a `switchboard run` emitted, and those its subscribers emit in turn, on
+/// this thread before the command exits. Returns every subscriber outcome.
+pub fn deliver_now(snapshot: &Snapshot, source_run: &str) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    let Ok(store) = snapshot.capabilities.store.get() else { return outcomes };
+    let mut sources = vec![source_run.to_string()];
+    for _ in 0..MAX_ROUNDS {
+        let mut next_sources = Vec::new();
+        for source in &sources {
+            let events = match store.events_pending(Some(source), usize::MAX) {
+                Ok(events) => events,
+                Err(err) => {
+                    tracing::error!("cannot read the run's events: {err}");
+                    return outcomes;
+                }
+            };
+            for event in events {
+                for subscription in snapshot.manifest.subscriptions.iter().filter(|s| subscribes(s, &event.name)) {
+                    let outcome = runner::run(snapshot, invocation(subscription, &event));
+                    log_outcome(&format!("event `{}`", event.name), &outcome);
+                    if outcome.emitted > 0 {
+                        next_sources.push(outcome.run_id.clone());
+                    }
+                    outcomes.push(outcome);
+                }
+                if let Err(err) = store.event_delivered(event.id) {
+                    tracing::error!("event {} could not be marked delivered: {err}", event.id);
+                }
+            }
+        }
+        if next_sources.is_empty() {
+            break;
+        }
+        sources = next_sources;
+    }
+    outcomes
+}
