@@ -9,6 +9,12 @@ mod harness;
 mod check;
 // The manifest: `${VAR}`, .env, units, unknown keys.
 mod manifest;
+// Cron jobs under `serve`.
+mod cron;
+// Events, `actions::run`.
+mod events;
+// Hot reload while serving.
+mod reload;
 // `switchboard run`: input, output, exit codes, limits.
 mod run;
 // `switchboard serve`: routing, statuses, input and event, limits, shutdown.

@@ -1,9 +1,10 @@
-//! `switchboard routes`: what the hub serves and runs.
+//! `switchboard routes`: what the hub serves and runs, with each cron job's next fire times.
 
 use super::args::HubArgs;
 use super::print_stdout;
 use crate::config::Auth;
 use crate::error::Error;
+use crate::triggers::cron::Schedule;
 
 pub fn routes(args: HubArgs) -> Result<(), Error> {
     let manifest = crate::config::load(&args.dir)?.manifest;
@@ -25,17 +26,21 @@ pub fn routes(args: HubArgs) -> Result<(), Error> {
             route.script
         ));
     }
+    let now = chrono::Utc::now();
     for cron in &manifest.crons {
-        out.push_str(&format!(
-            "cron    {:<32} -> {:<24} (schedule \"{}\"; not run by this version)\n",
-            cron.name, cron.script, cron.schedule
-        ));
+        let zone = cron.timezone.as_deref().unwrap_or("UTC");
+        out.push_str(&format!("cron    {:<32} -> {:<24} (\"{}\" in {zone})\n", cron.name, cron.script, cron.schedule));
+        if let Ok(schedule) = Schedule::parse(&cron.schedule, cron.timezone.as_deref()) {
+            for next in schedule.upcoming(now, 3) {
+                out.push_str(&format!("          next {}\n", next.format("%Y-%m-%d %H:%M:%S %Z (%:z)")));
+            }
+        }
     }
     for watch in &manifest.watches {
-        out.push_str(&format!("watch   {:<32} -> {:<24} (not run by this version)\n", watch.path, watch.script));
+        out.push_str(&format!("watch   {:<32} -> {:<24}\n", watch.path, watch.script));
     }
     for on in &manifest.subscriptions {
-        out.push_str(&format!("on      {:<32} -> {:<24} (not run by this version)\n", on.event, on.script));
+        out.push_str(&format!("on      {:<32} -> {:<24}\n", on.event, on.script));
     }
     print_stdout(out.trim_end())
 }

@@ -220,15 +220,29 @@ pub enum Patterns {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Watch {
+    /// The folder, relative to the hub or absolute; created at start if missing.
     pub path: String,
+    /// Names the watch's ledger; defaults to `path`. Two watches of one folder need distinct names.
+    pub name: Option<String>,
+    /// Globs matched against the file name (or, when they contain `/`, the path under the folder).
     #[serde(alias = "patterns")]
     pub pattern: Option<Patterns>,
     pub script: String,
+    /// Which changes run the script: created, modified, removed (default: created).
     pub events: Option<Vec<String>>,
+    /// Also watch subfolders (except `move_to`, `error_to` and hidden ones); default false.
+    #[serde(default)]
+    pub recursive: bool,
+    /// Where a file goes after a successful run (relative to the hub or absolute).
     pub move_to: Option<String>,
+    /// Where a file goes after a failed run.
     pub error_to: Option<String>,
+    /// "process" (default) or "ignore": what to do with files that arrived while the hub was stopped.
     pub on_start: Option<String>,
+    /// How long a file's size and mtime must stay unchanged before it counts as written (default 500ms).
+    pub settle: Option<Duration>,
     pub timeout: Option<Duration>,
+    pub max_operations: Option<u64>,
 }
 
 /// `[[on]]`: a subscriber of an internal event.

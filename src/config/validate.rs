@@ -80,6 +80,18 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
                 key("timezone"),
                 format!("unknown timezone `{zone}`; expected an IANA name such as \"Europe/London\""),
             );
+        } else if let Err(err) = crate::triggers::cron::Schedule::parse(&cron.schedule, cron.timezone.as_deref()) {
+            error(key("schedule"), err);
+        }
+        if let Some(overlap) = &cron.overlap
+            && !matches!(overlap.as_str(), "skip" | "queue" | "allow")
+        {
+            error(key("overlap"), format!("`{overlap}` is not one of skip, queue, allow"));
+        }
+        if let Some(catch_up) = &cron.catch_up
+            && !matches!(catch_up.as_str(), "none" | "once")
+        {
+            error(key("catch_up"), format!("`{catch_up}` is not one of none, once"));
         }
     }
     for (index, watch) in manifest.watches.iter().enumerate() {
@@ -87,6 +99,9 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
     }
     for (index, on) in manifest.subscriptions.iter().enumerate() {
         script_exists(format!("on[{index}].script"), &on.script, &mut error);
+        if on.event.trim().is_empty() || on.event.chars().any(char::is_whitespace) {
+            error(format!("on[{index}].event"), format!("`{}` is not an event name (no spaces)", on.event));
+        }
     }
 
     for (name, connection) in &manifest.connections {

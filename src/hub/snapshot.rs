@@ -47,6 +47,8 @@ impl Snapshot {
                 problems.push((module.source, err));
             }
         }
+        // The capabilities were created above for this snapshot, so this is their only `set`.
+        let _ = capabilities.scripts.set(scripts.clone());
         Ok(Self {
             dir: capabilities.hub_dir.clone(),
             manifest: loaded.manifest,

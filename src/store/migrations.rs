@@ -25,6 +25,20 @@ const MIGRATIONS: &[&str] = &[
         delivered_at TEXT
     );
     CREATE INDEX events_pending ON events (id) WHERE delivered_at IS NULL;",
+    // 4: the ledger of watched folders: each file a watch handled, so none is run twice.
+    "CREATE TABLE watch_ledger (
+        watch TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        change TEXT NOT NULL,
+        status TEXT NOT NULL,
+        run_id TEXT,
+        processed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        moved_to TEXT,
+        present INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (watch, path)
+    );",
 ];
 
 /// Applies every migration newer than the database's version, each in its own transaction.

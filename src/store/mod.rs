@@ -5,8 +5,10 @@ mod cron;
 mod events;
 mod migrations;
 mod state;
+mod watch;
 
 pub use events::StoredEvent;
+pub use watch::{FileStatus, LedgerEntry, LedgerRecord};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -18,9 +18,20 @@ impl Server {
     /// Starts `switchboard serve --listen 127.0.0.1:0` in `dir` with extra environment, and waits
     /// (bounded) for its `listening on` line.
     pub fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn(dir, env, &[])
+    }
+
+    /// Like [`Server::start`] with extra `serve` arguments.
+    pub fn start_with_args(dir: &std::path::Path, args: &[&str]) -> Self {
+        Self::spawn(dir, &[], args)
+    }
+
+    fn spawn(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Self {
         let mut command = Command::new(super::binary());
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--dir"])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .arg("--dir")
             .arg(dir)
             .env("SWITCHBOARD_LOG", "info")
             .stdin(Stdio::null())

@@ -1,0 +1,215 @@
+//! Deciding when a file is completely written: its size and mtime stayed the same for the settle
+//! interval with no file event in between, or it arrived by rename (an atomic move is complete).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// What is compared: a file's size and modification time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    pub size: u64,
+    /// Nanoseconds since the Unix epoch (negative before it).
+    pub mtime_ns: i64,
+}
+
+impl Stat {
+    /// The stat of the regular file at `path`; `None` if it is gone or not a regular file.
+    pub fn of(path: &Path) -> Option<Self> {
+        let metadata = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
+        let mtime = metadata.modified().ok()?;
+        let mtime_ns = match mtime.duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
+        };
+        Some(Self { size: metadata.len(), mtime_ns })
+    }
+
+    /// The modification time as a clock value.
+    pub fn modified(&self) -> SystemTime {
+        let nanos = Duration::from_nanos(self.mtime_ns.unsigned_abs());
+        if self.mtime_ns >= 0 { UNIX_EPOCH + nanos } else { UNIX_EPOCH - nanos }
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The last stat seen; `None` until the first check.
+    stat: Option<Stat>,
+    /// When the file last changed (an event, or a different stat).
+    changed_at: Instant,
+    /// Arrived by rename and unchanged since: complete now.
+    renamed: bool,
+}
+
+/// What one check found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Complete files, in path order, with the stat they were found complete at.
+    pub ready: Vec<(PathBuf, Stat)>,
+    /// Files that vanished (or stopped being regular files) before they were complete.
+    pub vanished: Vec<PathBuf>,
+}
+
+/// Files seen changing and not yet complete, by absolute path.
+#[derive(Debug, Default)]
+pub struct Pending {
+    files: BTreeMap<PathBuf, Entry>,
+}
+
+impl Pending {
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// How many files are waiting.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether `path` is waiting.
+    pub fn contains(&self, path: &Path) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// `path` was written to (or just discovered) at `now`: wait for it to settle again.
+    pub fn touch(&mut self, path: PathBuf, now: Instant) {
+        let entry = self.files.entry(path).or_insert(Entry { stat: None, changed_at: now, renamed: false });
+        entry.changed_at = now;
+        entry.renamed = false;
+    }
+
+    /// `path` was moved into place at `now`; it is complete unless written to afterwards.
+    pub fn renamed(&mut self, path: PathBuf, now: Instant) {
+        self.files.insert(path, Entry { stat: None, changed_at: now, renamed: true });
+    }
+
+    /// Stops waiting for `path`; true if it was waiting.
+    pub fn forget(&mut self, path: &Path) -> bool {
+        self.files.remove(path).is_some()
+    }
+
+    /// Stops waiting for `path` and everything under it.
+    pub fn forget_under(&mut self, path: &Path) {
+        self.files.retain(|file, _| !file.starts_with(path));
+    }
+
+    /// Stats every waiting file at `now` and takes out the complete and the vanished ones.
+    /// A file is complete when it arrived by rename, or when two stats at least one check apart
+    /// agree and nothing changed for `settle`.
+    pub fn check(&mut self, now: Instant, settle: Duration, stat: impl Fn(&Path) -> Option<Stat>) -> Checked {
+        let mut checked = Checked::default();
+        self.files.retain(|path, entry| {
+            let Some(current) = stat(path) else {
+                checked.vanished.push(path.clone());
+                return false;
+            };
+            if entry.renamed {
+                checked.ready.push((path.clone(), current));
+                return false;
+            }
+            match entry.stat {
+                Some(previous) if previous == current => {
+                    if now.duration_since(entry.changed_at) >= settle {
+                        checked.ready.push((path.clone(), current));
+                        return false;
+                    }
+                }
+                Some(_) => {
+                    entry.stat = Some(current);
+                    entry.changed_at = now;
+                }
+                None => entry.stat = Some(current),
+            }
+            true
+        });
+        checked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    const SETTLE: Duration = Duration::from_millis(500);
+
+    struct Disk(RefCell<HashMap<PathBuf, Stat>>);
+
+    impl Disk {
+        fn set(&self, path: &str, size: u64) {
+            self.0.borrow_mut().insert(PathBuf::from(path), Stat { size, mtime_ns: i64::try_from(size).unwrap() });
+        }
+        fn stat(&self) -> impl Fn(&Path) -> Option<Stat> + '_ {
+            |path| self.0.borrow().get(path).copied()
+        }
+    }
+
+    fn ms(start: Instant, millis: u64) -> Instant {
+        start + Duration::from_millis(millis)
+    }
+
+    fn ready(checked: &Checked) -> Vec<String> {
+        checked.ready.iter().map(|(path, _)| path.display().to_string()).collect()
+    }
+
+    #[test]
+    fn a_file_written_in_two_steps_is_ready_only_after_the_second_settles() {
+        let disk = Disk(RefCell::new(HashMap::new()));
+        let mut pending = Pending::default();
+        let t0 = Instant::now();
+        disk.set("a", 3);
+        pending.touch("a".into(), t0);
+        for at in [100, 200] {
+            assert!(pending.check(ms(t0, at), SETTLE, disk.stat()).ready.is_empty());
+        }
+        disk.set("a", 6);
+        pending.touch("a".into(), ms(t0, 300));
+        for at in [400, 500, 600, 700] {
+            assert!(pending.check(ms(t0, at), SETTLE, disk.stat()).ready.is_empty(), "{at}");
+        }
+        // A write that no event reported is caught by the stat.
+        disk.set("a", 7);
+        assert!(pending.check(ms(t0, 800), SETTLE, disk.stat()).ready.is_empty());
+        assert!(pending.check(ms(t0, 1200), SETTLE, disk.stat()).ready.is_empty());
+        assert_eq!(ready(&pending.check(ms(t0, 1300), SETTLE, disk.stat())), ["a"]);
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn renamed_files_are_ready_at_once_unless_written_again() {
+        let disk = Disk(RefCell::new(HashMap::new()));
+        let mut pending = Pending::default();
+        let t0 = Instant::now();
+        disk.set("b", 1);
+        disk.set("c", 1);
+        pending.renamed("b".into(), t0);
+        pending.renamed("c".into(), t0);
+        pending.touch("c".into(), t0);
+        let checked = pending.check(ms(t0, 10), SETTLE, disk.stat());
+        assert_eq!(ready(&checked), ["b"]);
+        assert_eq!(pending.len(), 1);
+    }
+
+    #[test]
+    fn vanished_files_are_reported_and_dropped() {
+        let disk = Disk(RefCell::new(HashMap::new()));
+        let mut pending = Pending::default();
+        let t0 = Instant::now();
+        pending.touch("gone".into(), t0);
+        pending.touch("dir/x".into(), t0);
+        pending.forget_under(Path::new("dir"));
+        let checked = pending.check(ms(t0, 10), SETTLE, disk.stat());
+        assert_eq!(checked.vanished, [PathBuf::from("gone")]);
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn stats_round_trip_their_mtime() {
+        let stat = Stat { size: 1, mtime_ns: 1_700_000_000_123_456_789 };
+        let back = stat.modified().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+        assert_eq!(back, 1_700_000_000_123_456_789);
+    }
+}
