@@ -1,17 +1,17 @@
 //! The running hub of `serve`: the live snapshot and every trigger built from it, replaced
 //! together when the hub's files change.
 
-use crate::config::Mode;
-use crate::hub::Snapshot;
+use crate::queue::Queue;
+use crate::hub::{Host, Snapshot};
 use crate::triggers::background::Background;
 use crate::triggers::cron::{CronJobs, JobStates};
 use crate::triggers::events;
 use crate::triggers::http::{AppState, Live, Status};
+use crate::triggers::watch::{WatchStates, Watches};
 use chrono::Utc;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 /// How long to wait after a file event for the rest of an editor's save to land.
@@ -20,36 +20,51 @@ const SETTLE: Duration = Duration::from_millis(100);
 /// A hub being served.
 pub struct Service {
     dir: PathBuf,
-    runtime: Handle,
+    host: Host,
     pub http: AppState,
     background: Background,
     jobs: JobStates,
     cron: Mutex<Option<CronJobs>>,
+    watch_states: WatchStates,
+    watches: Mutex<Option<Watches>>,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Service {
     /// Serves `snapshot` and starts its cron jobs and the event dispatcher. Call inside the runtime.
-    pub fn start(dir: PathBuf, runtime: Handle, snapshot: Snapshot) -> Result<Arc<Self>, String> {
-        refuse_unsupported(&snapshot)?;
+    pub fn start(dir: PathBuf, snapshot: Snapshot) -> Result<Arc<Self>, String> {
+        let host = snapshot.capabilities.host.clone();
         let snapshot = Arc::new(snapshot);
         let live = Live::new(Arc::clone(&snapshot))?;
         let http = AppState::new(live);
-        let background = Background { events_ready: Arc::clone(&http.events_ready) };
+        let background = Background { events_ready: Arc::clone(&http.events_ready), queue: Arc::clone(&http.queue) };
         let service = Arc::new(Self {
             dir,
-            runtime,
+            host,
             http,
             background,
             jobs: JobStates::default(),
             cron: Mutex::new(None),
+            watch_states: WatchStates::default(),
+            watches: Mutex::new(None),
             dispatcher: Mutex::new(None),
         });
+        let live = Arc::clone(&service.http.live);
+        let current: crate::queue::Current = Arc::new(move || Arc::clone(&live.load().snapshot));
+        let store = snapshot.capabilities.store.path().to_path_buf();
+        let workers = snapshot.manifest.queue.workers;
+        let queue = Queue::start(&store, workers, current, Arc::clone(&service.http.events_ready))?;
+        let _ = service.http.queue.set(queue);
         service.start_triggers(&snapshot);
         let live = Arc::clone(&service.http.live);
         let dispatcher = events::spawn(move || Arc::clone(&live.load().snapshot), service.background.clone());
         *lock(&service.dispatcher) = Some(dispatcher);
         Ok(service)
+    }
+
+    /// The run log and metrics of this hub process.
+    pub fn host(&self) -> &Host {
+        &self.host
     }
 
     /// The signal background and HTTP runs use to announce emitted events.
@@ -60,18 +75,28 @@ impl Service {
     fn start_triggers(&self, snapshot: &Arc<Snapshot>) {
         // Dropping the old jobs stops their schedules; their runs in progress finish on their snapshot.
         *lock(&self.cron) = Some(CronJobs::start(snapshot, &self.background, &self.jobs));
+        // Old watches finish the file in hand; the new ones' first scan picks up what arrived meanwhile.
+        *lock(&self.watches) = Some(Watches::start(snapshot, &self.background, &self.watch_states));
+    }
+
+    /// Stops the queue's workers, waiting up to `grace` for the items they run; the rest stays
+    /// queued for the next start.
+    pub async fn stop(&self, grace: Duration) {
+        *lock(&self.cron) = None;
+        if let Some(queue) = self.http.queue.get() {
+            queue.stop(grace).await;
+        }
+        self.host.runlog.flush();
     }
 
     /// Rebuilds the snapshot from disk; swaps it in only if everything loads and compiles,
     /// otherwise keeps serving the last good one and reports the error in `/_/health`.
     pub async fn reload(&self) {
         let dir = self.dir.clone();
-        let runtime = self.runtime.clone();
-        let built = tokio::task::spawn_blocking(move || Snapshot::load(&dir, runtime)).await;
+        let host = self.host.clone();
+        let built = tokio::task::spawn_blocking(move || Snapshot::load_in(&dir, &host)).await;
         let result = match built {
-            Ok(Ok(snapshot)) if snapshot.problems.is_empty() => {
-                refuse_unsupported(&snapshot).and_then(|()| Live::new(Arc::new(snapshot)))
-            }
+            Ok(Ok(snapshot)) if snapshot.problems.is_empty() => Live::new(Arc::new(snapshot)),
             Ok(Ok(snapshot)) => {
                 Err(snapshot.problems.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>().join("\n"))
             }
@@ -81,9 +106,10 @@ impl Service {
         match result {
             Ok(live) => {
                 let snapshot = Arc::clone(&live.snapshot);
+                // Status first: once a request sees the new version, health must not still say degraded.
+                self.http.status.store(Arc::new(Status { reload_error: None, reloaded_at: Some(Utc::now()) }));
                 self.http.live.store(Arc::new(live));
                 self.start_triggers(&snapshot);
-                self.http.status.store(Arc::new(Status { reload_error: None, reloaded_at: Some(Utc::now()) }));
                 tracing::info!(
                     "reloaded: {} routes, {} scripts",
                     snapshot.manifest.routes.len(),
@@ -123,14 +149,4 @@ impl Drop for Service {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Queue mode would silently lose the durability it promises, so a hub using it is refused.
-fn refuse_unsupported(snapshot: &Snapshot) -> Result<(), String> {
-    match snapshot.manifest.routes.iter().position(|route| route.mode == Mode::Queue) {
-        Some(index) => Err(format!(
-            "route[{index}].mode: \"queue\" (durable queueing) is not available in this version; use \"sync\""
-        )),
-        None => Ok(()),
-    }
 }

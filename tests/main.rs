@@ -13,10 +13,16 @@ mod manifest;
 mod cron;
 // Events, `actions::run`.
 mod events;
+// The durable queue, retries and crash recovery.
+mod queue;
 // Hot reload while serving.
 mod reload;
+// The REPL, piped and in a pseudo-terminal.
+mod repl;
 // `switchboard run`: input, output, exit codes, limits.
 mod run;
+// The run log, `runs` commands, admin API and metrics.
+mod runlog;
 // `switchboard serve`: routing, statuses, input and event, limits, shutdown.
 mod serve;
 // Keys and scopes, webhook signatures.
@@ -39,3 +45,5 @@ mod stdlib_mail;
 mod stdlib_sql;
 // Repository rules: module docs, no debugging leftovers, examples check.
 mod tidy;
+// Watched folders.
+mod watch;

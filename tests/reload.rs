@@ -34,6 +34,7 @@ fn a_broken_edit_keeps_the_last_good_version_and_health_shows_why() {
     hub.script("v", r#""fixed""#);
     assert!(wait_until(Duration::from_secs(10), || server.get("/v", &[]).text == "fixed"));
     assert_eq!(server.get("/_/health", &[]).json()["status"], "ok");
+    assert_eq!(server.get("/_/health", &[]).json()["last_reload_error"], serde_json::Value::Null);
 }
 
 #[test]

@@ -34,6 +34,62 @@ pub enum Command {
     Routes(HubArgs),
     /// Print the OpenAPI 3.1 document of the hub's routes.
     Openapi(HubArgs),
+    /// Interactive Rhai with the hub's stdlib, connections, state and limits.
+    Repl(HubArgs),
+    /// The run log: list runs, show one, retry one.
+    Runs(RunsArgs),
+}
+
+/// `switchboard runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub action: RunsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsAction {
+    /// List runs, newest first.
+    List(RunsListArgs),
+    /// Show one run: input, result, error and printed lines.
+    Show {
+        /// The run id (or a unique prefix of 8+ characters).
+        id: String,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+    /// Run a recorded run's script again with the same input.
+    Retry {
+        /// The run id (or a unique prefix of 8+ characters).
+        id: String,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
+}
+
+/// `switchboard runs list`.
+#[derive(Debug, Args)]
+pub struct RunsListArgs {
+    /// Only runs of this script.
+    #[arg(long)]
+    pub script: Option<String>,
+    /// Only runs with this status: ok, error, timeout, interrupted, skipped, dead.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only runs started within this long (30m, 1h, 2d) or since an RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many runs.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub hub: HubArgs,
 }
 
 /// `switchboard serve`.

@@ -3,8 +3,10 @@
 mod args;
 mod check;
 mod openapi;
+mod repl;
 mod routes;
 mod run;
+mod runs;
 mod serve;
 
 use crate::error::Error;
@@ -23,6 +25,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::check(args),
         Command::Routes(args) => routes::routes(args),
         Command::Openapi(args) => openapi::openapi(args),
+        Command::Runs(args) => runs::runs(args),
+        Command::Repl(args) => repl::repl(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

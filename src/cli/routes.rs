@@ -2,12 +2,17 @@
 
 use super::args::HubArgs;
 use super::print_stdout;
-use crate::config::Auth;
+use crate::config::{Auth, Manifest};
 use crate::error::Error;
 use crate::triggers::cron::Schedule;
 
 pub fn routes(args: HubArgs) -> Result<(), Error> {
     let manifest = crate::config::load(&args.dir)?.manifest;
+    print_stdout(&render(&manifest))
+}
+
+/// The listing of what `manifest` serves and runs; also the REPL's `:routes`.
+pub fn render(manifest: &Manifest) -> String {
     let mut out = String::new();
     if manifest.routes.is_empty() {
         out.push_str("no routes\n");
@@ -42,5 +47,5 @@ pub fn routes(args: HubArgs) -> Result<(), Error> {
     for on in &manifest.subscriptions {
         out.push_str(&format!("on      {:<32} -> {:<24}\n", on.event, on.script));
     }
-    print_stdout(out.trim_end())
+    out.trim_end().to_string()
 }

@@ -53,7 +53,8 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     printed
 }
 
-fn print_outcome(outcome: Outcome) -> Result<(), Error> {
+/// Prints a result as JSON on stdout, or returns the run's error.
+pub fn print_outcome(outcome: Outcome) -> Result<(), Error> {
     if outcome.dropped_lines > 0 {
         eprintln!("[{} more lines not kept]", outcome.dropped_lines);
     }

@@ -25,9 +25,8 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
     }
     let listen = args.listen.unwrap_or_else(|| snapshot.manifest.server.listen.as_str().to_string());
     let dir = snapshot.dir.clone();
-    let handle = runtime.handle().clone();
     runtime.block_on(async move {
-        let service = Service::start(dir, handle, snapshot).map_err(Error::Usage)?;
+        let service = Service::start(dir, snapshot).map_err(Error::Usage)?;
         let _watcher = if args.no_watch {
             None
         } else {
@@ -43,6 +42,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
         server::serve(listener, service.http.clone(), server::shutdown_signal(), GRACE)
             .await
             .context("server failed")?;
+        service.stop(GRACE).await;
         Ok::<(), Error>(())
     })?;
     // Runs still finishing on blocking threads are abandoned here; the grace period was theirs.

@@ -30,6 +30,35 @@ pub struct Manifest {
     pub exec: Exec,
     #[serde(default)]
     pub fs: Fs,
+    #[serde(default)]
+    pub run_log: RunLog,
+    #[serde(default)]
+    pub queue: Queue,
+}
+
+/// `[run_log]`: how long run records are kept.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunLog {
+    /// Records older than this are pruned.
+    #[serde(default = "default_keep_for")]
+    pub keep_for: Duration,
+    /// At most this many records are kept.
+    #[serde(default = "default_keep_last")]
+    pub keep_last: u64,
+}
+
+impl Default for RunLog {
+    fn default() -> Self {
+        Self { keep_for: default_keep_for(), keep_last: default_keep_last() }
+    }
+}
+
+fn default_keep_for() -> Duration {
+    Duration(std::time::Duration::from_secs(30 * 24 * 3600))
+}
+fn default_keep_last() -> u64 {
+    100_000
 }
 
 /// `[server]`: where and how the HTTP trigger listens.
@@ -153,6 +182,10 @@ pub struct Route {
     pub verify: Option<Verify>,
     pub summary: Option<String>,
     pub description: Option<String>,
+    /// With `mode = "queue"`: retry a failed run before marking it dead.
+    pub retry: Option<Retry>,
+    /// With `mode = "queue"`: a script to run when the last attempt failed.
+    pub on_error: Option<String>,
 }
 
 /// The type a query parameter is converted to before it reaches `input`.
@@ -206,6 +239,10 @@ pub struct Cron {
     pub catch_up: Option<String>,
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
+    /// Retry a failed run before giving up on the occurrence.
+    pub retry: Option<Retry>,
+    /// A script to run when the last attempt failed.
+    pub on_error: Option<String>,
 }
 
 /// One glob or several.
@@ -243,6 +280,10 @@ pub struct Watch {
     pub settle: Option<Duration>,
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
+    /// Retry a failed run before giving up on the file.
+    pub retry: Option<Retry>,
+    /// A script to run when the last attempt failed.
+    pub on_error: Option<String>,
 }
 
 /// `[[on]]`: a subscriber of an internal event.
@@ -252,6 +293,53 @@ pub struct Subscription {
     pub event: String,
     pub script: String,
     pub timeout: Option<Duration>,
+    /// Retry a failed delivery before giving up.
+    pub retry: Option<Retry>,
+    /// A script to run when the last attempt failed.
+    pub on_error: Option<String>,
+}
+
+/// `retry = { attempts, backoff, max_backoff }`: exponential backoff with jitter.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The pause before the second attempt; doubled for each further one.
+    #[serde(default = "default_backoff")]
+    pub backoff: Duration,
+    /// The longest pause.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff: Duration,
+}
+
+fn default_backoff() -> Duration {
+    Duration(std::time::Duration::from_secs(1))
+}
+fn default_max_backoff() -> Duration {
+    Duration(std::time::Duration::from_secs(300))
+}
+
+/// `[queue]`: the workers that run queued requests and cron firings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    /// Queued items run at once.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    /// A script to run when any queued item, job, watch or subscription without its own
+    /// `on_error` fails for the last time.
+    pub on_error: Option<String>,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Self { workers: default_workers(), on_error: None }
+    }
+}
+
+fn default_workers() -> usize {
+    4
 }
 
 /// `[[key]]`: an API key that may call private routes.

@@ -94,14 +94,59 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
             error(key("catch_up"), format!("`{catch_up}` is not one of none, once"));
         }
     }
+    let mut watch_ledgers = std::collections::HashMap::new();
     for (index, watch) in manifest.watches.iter().enumerate() {
         script_exists(format!("watch[{index}].script"), &watch.script, &mut error);
+        for (field, message) in crate::triggers::watch::spec::problems(dir, watch) {
+            error(format!("watch[{index}].{field}"), message);
+        }
+        let ledger = crate::triggers::watch::spec::ledger_name(watch);
+        if let Some(first) = watch_ledgers.insert(ledger.clone(), index) {
+            let field = if watch.name.is_some() { "name" } else { "path" };
+            error(
+                format!("watch[{index}].{field}"),
+                format!(
+                    "watch[{first}] already uses the name `{ledger}`; give each watch of one folder its own `name`"
+                ),
+            );
+        }
     }
     for (index, on) in manifest.subscriptions.iter().enumerate() {
         script_exists(format!("on[{index}].script"), &on.script, &mut error);
         if on.event.trim().is_empty() || on.event.chars().any(char::is_whitespace) {
             error(format!("on[{index}].event"), format!("`{}` is not an event name (no spaces)", on.event));
         }
+    }
+
+    let rules = manifest
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("route[{i}]"), r.retry.as_ref(), r.on_error.as_deref()))
+        .chain(manifest.crons.iter().enumerate().map(|(i, c)| (format!("cron[{i}]"), c.retry.as_ref(), c.on_error.as_deref())))
+        .chain(manifest.watches.iter().enumerate().map(|(i, w)| (format!("watch[{i}]"), w.retry.as_ref(), w.on_error.as_deref())))
+        .chain(
+            manifest.subscriptions.iter().enumerate().map(|(i, o)| (format!("on[{i}]"), o.retry.as_ref(), o.on_error.as_deref())),
+        );
+    for (prefix, retry, on_error) in rules {
+        if retry.is_some_and(|retry| retry.attempts == 0) {
+            error(format!("{prefix}.retry.attempts"), "must be at least 1 (the first attempt counts)".into());
+        }
+        if let Some(handler) = on_error {
+            script_exists(format!("{prefix}.on_error"), handler, &mut error);
+        }
+    }
+    for (index, route) in manifest.routes.iter().enumerate() {
+        if route.mode != super::Mode::Queue && (route.retry.is_some() || route.on_error.is_some()) {
+            let field = if route.retry.is_some() { "retry" } else { "on_error" };
+            error(format!("route[{index}].{field}"), "applies to mode = \"queue\" routes only".into());
+        }
+    }
+    if manifest.queue.workers == 0 {
+        error("queue.workers".into(), "must be at least 1".into());
+    }
+    if let Some(handler) = &manifest.queue.on_error {
+        script_exists("queue.on_error".into(), handler, &mut error);
     }
 
     for (name, connection) in &manifest.connections {

@@ -1,5 +1,6 @@
 //! A snapshot: everything one version of a hub needs to run, built whole and never mutated.
 
+use super::Host;
 use super::scripts::{discover, discover_in};
 use crate::config::{self, ConfigError, ConfigErrors, Manifest};
 use crate::engine::{self, RunError};
@@ -27,9 +28,16 @@ impl Snapshot {
     /// Reads the manifest, builds the engine and compiles every script and `lib/` module.
     /// Configuration errors fail the load; compile errors are collected in `problems`.
     pub fn load(dir: &Path, runtime: Handle) -> Result<Self, ConfigErrors> {
+        Self::load_in(dir, &Host::new(dir, runtime))
+    }
+
+    /// Like [`Snapshot::load`], sharing `host`'s run log and metrics (a reload of a served hub).
+    pub fn load_in(dir: &Path, host: &Host) -> Result<Self, ConfigErrors> {
         let loaded = config::load(dir)?;
+        let run_log = &loaded.manifest.run_log;
+        host.runlog.set_retention(run_log.keep_for.0, run_log.keep_last);
         let secrets = Secrets::new(loaded.secrets);
-        let capabilities = Arc::new(Capabilities::new(dir, &loaded.manifest, secrets, runtime)?);
+        let capabilities = Arc::new(Capabilities::new(dir, &loaded.manifest, secrets, host.clone())?);
         let engine = engine::build(&capabilities, &loaded.manifest.limits)
             .map_err(|message| ConfigError::file("stdlib", message))?;
         let mut scripts = BTreeMap::new();

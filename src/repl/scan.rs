@@ -25,12 +25,18 @@ pub enum Kind {
 enum Mode {
     Code,
     /// A `"` string; `escaped` after a backslash (which also continues the string on the next line).
-    Quoted { escaped: bool },
+    Quoted {
+        escaped: bool,
+    },
     /// A `'c'` character literal, which never spans lines.
-    Char { escaped: bool },
+    Char {
+        escaped: bool,
+    },
     LineComment,
     /// Rhai block comments nest.
-    BlockComment { depth: usize },
+    BlockComment {
+        depth: usize,
+    },
 }
 
 /// The state at the end of a piece of source.
@@ -47,7 +53,9 @@ pub struct End {
 fn walk(text: &str, mut visit: impl FnMut(usize, char, Kind, usize)) -> End {
     let mut stack: Vec<Frame> = Vec::new();
     let mut mode = Mode::Code;
-    let mut mismatched = false;
+    // Set when no further line can make the entry valid (a mismatched closer, a string cut by a
+    // newline): the entry is complete, so the compiler reports the error at once.
+    let mut broken = false;
     let mut chars = text.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         let next = chars.peek().map(|&(_, next)| next);
@@ -95,7 +103,7 @@ fn walk(text: &str, mut visit: impl FnMut(usize, char, Kind, usize)) -> End {
                         Some(&Frame::Bracket(open)) if closer(open) == c => {
                             stack.pop();
                         }
-                        _ => mismatched = true,
+                        _ => broken = true,
                     }
                     visit(at, c, Kind::Code, stack.len());
                 }
@@ -106,8 +114,11 @@ fn walk(text: &str, mut visit: impl FnMut(usize, char, Kind, usize)) -> End {
                 mode = match c {
                     _ if escaped => Mode::Quoted { escaped: false },
                     '\\' => Mode::Quoted { escaped: true },
-                    // A plain newline ends the string; the compiler reports it as unterminated.
-                    '"' | '\n' => Mode::Code,
+                    '"' => Mode::Code,
+                    '\n' => {
+                        broken = true;
+                        Mode::Code
+                    }
                     _ => mode,
                 };
             }
@@ -116,7 +127,11 @@ fn walk(text: &str, mut visit: impl FnMut(usize, char, Kind, usize)) -> End {
                 mode = match c {
                     _ if escaped => Mode::Char { escaped: false },
                     '\\' => Mode::Char { escaped: true },
-                    '\'' | '\n' => Mode::Code,
+                    '\'' => Mode::Code,
+                    '\n' => {
+                        broken = true;
+                        Mode::Code
+                    }
                     _ => mode,
                 };
             }
@@ -144,10 +159,10 @@ fn walk(text: &str, mut visit: impl FnMut(usize, char, Kind, usize)) -> End {
         Mode::Quoted { .. } | Mode::Char { .. } => Kind::Text,
         Mode::LineComment | Mode::BlockComment { .. } => Kind::Comment,
     };
-    // A mismatched closer can never be completed by more lines: let the compiler report it now.
-    let open = !mismatched
-        && (!stack.is_empty()
-            || matches!(mode, Mode::BlockComment { .. } | Mode::Quoted { escaped: true }));
+    // Enter inside a `"` string or a character literal ends it there: only `\` continues a string.
+    broken |= matches!(mode, Mode::Quoted { escaped: false } | Mode::Char { .. });
+    let open =
+        !broken && (!stack.is_empty() || matches!(mode, Mode::BlockComment { .. } | Mode::Quoted { escaped: true }));
     End { open, kind }
 }
 
@@ -168,9 +183,10 @@ pub fn scan(text: &str) -> End {
 pub fn top_level_imports(text: &str) -> Vec<String> {
     let mut imports = Vec::new();
     let mut start: Option<usize> = None;
-    let mut take = |start: usize, end: usize, imports: &mut Vec<String>| {
+    let take = |start: usize, end: usize, imports: &mut Vec<String>| {
         let statement = text[start..end].trim().trim_end_matches(';').trim_end();
-        let keyword = statement.strip_prefix("import").is_some_and(|rest| rest.starts_with([' ', '\t', '\n', '"', '`']));
+        let keyword =
+            statement.strip_prefix("import").is_some_and(|rest| rest.starts_with([' ', '\t', '\n', '"', '`']));
         if keyword {
             imports.push(format!("{statement};"));
         }
@@ -240,6 +256,9 @@ mod tests {
         assert!(!open("let x = 1 )"));
         assert!(!open("let s = \"unterminated"));
         assert!(!open("[1, 2}"));
+        assert!(!open("let db = sql::connection(\"db"), "Enter in a string ends it, even inside brackets");
+        assert!(!open("f(\"a\nb\","), "a string cut by a newline cannot be finished");
+        assert!(!open("f('a"));
     }
 
     #[test]

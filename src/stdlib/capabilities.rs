@@ -2,6 +2,7 @@
 
 use super::{exec, fs, http, mail, sql};
 use crate::config::{ConfigErrors, Manifest};
+use crate::hub::Host;
 use crate::secrets::Secrets;
 use crate::store::LazyStore;
 use rhai::AST;
@@ -24,6 +25,8 @@ pub struct Capabilities {
     pub fs: fs::FsPolicy,
     pub exec: exec::ExecPolicy,
     pub store: LazyStore,
+    /// The run log and metrics shared by every snapshot of this hub process.
+    pub host: Host,
     /// The snapshot's compiled scripts, for `actions::run`; set once they are compiled.
     pub scripts: OnceLock<BTreeMap<String, Arc<AST>>>,
 }
@@ -31,7 +34,8 @@ pub struct Capabilities {
 impl Capabilities {
     /// Builds every capability from the manifest of the hub at `dir`. Opens nothing yet: files
     /// and connections are opened on first use, so `check` never creates a database.
-    pub fn new(dir: &Path, manifest: &Manifest, secrets: Secrets, runtime: Handle) -> Result<Self, ConfigErrors> {
+    pub fn new(dir: &Path, manifest: &Manifest, secrets: Secrets, host: Host) -> Result<Self, ConfigErrors> {
+        let runtime = host.runtime.clone();
         let hub_dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
         let file = hub_dir.join(crate::config::MANIFEST);
         let mut errors = Vec::new();
@@ -57,6 +61,6 @@ impl Capabilities {
             }
         };
         let store = LazyStore::new(hub_dir.join("data").join("switchboard.db"));
-        Ok(Self { hub_dir, runtime, secrets, http, sql, mail, fs, exec, store, scripts: OnceLock::new() })
+        Ok(Self { hub_dir, runtime, secrets, http, sql, mail, fs, exec, store, host, scripts: OnceLock::new() })
     }
 }

@@ -39,6 +39,47 @@ const MIGRATIONS: &[&str] = &[
         present INTEGER NOT NULL DEFAULT 1,
         PRIMARY KEY (watch, path)
     );",
+    // 5: the run log: one record per run (and per skipped cron occurrence).
+    "CREATE TABLE runs (
+        id TEXT PRIMARY KEY NOT NULL,
+        script TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        duration_ms REAL NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        lines TEXT NOT NULL,
+        input TEXT NOT NULL,
+        event TEXT NOT NULL,
+        result TEXT,
+        attempt INTEGER NOT NULL DEFAULT 1,
+        retry_of TEXT
+    );
+    CREATE INDEX runs_by_time ON runs (started_at);
+    CREATE INDEX runs_by_script ON runs (script, started_at);
+    CREATE INDEX runs_by_status ON runs (status, started_at);",
+    // 6: the durable queue: requests of `mode = "queue"` routes and cron firings, written before
+    // they are acknowledged and deleted once done.
+    "CREATE TABLE queue (
+        id TEXT PRIMARY KEY NOT NULL,
+        script TEXT NOT NULL,
+        input TEXT NOT NULL,
+        event TEXT NOT NULL,
+        source TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL DEFAULT 1,
+        backoff_ms INTEGER NOT NULL DEFAULT 1000,
+        max_backoff_ms INTEGER NOT NULL DEFAULT 300000,
+        timeout_ms INTEGER,
+        max_operations INTEGER,
+        on_error TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        not_before TEXT NOT NULL,
+        enqueued_at TEXT NOT NULL,
+        last_error TEXT
+    );
+    CREATE INDEX queue_ready ON queue (state, not_before);",
 ];
 
 /// Applies every migration newer than the database's version, each in its own transaction.

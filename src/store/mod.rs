@@ -4,10 +4,14 @@
 mod cron;
 mod events;
 mod migrations;
+mod queue;
+mod runs;
 mod state;
 mod watch;
 
 pub use events::StoredEvent;
+pub use queue::QueueItem;
+pub use runs::{RunFilter, RunRecord};
 pub use watch::{FileStatus, LedgerEntry, LedgerRecord};
 
 use rusqlite::Connection;

@@ -1,21 +1,65 @@
 //! Runs started by background triggers (cron, watched folders, events): on the blocking pool,
-//! never on an async worker, with their outcome logged and their events announced.
+//! never on an async worker, retried by their `retry` rule, with their outcome logged and their
+//! events announced.
 
 use crate::hub::Snapshot;
+use crate::queue::{Policy, Queue, on_error_invocation};
 use crate::runner::{self, Invocation, Outcome};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::Notify;
 
-/// What background runs share: the signal that new events are waiting.
+/// What background runs share: the event signal and the durable queue.
 #[derive(Clone, Default)]
 pub struct Background {
     pub events_ready: Arc<Notify>,
+    /// The durable queue, once `serve` started it.
+    pub queue: Arc<OnceLock<Arc<Queue>>>,
 }
 
 impl Background {
-    /// Runs `invocation` on a blocking thread and logs its outcome under `trigger`
+    /// Runs `invocation` once on a blocking thread and logs its outcome under `trigger`
     /// (e.g. "cron job `digest`").
     pub async fn run(&self, snapshot: Arc<Snapshot>, invocation: Invocation, trigger: &str) -> Option<Outcome> {
+        self.run_with(snapshot, invocation, trigger, Policy::ONCE, None).await
+    }
+
+    /// Like [`Background::run`], retrying a failed run by `policy` (waiting in memory: the
+    /// trigger itself keeps the work durable) and running `on_error` (or `[queue] on_error`)
+    /// after the last failed attempt.
+    pub async fn run_with(
+        &self,
+        snapshot: Arc<Snapshot>,
+        invocation: Invocation,
+        trigger: &str,
+        policy: Policy,
+        on_error: Option<&str>,
+    ) -> Option<Outcome> {
+        let mut attempt = 1;
+        let mut first_id = None;
+        loop {
+            let mut this = invocation.clone();
+            this.attempt = attempt;
+            this.retry_of.clone_from(&first_id);
+            this.last_attempt = policy.attempts > 1 && attempt >= policy.attempts;
+            let outcome = self.run_once(Arc::clone(&snapshot), this.clone(), trigger).await?;
+            if outcome.result.is_ok() || attempt >= policy.attempts {
+                if outcome.result.is_err()
+                    && let Some(handler) = on_error.map(str::to_string).or_else(|| snapshot.manifest.queue.on_error.clone())
+                {
+                    let failed = on_error_invocation(&handler, &outcome, &this, trigger);
+                    self.run_once(Arc::clone(&snapshot), failed, &format!("on_error for {trigger}")).await;
+                }
+                return Some(outcome);
+            }
+            let pause = policy.pause(attempt);
+            tracing::info!("{trigger}: attempt {attempt} of {} failed; retrying in {} ms", policy.attempts, pause.as_millis());
+            first_id.get_or_insert_with(|| outcome.run_id.clone());
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+
+    async fn run_once(&self, snapshot: Arc<Snapshot>, invocation: Invocation, trigger: &str) -> Option<Outcome> {
         let script = invocation.script.clone();
         let joined = tokio::task::spawn_blocking(move || runner::run(&snapshot, invocation)).await;
         let outcome = match joined {

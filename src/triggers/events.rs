@@ -74,7 +74,9 @@ async fn deliver_pending(snapshot: &Arc<Snapshot>, background: &Background) {
         for event in batch {
             for subscription in snapshot.manifest.subscriptions.iter().filter(|s| subscribes(s, &event.name)) {
                 let trigger = format!("event `{}`", event.name);
-                background.run(Arc::clone(snapshot), invocation(subscription, &event), &trigger).await;
+                let policy = crate::queue::Policy::from_config(subscription.retry.as_ref());
+                let on_error = subscription.on_error.as_deref();
+                background.run_with(Arc::clone(snapshot), invocation(subscription, &event), &trigger, policy, on_error).await;
             }
             let writer = Arc::clone(&store);
             let id = event.id;

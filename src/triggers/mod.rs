@@ -5,3 +5,4 @@ pub mod background;
 pub mod cron;
 pub mod events;
 pub mod http;
+pub mod watch;

@@ -3,7 +3,9 @@
 
 use super::Schedule;
 use crate::hub::Snapshot;
+use crate::queue::Policy;
 use crate::runner::Invocation;
+use crate::store::QueueItem;
 use crate::triggers::background::Background;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -207,6 +209,19 @@ impl Job {
         invocation.timeout = job.timeout.map(|t| t.0);
         invocation.max_operations = job.max_operations;
         let trigger = format!("cron job `{}`", job.name);
-        self.background.run(Arc::clone(&self.snapshot), invocation, &trigger).await;
+        let policy = Policy::from_config(job.retry.as_ref());
+        match self.background.queue.get() {
+            // Through the durable queue, a firing interrupted by a crash runs again at the next start.
+            Some(queue) => {
+                let item = QueueItem::new(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
+                if let Err(err) = queue.run(item).await {
+                    tracing::error!("{trigger}: could not queue the occurrence of {scheduled}: {err}");
+                }
+            }
+            None => {
+                let on_error = job.on_error.as_deref();
+                self.background.run_with(Arc::clone(&self.snapshot), invocation, &trigger, policy, on_error).await;
+            }
+        }
     }
 }

@@ -4,7 +4,9 @@
 use super::reply::{self, ApiError};
 use super::table::{Lookup, RouteEntry};
 use super::{AppState, Live, auth, input, verify};
-use crate::config::Auth;
+use crate::config::{Auth, Mode};
+use crate::queue::Policy;
+use crate::store::QueueItem;
 use crate::engine::RunError;
 use crate::runner::{self, Invocation};
 use axum::body::Body as AxumBody;
@@ -23,10 +25,13 @@ pub async fn handle(
 ) -> Response {
     let run_id = runner::new_id();
     let live = state.live.load_full();
-    let mut response = match serve(&state, &live, peer, request, &run_id).await {
+    let mut route = None;
+    let mut response = match serve(&state, &live, peer, request, &run_id, &mut route).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
+    let metrics = &live.snapshot.capabilities.host.metrics;
+    metrics.http(route.as_deref().unwrap_or("unmatched"), response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&run_id) {
         response.headers_mut().insert("x-run-id", value);
     }
@@ -39,11 +44,15 @@ async fn serve(
     peer: SocketAddr,
     request: Request,
     run_id: &str,
+    label: &mut Option<String>,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();
     let (route, params) = match live.table.lookup(&parts.method, &path) {
-        Lookup::Found { route, params } => (route, params),
+        Lookup::Found { route, params } => {
+            *label = Some(format!("{} {}", route.method, route.pattern));
+            (route, params)
+        }
         Lookup::WrongMethod { allowed } => {
             return Err(ApiError::MethodNotAllowed { allowed: allowed.into_iter().map(String::from).collect() });
         }
@@ -100,6 +109,21 @@ async fn serve(
         _ => {}
     }
     let event = event(&parts, &route, &params, &raw_query, &bytes, client);
+
+    if config.mode == Mode::Queue {
+        let queue = state.queue.get().ok_or_else(|| ApiError::Unavailable { message: "the queue is not running".into() })?;
+        let mut invocation = Invocation::manual(config.script.clone(), Value::Object(fields));
+        invocation.event = event;
+        invocation.run_id = Some(run_id.to_string());
+        invocation.timeout = config.timeout.map(|t| t.0);
+        invocation.max_operations = config.max_operations;
+        let policy = Policy::from_config(config.retry.as_ref());
+        let source = label.clone().unwrap_or_default();
+        let item = QueueItem::new(&invocation, source, policy, config.on_error.clone());
+        queue.enqueue(item).await.map_err(|message| ApiError::Unavailable { message })?;
+        let body = serde_json::json!({ "run_id": run_id, "status": "queued" });
+        return Ok((axum::http::StatusCode::ACCEPTED, axum::Json(body)).into_response());
+    }
 
     let _permit = match &route.permits {
         Some(permits) => {

@@ -1,6 +1,7 @@
 //! The HTTP trigger: `switchboard serve` on axum. [`router`] builds the whole app so tests can
 //! drive it without a socket; [`server::serve`] runs it on a bound listener until shutdown.
 
+mod admin;
 mod auth;
 mod dispatch;
 mod docs;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub status: Arc<ArcSwap<Status>>,
     /// Notified when a run emitted events, so the dispatcher delivers them at once.
     pub events_ready: Arc<tokio::sync::Notify>,
+    /// The durable queue of `mode = "queue"` routes, once started.
+    pub queue: Arc<std::sync::OnceLock<Arc<crate::queue::Queue>>>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
             live: Arc::new(ArcSwap::from_pointee(live)),
             status: Arc::new(ArcSwap::from_pointee(Status::default())),
             events_ready: Arc::new(tokio::sync::Notify::new()),
+            queue: Arc::new(std::sync::OnceLock::new()),
         }
     }
 }
@@ -73,6 +77,9 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/_/health", get(health))
+        .route("/_/runs", get(admin::runs))
+        .route("/_/runs/{id}", get(admin::run))
+        .route("/_/metrics", get(admin::metrics))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))
         .fallback(dispatch::handle)

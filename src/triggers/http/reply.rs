@@ -40,6 +40,8 @@ pub enum ApiError {
         retry_after: u64,
     },
     Busy,
+    /// The hub cannot take the request now (the queue is stopping or unavailable).
+    Unavailable { message: String },
     /// `fail(status, message)`.
     Failed {
         status: u16,
@@ -109,6 +111,11 @@ impl IntoResponse for ApiError {
                     json!({ "error": "this route is at its concurrency limit; try again" }),
                 );
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+                response
+            }
+            ApiError::Unavailable { message } => {
+                let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": message }));
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(5));
                 response
             }
             ApiError::Failed { status, message } => {

@@ -34,7 +34,11 @@ impl Matcher {
                 .literal_separator(true)
                 .build()
                 .map_err(|err| format!("`{glob}` is not a glob: {}", err.kind()))?;
-            if glob.contains('/') { paths.add(compiled) } else { names.add(compiled) };
+            if glob.contains('/') {
+                paths.add(compiled)
+            } else {
+                names.add(compiled)
+            };
         }
         let build = |set: GlobSetBuilder| set.build().map_err(|err| err.to_string());
         Ok(Self { names: build(names)?, paths: build(paths)? })
@@ -78,7 +82,9 @@ mod tests {
 
     #[test]
     fn swap_and_partial_files_are_temporary() {
-        for name in [".a.csv.swp", "a.csv~", "4913", "a.tmp", "A.TMP", "b.csv.part", "c.crdownload", "~$book.xlsx", ".hidden"] {
+        for name in
+            [".a.csv.swp", "a.csv~", "4913", "a.tmp", "A.TMP", "b.csv.part", "c.crdownload", "~$book.xlsx", ".hidden"]
+        {
             assert!(is_temporary(name), "{name}");
         }
         for name in ["a.csv", "report.txt", "49130", "tmp.csv", "part.csv"] {

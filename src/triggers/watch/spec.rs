@@ -105,6 +105,8 @@ pub struct Spec {
     pub hub: PathBuf,
     /// The watched folder, absolute.
     pub root: PathBuf,
+    /// The globs as written.
+    pub globs: Vec<String>,
     pub matcher: Matcher,
     pub events: Vec<Change>,
     pub ignore_on_start: bool,
@@ -121,20 +123,29 @@ pub struct Spec {
 impl Spec {
     /// Resolves `watch` of the hub at `hub`, whose store lives in `store_dir`.
     pub fn resolve(hub: &Path, store_dir: &Path, watch: &Watch) -> Result<Self, String> {
-        let matcher = Matcher::new(&globs(watch))?;
+        let globs = globs(watch);
+        let matcher = Matcher::new(&globs)?;
         let events = match &watch.events {
             None => vec![Change::Created],
             Some(words) => words.iter().filter_map(|word| Change::parse(word)).collect(),
         };
         let move_to = watch.move_to.as_deref().map(|path| absolute(hub, path));
         let error_to = watch.error_to.as_deref().map(|path| absolute(hub, path));
-        let excluded = move_to.iter().chain(&error_to).cloned().chain([store_dir.to_path_buf()]).collect();
+        let root = absolute(hub, &watch.path);
+        let excluded = move_to
+            .iter()
+            .chain(&error_to)
+            .cloned()
+            .chain([store_dir.to_path_buf()])
+            .filter(|folder| folder.starts_with(&root) && *folder != root)
+            .collect();
         Ok(Self {
             name: ledger_name(watch),
             label: watch.path.clone(),
             script: watch.script.clone(),
             hub: hub.to_path_buf(),
-            root: absolute(hub, &watch.path),
+            root,
+            globs,
             matcher,
             events,
             ignore_on_start: watch.on_start.as_deref() == Some("ignore"),
@@ -183,6 +194,63 @@ impl Spec {
             Err(_) => path.display().to_string(),
         }
     }
+}
+
+/// What is wrong with `watch` of the hub at `hub`, as (field, message) pairs; `check` and reload
+/// report these, so [`Spec::resolve`] never meets them.
+pub fn problems(hub: &Path, watch: &Watch) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    let root = absolute(hub, &watch.path);
+    if watch.path.trim().is_empty() {
+        problems.push(("path", "must name a folder (relative to the hub, or absolute)".to_string()));
+    } else if root.is_file() {
+        problems.push(("path", format!("`{}` is a file; expected a folder", watch.path)));
+    }
+    if watch.name.as_deref().is_some_and(|name| name.trim().is_empty()) {
+        problems.push(("name", "must not be empty".to_string()));
+    }
+    let globs = globs(watch);
+    if globs.is_empty() || globs.iter().any(|glob| glob.is_empty()) {
+        problems.push(("pattern", "expected one or more non-empty globs, such as \"*.csv\"".to_string()));
+    } else if let Err(err) = Matcher::new(&globs) {
+        problems.push(("pattern", err));
+    }
+    match &watch.events {
+        Some(events) if events.is_empty() => {
+            problems.push(("events", format!("must list at least one of {}", CHANGES.join(", "))));
+        }
+        Some(events) => {
+            for event in events.iter().filter(|event| Change::parse(event).is_none()) {
+                let hint = crate::config::closest(event, CHANGES.iter().copied())
+                    .map(|best| format!("; did you mean `{best}`?"))
+                    .unwrap_or_default();
+                problems.push(("events", format!("unknown event `{event}`; expected {}{hint}", CHANGES.join(", "))));
+            }
+        }
+        None => {}
+    }
+    if let Some(on_start) = &watch.on_start
+        && !ON_START.contains(&on_start.as_str())
+    {
+        problems.push(("on_start", format!("`{on_start}` is not one of {}", ON_START.join(", "))));
+    }
+    for (field, folder) in [("move_to", &watch.move_to), ("error_to", &watch.error_to)] {
+        let Some(folder) = folder else { continue };
+        if folder.trim().is_empty() {
+            problems.push((field, "must name a folder".to_string()));
+        } else if absolute(hub, folder) == root {
+            problems.push((field, format!("`{folder}` is the watched folder itself; its files would run again")));
+        } else if absolute(hub, folder).is_file() {
+            problems.push((field, format!("`{folder}` is a file; expected a folder")));
+        }
+    }
+    if watch.timeout.is_some_and(|timeout| timeout.0.is_zero()) {
+        problems.push(("timeout", "must be longer than 0s".to_string()));
+    }
+    if watch.max_operations == Some(0) {
+        problems.push(("max_operations", "must be greater than 0".to_string()));
+    }
+    problems
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// What is compared: a file's size and modification time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,12 +23,6 @@ impl Stat {
             Err(before) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
         };
         Some(Self { size: metadata.len(), mtime_ns })
-    }
-
-    /// The modification time as a clock value.
-    pub fn modified(&self) -> SystemTime {
-        let nanos = Duration::from_nanos(self.mtime_ns.unsigned_abs());
-        if self.mtime_ns >= 0 { UNIX_EPOCH + nanos } else { UNIX_EPOCH - nanos }
     }
 }
 
@@ -83,11 +77,6 @@ impl Pending {
     /// `path` was moved into place at `now`; it is complete unless written to afterwards.
     pub fn renamed(&mut self, path: PathBuf, now: Instant) {
         self.files.insert(path, Entry { stat: None, changed_at: now, renamed: true });
-    }
-
-    /// Stops waiting for `path`; true if it was waiting.
-    pub fn forget(&mut self, path: &Path) -> bool {
-        self.files.remove(path).is_some()
     }
 
     /// Stops waiting for `path` and everything under it.
@@ -204,12 +193,5 @@ mod tests {
         let checked = pending.check(ms(t0, 10), SETTLE, disk.stat());
         assert_eq!(checked.vanished, [PathBuf::from("gone")]);
         assert!(pending.is_empty());
-    }
-
-    #[test]
-    fn stats_round_trip_their_mtime() {
-        let stat = Stat { size: 1, mtime_ns: 1_700_000_000_123_456_789 };
-        let back = stat.modified().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-        assert_eq!(back, 1_700_000_000_123_456_789);
     }
 }

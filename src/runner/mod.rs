@@ -1,5 +1,7 @@
 //! The runner: one invocation of one script, with a deadline, an operation limit and a run id,
-//! ending in exactly one [`Outcome`].
+//! ending in exactly one [`Outcome`] and one run log record.
+
+mod record;
 
 use crate::engine::context::{self, Line, RunState};
 use crate::engine::convert;
@@ -38,6 +40,14 @@ pub struct Invocation {
     pub run_id: Option<String>,
     /// Running on an async worker: move off it once the run turns out to be long.
     pub hand_off: bool,
+    /// Which attempt of queued work this is (1 for the first).
+    pub attempt: u32,
+    /// The queued item this run is an attempt of.
+    pub retry_of: Option<String>,
+    /// No attempt follows if this one fails: a failure is recorded as `dead`.
+    pub last_attempt: bool,
+    /// Write a run log record (the REPL's own evaluations are not runs).
+    pub record: bool,
 }
 
 impl Invocation {
@@ -55,6 +65,10 @@ impl Invocation {
             cancel: None,
             run_id: None,
             hand_off: false,
+            attempt: 1,
+            retry_of: None,
+            last_attempt: false,
+            record: true,
         }
     }
 }
@@ -97,8 +111,8 @@ pub fn run(snapshot: &Snapshot, invocation: Invocation) -> Outcome {
                 .problem(&invocation.script)
                 .cloned()
                 .unwrap_or_else(|| RunError::NotFound { script: invocation.script.clone() });
-            let run_id = invocation.run_id.unwrap_or_else(new_id);
-            finish(snapshot, run_id, invocation.script, Utc::now(), Instant::now(), None, Err(error))
+            let run_id = invocation.run_id.clone().unwrap_or_else(new_id);
+            finish(snapshot, &invocation, run_id, Utc::now(), Instant::now(), None, Err(error))
         }
     }
 }
@@ -117,7 +131,7 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
         Value::Null => Map::new(),
         other => {
             let error = RunError::Invalid { message: format!("input must be a JSON object, not {}", kind_of(other)) };
-            return finish(snapshot, run_id, invocation.script, started_at, clock, None, Err(error));
+            return finish(snapshot, &invocation, run_id, started_at, clock, None, Err(error));
         }
     };
     let mut event = convert::object_to_map(&invocation.event);
@@ -142,13 +156,13 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
     let source = ast.source().unwrap_or(&invocation.script).to_string();
     let result =
         evaluated.map_err(|err| run_error(&source, err, timeout, max_operations)).and_then(|value| reply(&value));
-    finish(snapshot, run_id, invocation.script, started_at, clock, state, result)
+    finish(snapshot, &invocation, run_id, started_at, clock, state, result)
 }
 
 fn finish(
     snapshot: &Snapshot,
+    invocation: &Invocation,
     run_id: String,
-    script: String,
     started_at: DateTime<Utc>,
     clock: Instant,
     state: Option<RunState>,
@@ -173,16 +187,23 @@ fn finish(
         line.text = secrets.redact(&line.text);
     }
     let result = result.map_err(|err| redact_error(err, secrets));
-    Outcome {
+    let outcome = Outcome {
         run_id,
-        script,
+        script: invocation.script.clone(),
         started_at,
         duration: clock.elapsed(),
         lines,
         dropped_lines,
         result,
         emitted: events.len(),
+    };
+    if invocation.record {
+        let record = record::of(&outcome, invocation, secrets);
+        let host = &snapshot.capabilities.host;
+        host.metrics.run(&record.script, &record.trigger, &record.status, outcome.duration.as_secs_f64());
+        host.runlog.record(record);
     }
+    outcome
 }
 
 fn redact_error(error: RunError, secrets: &crate::secrets::Secrets) -> RunError {

@@ -1,0 +1,154 @@
+//! The durable queue: work written to the store before it is acknowledged, run by a pool of
+//! workers, retried with backoff, marked dead after its last attempt, and resumed after a crash.
+
+mod retry;
+mod worker;
+
+pub use retry::{Policy, on_error_invocation};
+
+use crate::hub::Snapshot;
+use crate::runner::Outcome;
+use crate::store::{QueueItem, Store};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+
+/// Items written per transaction at most; under load concurrent requests share one commit.
+const BATCH: usize = 256;
+
+type Pending = (QueueItem, oneshot::Sender<Result<(), String>>);
+
+/// Gives the snapshot current at the time a worker starts an item.
+pub type Current = Arc<dyn Fn() -> Arc<Snapshot> + Send + Sync>;
+
+/// A running queue.
+pub struct Queue {
+    store: Arc<Store>,
+    writer: Mutex<Option<std::sync::mpsc::Sender<Pending>>>,
+    wakeup: Notify,
+    stopping: AtomicBool,
+    waiters: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    current: Current,
+    /// Wakes the event dispatcher when a queued run emitted events.
+    events_ready: Arc<Notify>,
+}
+
+impl Queue {
+    /// Opens the queue in the store at `path`, puts items interrupted by a crash back in line,
+    /// and starts `workers` workers on the current runtime.
+    pub fn start(path: &Path, workers: usize, current: Current, events_ready: Arc<Notify>) -> Result<Arc<Self>, String> {
+        let store = Arc::new(Store::open(path).map_err(|err| err.to_string())?);
+        let recovered = store.queue_recover().map_err(|err| err.to_string())?;
+        if !recovered.is_empty() {
+            tracing::warn!("resuming {} queued items interrupted when the hub stopped", recovered.len());
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<Pending>();
+        let writer_store = Store::open(path).map_err(|err| err.to_string())?;
+        std::thread::Builder::new()
+            .name("switchboard-queue".into())
+            .spawn(move || write_loop(&writer_store, &rx))
+            .map_err(|err| err.to_string())?;
+        let queue = Arc::new(Self {
+            store,
+            writer: Mutex::new(Some(tx)),
+            wakeup: Notify::new(),
+            stopping: AtomicBool::new(false),
+            waiters: Mutex::new(HashMap::new()),
+            workers: Mutex::new(Vec::new()),
+            current,
+            events_ready,
+        });
+        let handles: Vec<JoinHandle<()>> =
+            (0..workers.max(1)).map(|_| tokio::spawn(worker::run(Arc::clone(&queue)))).collect();
+        *lock(&queue.workers) = handles;
+        queue.publish_depth();
+        Ok(queue)
+    }
+
+    /// Stores `item`; once this returns `Ok` the item survives a crash and will run.
+    pub async fn enqueue(&self, item: QueueItem) -> Result<(), String> {
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err("the hub is shutting down".into());
+        }
+        let (done, stored) = oneshot::channel();
+        let sent = lock(&self.writer).as_ref().is_some_and(|writer| writer.send((item, done)).is_ok());
+        if !sent {
+            return Err("the queue writer has stopped".into());
+        }
+        stored.await.map_err(|_| "the queue writer has stopped".to_string())??;
+        self.wakeup.notify_one();
+        Ok(())
+    }
+
+    /// Stores `item` and waits for its final outcome (after retries); `None` if the hub stopped
+    /// first (the item then runs at the next start).
+    pub async fn run(&self, item: QueueItem) -> Result<Option<Outcome>, String> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.waiters).insert(item.id.clone(), tx);
+        let id = item.id.clone();
+        if let Err(err) = self.enqueue(item).await {
+            lock(&self.waiters).remove(&id);
+            return Err(err);
+        }
+        Ok(rx.await.ok())
+    }
+
+    /// Stops taking new work and waits up to `grace` for the items being run; the rest stays
+    /// queued for the next start.
+    pub async fn stop(&self, grace: Duration) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.wakeup.notify_waiters();
+        let workers: Vec<JoinHandle<()>> = lock(&self.workers).drain(..).collect();
+        let all = async {
+            for worker in workers {
+                let _ = worker.await;
+            }
+        };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("queued items still running after the grace period will run again at the next start");
+        }
+        lock(&self.writer).take();
+    }
+
+    fn publish_depth(&self) {
+        if let Ok(depth) = self.store.queue_depth() {
+            (self.current)().capabilities.host.metrics.set_queue_depth(depth);
+        }
+    }
+
+    fn finished(&self, id: &str, outcome: Outcome) {
+        if let Some(waiter) = lock(&self.waiters).remove(id) {
+            let _ = waiter.send(outcome);
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Group commit: everything that arrived while the last batch was written goes in the next one.
+fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let items: Vec<QueueItem> = batch.iter().map(|(item, _)| item.clone()).collect();
+        let result = store.queue_insert(&items).map_err(|err| format!("cannot queue: {err}"));
+        if let Err(err) = &result {
+            tracing::error!("{err}");
+        }
+        for (_, done) in batch {
+            let _ = done.send(result.clone());
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Retry rules shared by the durable queue and background triggers: exponential backoff with
+//! jitter, and the `on_error` run after the last failed attempt.
+
+use crate::config::Retry;
+use crate::runner::{Invocation, Outcome};
+use serde_json::json;
+use std::time::Duration;
+
+/// How often to try and how long to wait in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub attempts: u32,
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Policy {
+    /// One attempt, no retries.
+    pub const ONCE: Policy = Policy { attempts: 1, backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(300) };
+
+    /// The policy of a `retry = {...}` setting (one attempt when absent).
+    pub fn from_config(retry: Option<&Retry>) -> Self {
+        retry.map_or(Self::ONCE, |r| Self { attempts: r.attempts.max(1), backoff: r.backoff.0, max_backoff: r.max_backoff.0 })
+    }
+
+    /// The pause after failed attempt number `attempt` (1-based): doubling from `backoff`, capped at
+    /// `max_backoff`, then scaled by a random 50-100% so that many failures do not retry in step.
+    pub fn pause(&self, attempt: u32) -> Duration {
+        let doubling = 2u32.saturating_pow(attempt.saturating_sub(1));
+        let full = self.backoff.saturating_mul(doubling).min(self.max_backoff);
+        full.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+}
+
+/// The invocation of an `on_error` script for a run that failed for the last time.
+pub fn on_error_invocation(script: &str, failed: &Outcome, failed_invocation: &Invocation, source: &str) -> Invocation {
+    let error = failed.result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+    let input = json!({
+        "run_id": failed.run_id,
+        "script": failed.script,
+        "source": source,
+        "error": error,
+        "attempts": failed_invocation.attempt,
+        "input": failed_invocation.input,
+        "event": failed_invocation.event,
+    });
+    let mut invocation = Invocation::manual(script.to_string(), input);
+    invocation.event = json!({ "kind": "error", "failed_run": failed.run_id, "failed_script": failed.script })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    invocation
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_double_within_bounds_with_jitter() {
+        let policy = Policy { attempts: 5, backoff: Duration::from_millis(100), max_backoff: Duration::from_millis(350) };
+        for _ in 0..50 {
+            let first = policy.pause(1);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");
+            let second = policy.pause(2);
+            assert!(second >= Duration::from_millis(100) && second <= Duration::from_millis(200), "{second:?}");
+            let capped = policy.pause(4);
+            assert!(capped <= Duration::from_millis(350), "{capped:?}");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! One queue worker: claim the next due item, run it, then finish, reschedule or bury it.
+
+use super::{Policy, Queue, on_error_invocation};
+use crate::runner::{self, Invocation, Outcome};
+use crate::store::QueueItem;
+use crate::triggers::background::log_outcome;
+use chrono::{SecondsFormat, Utc};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// The longest a worker sleeps before looking for due items again.
+const IDLE: Duration = Duration::from_secs(1);
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub async fn run(queue: Arc<Queue>) {
+    while !queue.stopping.load(Ordering::Relaxed) {
+        let store = Arc::clone(&queue.store);
+        let claimed = tokio::task::spawn_blocking(move || store.queue_claim(&now())).await;
+        match claimed {
+            Ok(Ok(Some(item))) => process(&queue, item).await,
+            Ok(Ok(None)) => {
+                let store = Arc::clone(&queue.store);
+                let next = tokio::task::spawn_blocking(move || store.queue_next_due()).await.ok().and_then(Result::ok).flatten();
+                let wait = next
+                    .and_then(|due| chrono::DateTime::parse_from_rfc3339(&due).ok())
+                    .and_then(|due| (due.with_timezone(&Utc) - Utc::now()).to_std().ok())
+                    .map_or(IDLE, |until| until.min(IDLE));
+                tokio::select! {
+                    () = queue.wakeup.notified() => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+            Ok(Err(err)) => {
+                tracing::error!("cannot claim queued work: {err}");
+                tokio::time::sleep(IDLE).await;
+            }
+            Err(err) => {
+                tracing::error!("queue worker: {err}");
+                tokio::time::sleep(IDLE).await;
+            }
+        }
+    }
+}
+
+fn invocation(item: &QueueItem) -> Invocation {
+    let mut invocation = Invocation::manual(item.script.clone(), item.input.clone());
+    if let Some(event) = item.event.as_object() {
+        invocation.event = event.clone();
+    }
+    invocation.run_id = Some(if item.attempts <= 1 { item.id.clone() } else { runner::new_id() });
+    invocation.attempt = item.attempts;
+    invocation.retry_of = (item.attempts > 1).then(|| item.id.clone());
+    invocation.last_attempt = item.attempts >= item.max_attempts;
+    invocation.timeout = item.timeout_ms.map(Duration::from_millis);
+    invocation.max_operations = item.max_operations;
+    invocation
+}
+
+async fn process(queue: &Arc<Queue>, item: QueueItem) {
+    let snapshot = (queue.current)();
+    let run = invocation(&item);
+    let last_attempt = run.last_attempt;
+    let for_record = run.clone();
+    let running = Arc::clone(&snapshot);
+    let Ok(outcome) = tokio::task::spawn_blocking(move || runner::run(&running, run)).await else {
+        tracing::error!("queued run of `{}` panicked; it stays queued", item.script);
+        return;
+    };
+    log_outcome(&format!("queued {}", item.source), &outcome);
+    if outcome.emitted > 0 {
+        queue.events_ready.notify_one();
+    }
+    let store = Arc::clone(&queue.store);
+    let id = item.id.clone();
+    let error = outcome.result.as_ref().err().map(ToString::to_string);
+    let finished = match error {
+        None => tokio::task::spawn_blocking(move || store.queue_done(&id)).await,
+        Some(error) if !last_attempt => {
+            let policy = Policy {
+                attempts: item.max_attempts,
+                backoff: Duration::from_millis(item.backoff_ms),
+                max_backoff: Duration::from_millis(item.max_backoff_ms),
+            };
+            let pause = policy.pause(item.attempts);
+            let due = (Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default())
+                .to_rfc3339_opts(SecondsFormat::Micros, true);
+            tracing::info!(
+                "queued {}: attempt {} of {} failed; retrying in {} ms",
+                item.source,
+                item.attempts,
+                item.max_attempts,
+                pause.as_millis()
+            );
+            let result = tokio::task::spawn_blocking(move || store.queue_retry_later(&id, &due, &error)).await;
+            queue.publish_depth();
+            if !matches!(result, Ok(Ok(()))) {
+                tracing::error!("queued {}: could not reschedule the retry", item.source);
+            }
+            return;
+        }
+        Some(error) => {
+            let result = tokio::task::spawn_blocking(move || store.queue_dead(&id, &error)).await;
+            let handler = item.on_error.clone().or_else(|| snapshot.manifest.queue.on_error.clone());
+            if let Some(handler) = handler {
+                run_on_error(&snapshot, &handler, &outcome, &for_record, &item.source).await;
+            }
+            result
+        }
+    };
+    if !matches!(finished, Ok(Ok(()))) {
+        tracing::error!("queued {}: could not record that it finished; it may run again", item.source);
+    }
+    queue.publish_depth();
+    queue.finished(&item.id, outcome);
+}
+
+async fn run_on_error(
+    snapshot: &Arc<crate::hub::Snapshot>,
+    handler: &str,
+    failed: &Outcome,
+    failed_invocation: &Invocation,
+    source: &str,
+) {
+    let invocation = on_error_invocation(handler, failed, failed_invocation, source);
+    let running = Arc::clone(snapshot);
+    if let Ok(outcome) = tokio::task::spawn_blocking(move || runner::run(&running, invocation)).await {
+        log_outcome(&format!("on_error for {source}"), &outcome);
+    }
+}

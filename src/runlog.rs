@@ -1,0 +1,168 @@
+//! The run log writer: records are handed over without waiting and written in batches on a
+//! thread of their own, so no response waits on a disk flush. Old records are pruned there too.
+
+use crate::store::{RunRecord, Store};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Records written per transaction at most.
+const BATCH: usize = 512;
+/// How long the writer gathers more records once one arrived.
+const GATHER: Duration = Duration::from_millis(20);
+/// How often old records are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Turns a `since` filter (a duration such as "1h", or an RFC 3339 time) into an RFC 3339 lower
+/// bound for run start times.
+pub fn since(text: &str) -> Result<String, String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    }
+    let span = humantime::parse_duration(text)
+        .map_err(|_| format!("since `{text}`: expected a duration such as 30m, 1h, 2d or an RFC 3339 time"))?;
+    let span = chrono::Duration::from_std(span).map_err(|err| err.to_string())?;
+    Ok((chrono::Utc::now() - span).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+enum Message {
+    Record(Box<RunRecord>),
+    Flush(Sender<()>),
+}
+
+/// A handle to the run log of one hub; clones share one writer.
+#[derive(Clone)]
+pub struct RunLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    sender: Mutex<Option<Sender<Message>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    keep_for_secs: Arc<AtomicU64>,
+    keep_last: Arc<AtomicU64>,
+}
+
+impl RunLog {
+    /// A run log stored at `path` (the hub's `data/switchboard.db`); nothing is opened until the
+    /// first record arrives.
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                path,
+                sender: Mutex::new(None),
+                writer: Mutex::new(None),
+                keep_for_secs: Arc::new(AtomicU64::new(30 * 24 * 3600)),
+                keep_last: Arc::new(AtomicU64::new(100_000)),
+            }),
+        }
+    }
+
+    /// Sets how long and how many records are kept (from `[run_log]`).
+    pub fn set_retention(&self, keep_for: Duration, keep_last: u64) {
+        self.inner.keep_for_secs.store(keep_for.as_secs(), Ordering::Relaxed);
+        self.inner.keep_last.store(keep_last, Ordering::Relaxed);
+    }
+
+    /// Queues a record for writing; never blocks on the disk.
+    pub fn record(&self, record: RunRecord) {
+        self.send(Message::Record(Box::new(record)));
+    }
+
+    /// Waits until every record handed over so far is written (or the writer gave up).
+    pub fn flush(&self) {
+        let (done, wait) = mpsc::channel();
+        if self.send(Message::Flush(done)) {
+            let _ = wait.recv_timeout(Duration::from_secs(10));
+        }
+    }
+
+    fn send(&self, message: Message) -> bool {
+        let mut sender = self.inner.sender.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if sender.is_none() {
+            let (tx, rx) = mpsc::channel();
+            let path = self.inner.path.clone();
+            let (keep_for, keep_last) = (Arc::clone(&self.inner.keep_for_secs), Arc::clone(&self.inner.keep_last));
+            let spawned = std::thread::Builder::new()
+                .name("switchboard-runlog".into())
+                .spawn(move || write_loop(&path, &rx, &keep_for, &keep_last));
+            match spawned {
+                Ok(handle) => {
+                    *self.inner.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(handle);
+                    *sender = Some(tx);
+                }
+                Err(err) => {
+                    tracing::error!("cannot start the run log writer: {err}");
+                    return false;
+                }
+            }
+        }
+        sender.as_ref().is_some_and(|tx| tx.send(message).is_ok())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer finish what it has and exit.
+        self.sender.get_mut().map(Option::take).ok();
+        if let Ok(writer) = self.writer.get_mut()
+            && let Some(handle) = writer.take()
+        {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU64, keep_last: &AtomicU64) {
+    let store = match Store::open(path) {
+        Ok(store) => store,
+        Err(err) => {
+            tracing::error!("the run log is unavailable, records are dropped: {err}");
+            while rx.recv().is_ok() {}
+            return;
+        }
+    };
+    let mut last_prune: Option<Instant> = None;
+    while let Ok(first) = rx.recv() {
+        let mut records = Vec::new();
+        let mut flushes = Vec::new();
+        let deadline = Instant::now() + GATHER;
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Record(record) => records.push(*record),
+                Message::Flush(done) => flushes.push(done),
+            }
+            if records.len() >= BATCH || !flushes.is_empty() {
+                break;
+            }
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(message) => next = Some(message),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        if !records.is_empty()
+            && let Err(err) = store.runs_insert(&records)
+        {
+            tracing::error!("could not write {} run log records: {err}", records.len());
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+        if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            last_prune = Some(Instant::now());
+            let age = chrono::Duration::seconds(i64::try_from(keep_for.load(Ordering::Relaxed)).unwrap_or(i64::MAX));
+            let before = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let keep = usize::try_from(keep_last.load(Ordering::Relaxed)).unwrap_or(usize::MAX);
+            match store.runs_prune(&before, keep) {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!("pruned {pruned} old run log records"),
+                Err(err) => tracing::warn!("could not prune the run log: {err}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The `queue` table: durable work items. Inserted (in batches) before a request is answered,
+//! claimed by workers, rescheduled for retries, deleted when done, kept when dead.
+
+use super::{Store, StoreError};
+use rusqlite::{OptionalExtension, Row, params};
+use serde_json::Value;
+
+/// One queued piece of work.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueItem {
+    /// Also the run id of the first attempt.
+    pub id: String,
+    pub script: String,
+    pub input: Value,
+    pub event: Value,
+    /// What queued it: `POST /hooks/x`, `cron digest`...
+    pub source: String,
+    /// Attempts started so far.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub timeout_ms: Option<u64>,
+    pub max_operations: Option<u64>,
+    pub on_error: Option<String>,
+    /// RFC 3339: not claimed before this time.
+    pub not_before: String,
+    pub enqueued_at: String,
+}
+
+impl QueueItem {
+    /// An item that runs `invocation` (its `run_id` becomes the item id) under `policy`.
+    pub fn new(invocation: &crate::runner::Invocation, source: String, policy: crate::queue::Policy, on_error: Option<String>) -> Self {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            id: invocation.run_id.clone().unwrap_or_else(crate::runner::new_id),
+            script: invocation.script.clone(),
+            input: invocation.input.clone(),
+            event: Value::Object(invocation.event.clone()),
+            source,
+            attempts: 0,
+            max_attempts: policy.attempts,
+            backoff_ms: millis(policy.backoff),
+            max_backoff_ms: millis(policy.max_backoff),
+            timeout_ms: invocation.timeout.map(millis),
+            max_operations: invocation.max_operations,
+            on_error,
+            not_before: now.clone(),
+            enqueued_at: now,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, script, input, event, source, attempts, max_attempts, backoff_ms, max_backoff_ms, \
+                       timeout_ms, max_operations, on_error, not_before, enqueued_at";
+
+fn item(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
+    let json = |index: usize| -> rusqlite::Result<Value> {
+        let text: String = row.get(index)?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    };
+    Ok(QueueItem {
+        id: row.get(0)?,
+        script: row.get(1)?,
+        input: json(2)?,
+        event: json(3)?,
+        source: row.get(4)?,
+        attempts: row.get(5)?,
+        max_attempts: row.get(6)?,
+        backoff_ms: row.get(7)?,
+        max_backoff_ms: row.get(8)?,
+        timeout_ms: row.get(9)?,
+        max_operations: row.get(10)?,
+        on_error: row.get(11)?,
+        not_before: row.get(12)?,
+        enqueued_at: row.get(13)?,
+    })
+}
+
+impl Store {
+    /// Inserts items in one transaction; when this returns they survive a crash.
+    pub fn queue_insert(&self, items: &[QueueItem]) -> Result<(), StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction()?;
+        {
+            let mut insert = transaction.prepare_cached(&format!(
+                "INSERT INTO queue ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ))?;
+            for i in items {
+                insert.execute(params![
+                    i.id,
+                    i.script,
+                    i.input.to_string(),
+                    i.event.to_string(),
+                    i.source,
+                    i.attempts,
+                    i.max_attempts,
+                    i.backoff_ms,
+                    i.max_backoff_ms,
+                    i.timeout_ms,
+                    i.max_operations,
+                    i.on_error,
+                    i.not_before,
+                    i.enqueued_at
+                ])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Claims the oldest pending item due at `now` (RFC 3339), counting the attempt.
+    pub fn queue_claim(&self, now: &str) -> Result<Option<QueueItem>, StoreError> {
+        Ok(self
+            .lock()
+            .query_row(
+                &format!(
+                    "UPDATE queue SET state = 'running', attempts = attempts + 1
+                     WHERE id = (SELECT id FROM queue WHERE state = 'pending' AND not_before <= ?1
+                                 ORDER BY not_before, enqueued_at LIMIT 1)
+                     RETURNING {COLUMNS}"
+                ),
+                params![now],
+                item,
+            )
+            .optional()?)
+    }
+
+    /// Removes a finished item.
+    pub fn queue_done(&self, id: &str) -> Result<(), StoreError> {
+        self.lock().execute("DELETE FROM queue WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    /// Puts an item back to wait until `not_before` after a failed attempt.
+    pub fn queue_retry_later(&self, id: &str, not_before: &str, error: &str) -> Result<(), StoreError> {
+        self.lock().execute(
+            "UPDATE queue SET state = 'pending', not_before = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, not_before, error],
+        )?;
+        Ok(())
+    }
+
+    /// Marks an item dead after its last attempt failed; it stays for inspection.
+    pub fn queue_dead(&self, id: &str, error: &str) -> Result<(), StoreError> {
+        self.lock().execute("UPDATE queue SET state = 'dead', last_error = ?2 WHERE id = ?1", params![id, error])?;
+        Ok(())
+    }
+
+    /// Returns items that were running when the process stopped to the pending state; they run
+    /// again (at least once). Returns their ids.
+    pub fn queue_recover(&self) -> Result<Vec<String>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare("UPDATE queue SET state = 'pending' WHERE state = 'running' RETURNING id")?;
+        let ids = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// Items waiting or running.
+    pub fn queue_depth(&self) -> Result<i64, StoreError> {
+        Ok(self.lock().query_row("SELECT count(*) FROM queue WHERE state != 'dead'", [], |row| row.get(0))?)
+    }
+
+    /// When the next pending item becomes due (RFC 3339).
+    pub fn queue_next_due(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().query_row("SELECT min(not_before) FROM queue WHERE state = 'pending'", [], |row| row.get(0))?)
+    }
+}

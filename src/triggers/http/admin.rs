@@ -1,0 +1,101 @@
+//! The admin API under `/_/`: the run log and metrics, for keys with the `admin` scope.
+
+use super::reply::ApiError;
+use super::{AppState, auth};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// The scope a key needs for `/_/runs` and `/_/metrics`.
+pub const ADMIN_SCOPE: &str = "admin";
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let live = state.live.load();
+    let token = auth::presented_token(headers);
+    let key = token
+        .and_then(|token| auth::find_key(&live.snapshot.manifest, token))
+        .ok_or_else(|| ApiError::Unauthorized { message: "the admin API needs a key with the `admin` scope".into() })?;
+    if key.scopes.iter().any(|scope| scope == ADMIN_SCOPE) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden { missing: vec![ADMIN_SCOPE.to_string()] })
+    }
+}
+
+/// Query parameters of `GET /_/runs`.
+#[derive(Debug, Deserialize)]
+pub struct RunsQuery {
+    script: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /_/runs`: records newest first, filtered like `switchboard runs list`.
+pub async fn runs(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<RunsQuery>) -> Response {
+    if let Err(error) = authorize(&state, &headers) {
+        return error.into_response();
+    }
+    let since = match query.since.as_deref().map(crate::runlog::since).transpose() {
+        Ok(since) => since,
+        Err(message) => return ApiError::BadRequest { message, details: vec![] }.into_response(),
+    };
+    let filter = crate::store::RunFilter {
+        script: query.script,
+        status: query.status,
+        since,
+        limit: query.limit.unwrap_or(50).min(1000),
+    };
+    let snapshot = Arc::clone(&state.live.load().snapshot);
+    let listed = tokio::task::spawn_blocking(move || {
+        snapshot.capabilities.host.runlog.flush();
+        snapshot.capabilities.store.get().map_err(|e| e.to_string())?.runs_list(&filter).map_err(|e| e.to_string())
+    })
+    .await;
+    match listed {
+        Ok(Ok(records)) => axum::Json(serde_json::json!({ "runs": records })).into_response(),
+        Ok(Err(message)) => internal(&message),
+        Err(err) => internal(&err.to_string()),
+    }
+}
+
+/// `GET /_/runs/{id}`: one record.
+pub async fn run(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(error) = authorize(&state, &headers) {
+        return error.into_response();
+    }
+    let snapshot = Arc::clone(&state.live.load().snapshot);
+    let lookup = id.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        snapshot.capabilities.host.runlog.flush();
+        snapshot.capabilities.store.get().map_err(|e| e.to_string())?.run_get(&lookup).map_err(|e| e.to_string())
+    })
+    .await;
+    match found {
+        Ok(Ok(Some(record))) => axum::Json(record).into_response(),
+        Ok(Ok(None)) => ApiError::NotFound { method: "run".into(), path: id }.into_response(),
+        Ok(Err(message)) => internal(&message),
+        Err(err) => internal(&err.to_string()),
+    }
+}
+
+/// `GET /_/metrics`: Prometheus text.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(error) = authorize(&state, &headers) {
+        return error.into_response();
+    }
+    let text = state.live.load().snapshot.capabilities.host.metrics.render();
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
+        .into_response()
+}
+
+fn internal(message: &str) -> Response {
+    tracing::error!("admin API: {message}");
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({ "error": "cannot read the run log" })),
+    )
+        .into_response()
+}

@@ -1,0 +1,138 @@
+//! The durable queue: 202 then run, retries, dead items and `on_error`, and a crash that loses
+//! nothing.
+
+use crate::cron::stored;
+use crate::harness::{Hub, wait_until};
+use reqwest::Method;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+fn runs(hub: &Hub, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut all = vec!["runs", "list", "--json", "--limit", "1000"];
+    all.extend_from_slice(args);
+    hub.cmd(&all).output().json().as_array().unwrap().clone()
+}
+
+#[test]
+fn a_queue_route_answers_202_and_runs_the_request() {
+    let hub = Hub::new();
+    hub.manifest("[[route]]\nmethod = \"POST\"\npath = \"/jobs\"\nscript = \"job\"\nauth = \"public\"\nmode = \"queue\"\n");
+    hub.script("job", r#"state::set("job", #{ n: input.n, kind: event.kind, run: event.run_id })"#);
+    let server = hub.serve();
+    let reply = server.send(Method::POST, "/jobs", &[("content-type", "application/json")], Some(r#"{"n": 7}"#));
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    let run_id = reply.json()["run_id"].as_str().unwrap().to_string();
+    assert_eq!(reply.header("x-run-id").as_deref(), Some(run_id.as_str()));
+    assert!(wait_until(Duration::from_secs(10), || stored(&hub, "job").is_some()));
+    let job = stored(&hub, "job").unwrap();
+    assert_eq!((job["n"].as_i64(), job["kind"].as_str(), job["run"].as_str()), (Some(7), Some("http"), Some(run_id.as_str())));
+    assert!(wait_until(Duration::from_secs(10), || runs(&hub, &[]).iter().any(|r| r["id"] == run_id.as_str() && r["status"] == "ok")));
+}
+
+#[test]
+fn failures_retry_with_backoff_then_die_and_on_error_runs() {
+    let hub = Hub::new();
+    hub.manifest(
+        "[[route]]\nmethod = \"POST\"\npath = \"/flaky\"\nscript = \"flaky\"\nauth = \"public\"\nmode = \"queue\"\n\
+         retry = { attempts = 3, backoff = \"50ms\" }\n\n\
+         [[route]]\nmethod = \"POST\"\npath = \"/doomed\"\nscript = \"doomed\"\nauth = \"public\"\nmode = \"queue\"\n\
+         retry = { attempts = 2, backoff = \"50ms\" }\non_error = \"alert\"\n",
+    );
+    hub.script("flaky", r#"let n = state::get("tries", 0) + 1; state::set("tries", n); if n < 3 { throw `attempt ${n} failed` } "third time lucky""#)
+        .script("doomed", r#"throw "never works""#)
+        .script("alert", r#"state::set("alert", #{ error: input.error, script: input.script, attempts: input.attempts, input: input.input })"#);
+    let server = hub.serve();
+    let flaky = server.send(Method::POST, "/flaky", &[], Some("{}"));
+    assert_eq!(flaky.status, 202);
+    let flaky_id = flaky.json()["run_id"].as_str().unwrap().to_string();
+    assert!(wait_until(Duration::from_secs(15), || runs(&hub, &["--script", "flaky", "--status", "ok"]).len() == 1));
+    let attempts = runs(&hub, &["--script", "flaky"]);
+    assert_eq!(attempts.len(), 3);
+    assert_eq!(attempts[2]["id"], flaky_id.as_str(), "the first attempt has the announced id");
+    assert_eq!(attempts[0]["attempt"], 3);
+    assert_eq!(attempts[0]["retry_of"], flaky_id.as_str());
+
+    let doomed = server.send(Method::POST, "/doomed", &[], Some(r#"{"order": 42}"#));
+    assert_eq!(doomed.status, 202);
+    assert!(wait_until(Duration::from_secs(15), || stored(&hub, "alert").is_some()));
+    let alert = stored(&hub, "alert").unwrap();
+    assert!(alert["error"].as_str().unwrap().contains("never works"));
+    assert_eq!(alert["script"], "doomed");
+    assert_eq!(alert["attempts"], 2);
+    assert_eq!(alert["input"]["order"], 42);
+    let dead = runs(&hub, &["--status", "dead"]);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["script"], "doomed");
+}
+
+#[test]
+fn a_crash_loses_no_accepted_request() {
+    let hub = Hub::new();
+    hub.manifest(
+        "[[route]]\nmethod = \"POST\"\npath = \"/orders\"\nscript = \"order\"\nauth = \"public\"\nmode = \"queue\"\n\n\
+         [queue]\nworkers = 2\n\n[connections.db]\ntype = \"sqlite\"\npath = \"data/orders.db\"\n",
+    );
+    hub.script(
+        "order",
+        r#"let db = sql::connection("db");
+           db.execute_batch("CREATE TABLE IF NOT EXISTS orders (n INTEGER NOT NULL)");
+           db.execute("INSERT INTO orders (n) VALUES (?)", [input.n]);"#,
+    );
+    let server = hub.serve();
+    let base = server.base.clone();
+    let pid = server.pid();
+    let accepted = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        let tasks: Vec<_> = (0..300i64)
+            .map(|n| {
+                let (client, url, accepted, answered) =
+                    (client.clone(), format!("{base}/orders"), Arc::clone(&accepted), Arc::clone(&answered));
+                tokio::spawn(async move {
+                    let reply = client.post(url).body(format!(r#"{{"n": {n}}}"#)).send().await;
+                    if let Ok(reply) = reply
+                        && reply.status().as_u16() == 202
+                    {
+                        accepted.lock().unwrap().push(n);
+                    }
+                    answered.fetch_add(1, Ordering::Relaxed);
+                })
+            })
+            .collect();
+        // Kill the hub without warning in the middle of the stream.
+        let watcher = {
+            let accepted = Arc::clone(&accepted);
+            tokio::spawn(async move {
+                while accepted.lock().unwrap().len() < 100 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+            })
+        };
+        for task in tasks {
+            task.await.unwrap();
+        }
+        watcher.await.unwrap();
+    });
+    drop(server);
+    let accepted = accepted.lock().unwrap().clone();
+    assert!(accepted.len() >= 100, "only {} accepted", accepted.len());
+    // Restart: everything that got a 202 runs, including what was queued or running at the kill.
+    let _server = hub.serve();
+    let db_path = hub.path().join("data/orders.db");
+    let done = || -> std::collections::BTreeSet<i64> {
+        rusqlite::Connection::open(&db_path)
+            .and_then(|db| {
+                let mut statement = db.prepare("SELECT n FROM orders")?;
+                statement.query_map([], |row| row.get(0))?.collect()
+            })
+            .unwrap_or_default()
+    };
+    let all_ran = wait_until(Duration::from_secs(60), || accepted.iter().all(|n| done().contains(n)));
+    let missing: Vec<&i64> = accepted.iter().filter(|n| !done().contains(n)).collect();
+    assert!(all_ran, "{} accepted requests never ran: {missing:?}", missing.len());
+    println!("crash test: {} of 300 accepted before kill -9, all {} ran after restart", accepted.len(), accepted.len());
+}

@@ -1,0 +1,156 @@
+//! The run log: records, filters, the `runs` commands, the admin API and metrics.
+
+use crate::harness::Hub;
+use serde_json::Value;
+
+fn runs(hub: &Hub, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["runs", "list", "--json"];
+    all.extend_from_slice(args);
+    hub.cmd(&all).output().json().as_array().unwrap().clone()
+}
+
+fn hub() -> Hub {
+    let hub = Hub::new();
+    hub.manifest("[limits]\ntimeout = \"300ms\"\nmax_operations = 1_000_000_000_000\n");
+    hub.script("ok", r#"print("working on " + input.name); log::warn("careful"); #{ greeting: "hi " + input.name }"#)
+        .script("bad", "print(\"about to fail\");\nthrow \"it broke\";")
+        .script("slow", "loop {}");
+    hub
+}
+
+#[test]
+fn every_run_is_recorded_with_status_lines_and_error_position() {
+    let hub = hub();
+    assert_eq!(hub.run("ok", r#"{"name": "Ada"}"#).code, 0);
+    assert_eq!(hub.run("bad", "{}").code, 1);
+    assert_eq!(hub.run("slow", "{}").code, 1);
+    let records = runs(&hub, &[]);
+    let statuses: Vec<&str> = records.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["timeout", "error", "ok"], "newest first");
+    let ok = &records[2];
+    assert_eq!(ok["script"], "ok");
+    assert_eq!(ok["trigger"], "manual");
+    assert_eq!(ok["input"], serde_json::json!({"name": "Ada"}));
+    assert_eq!(ok["lines"][0], serde_json::json!({"level": "print", "text": "working on Ada"}));
+    assert_eq!(ok["lines"][1], serde_json::json!({"level": "warn", "text": "careful"}));
+    assert_eq!(ok["result"], r#"{"greeting":"hi Ada"}"#);
+    let bad = &records[1];
+    assert_eq!(bad["error"], "scripts/bad.rhai:2:1: it broke");
+    assert_eq!(bad["lines"][0]["text"], "about to fail");
+    assert!(records[0]["error"].as_str().unwrap().contains("timed out after 300ms"));
+}
+
+#[test]
+fn filters_and_show() {
+    let hub = hub();
+    hub.run("ok", r#"{"name": "A"}"#);
+    hub.run("ok", r#"{"name": "B"}"#);
+    hub.run("bad", "{}");
+    assert_eq!(runs(&hub, &["--status", "error"]).len(), 1);
+    assert_eq!(runs(&hub, &["--script", "ok"]).len(), 2);
+    assert_eq!(runs(&hub, &["--limit", "1"]).len(), 1);
+    assert_eq!(runs(&hub, &["--since", "1h"]).len(), 3);
+    assert_eq!(runs(&hub, &["--since", "2999-01-01T00:00:00Z"]).len(), 0);
+    let table = hub.cmd(&["runs", "list", "--status", "error"]).output();
+    assert!(table.stdout.contains("scripts/bad.rhai:2:1: it broke"), "{}", table.stdout);
+    let id = runs(&hub, &["--status", "error"])[0]["id"].as_str().unwrap().to_string();
+    let shown = hub.cmd(&["runs", "show", &id[..13]]).output();
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(shown.stdout.contains("status    error") && shown.stdout.contains("[print] about to fail"), "{}", shown.stdout);
+    let json = hub.cmd(&["runs", "show", &id, "--json"]).output().json();
+    assert_eq!(json["id"], id.as_str());
+    hub.cmd(&["runs", "show", "nope-nope-nope"]).output().fails_with(2, &["no run `nope-nope-nope`"]);
+    hub.cmd(&["runs", "list", "--since", "yesterday-ish"]).output().fails_with(2, &["since `yesterday-ish`"]);
+}
+
+#[test]
+fn retry_runs_the_same_input_again() {
+    let hub = hub();
+    hub.run("ok", r#"{"name": "Grace"}"#);
+    let id = runs(&hub, &[])[0]["id"].as_str().unwrap().to_string();
+    let out = hub.cmd(&["runs", "retry", &id]).output();
+    assert_eq!(out.json(), serde_json::json!({"greeting": "hi Grace"}));
+    let records = runs(&hub, &[]);
+    assert_eq!(records[0]["retry_of"], id.as_str());
+    assert_eq!(records[0]["attempt"], 2);
+}
+
+#[test]
+fn a_secret_never_appears_in_the_run_log() {
+    let hub = Hub::new();
+    hub.manifest("[connections.api]\ntype = \"http\"\nbase_url = \"http://127.0.0.1:9\"\nheaders = { X-Token = \"${API_SECRET}\" }\n")
+        .file(".env", "API_SECRET=sup3r-secret-value\n")
+        .script("leaky", "print(`token is ${input.token}`);\nthrow `failed with ${input.token}`;");
+    let out = hub.run("leaky", r#"{"token": "sup3r-secret-value"}"#);
+    assert!(!out.stderr.contains("sup3r-secret-value"), "{}", out.stderr);
+    let db = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).unwrap();
+    let everything: String = db
+        .query_row("SELECT group_concat(id || script || lines || input || event || coalesce(error, '') || coalesce(result, '')) FROM runs", [], |row| row.get(0))
+        .unwrap();
+    assert!(everything.contains("***"), "{everything}");
+    assert!(!everything.contains("sup3r-secret-value"), "{everything}");
+}
+
+fn admin_hub() -> Hub {
+    let hub = Hub::new();
+    hub.manifest(
+        "[[route]]\nmethod = \"GET\"\npath = \"/hello\"\nscript = \"hello\"\nauth = \"public\"\n\n\
+         [[key]]\nname = \"ops\"\ntoken = \"admin-token-1\"\nscopes = [\"admin\"]\n\n\
+         [[key]]\nname = \"app\"\ntoken = \"app-token-12\"\nscopes = [\"tasks:read\"]\n",
+    );
+    hub.script("hello", r#"print("hello ran"); "hi""#);
+    hub
+}
+
+#[test]
+fn admin_api_needs_the_admin_scope_and_serves_runs() {
+    let hub = admin_hub();
+    let server = hub.serve();
+    let reply = server.get("/hello", &[]);
+    let run_id = reply.header("x-run-id").unwrap();
+    assert_eq!(server.get("/_/runs", &[]).status, 401);
+    assert_eq!(server.get("/_/runs", &[("x-api-key", "app-token-12")]).status, 403);
+    assert_eq!(server.get("/_/metrics", &[("x-api-key", "app-token-12")]).status, 403);
+    let admin = [("authorization", "Bearer admin-token-1")];
+    let list = server.get("/_/runs?script=hello&status=ok&since=1h", &admin);
+    assert_eq!(list.status, 200, "{}", list.text);
+    let records = list.json()["runs"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["id"], run_id.as_str());
+    assert_eq!(records[0]["trigger"], "http");
+    assert_eq!(records[0]["detail"], "GET /hello");
+    let one = server.get(&format!("/_/runs/{run_id}"), &admin);
+    assert_eq!(one.json()["lines"][0]["text"], "hello ran");
+    assert_eq!(server.get("/_/runs/not-a-run-id", &admin).status, 404);
+    assert_eq!(server.get("/_/health", &[]).status, 200, "health stays public");
+}
+
+#[test]
+fn metrics_parse_as_prometheus_text() {
+    let hub = admin_hub();
+    let server = hub.serve();
+    for _ in 0..3 {
+        assert_eq!(server.get("/hello", &[]).status, 200);
+    }
+    server.get("/missing", &[]);
+    let reply = server.get("/_/metrics", &[("x-api-key", "admin-token-1")]);
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    let lines = reply.text.lines().map(|line| Ok(line.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => -1.0,
+            })
+    };
+    assert_eq!(value("switchboard_runs_total", &[("script", "hello"), ("trigger", "http"), ("status", "ok")]), Some(3.0));
+    assert_eq!(value("switchboard_http_requests_total", &[("route", "GET /hello"), ("status", "200")]), Some(3.0));
+    assert_eq!(value("switchboard_http_requests_total", &[("route", "unmatched"), ("status", "404")]), Some(1.0));
+    assert_eq!(value("switchboard_queue_depth", &[]), Some(0.0));
+    assert!(scrape.samples.iter().any(|s| s.metric == "switchboard_run_duration_seconds"), "histogram present");
+}

@@ -1,0 +1,232 @@
+//! Watched folders under `serve`: complete files only, once each (ledger across restarts and
+//! reloads), moves to `move_to` and `error_to`, swap files ignored, validation.
+
+use crate::harness::{Hub, Server, wait_until};
+use std::io::Write;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Appends one line per run to `log.txt` (`change path: content`) and the run's input and
+/// event to `runs.jsonl`; fails for files whose content starts with "bad".
+const TAKE: &str = r#"
+let text = if input.change == "removed" { "" } else { fs::read(input.path) };
+fs::append("log.txt", `${input.change} ${input.path}: ${text}` + "\n");
+fs::append("runs.jsonl", json::stringify(#{ input: input, event: event }) + "\n");
+if text.starts_with("bad") { throw "refusing " + input.name; }
+"#;
+
+fn hub(watch: &str) -> Hub {
+    let hub = Hub::new();
+    hub.manifest(&format!("[[watch]]\nscript = \"take\"\n{watch}\n")).script("take", TAKE);
+    hub
+}
+
+/// Serves `hub` and waits until its watches have started (their first scan is done).
+fn serve(hub: &Hub) -> Server {
+    let server = hub.serve();
+    assert!(wait_until(WAIT, || server.stderr().contains(": watching ")), "{}", server.stderr());
+    server
+}
+
+fn log(hub: &Hub) -> Vec<String> {
+    std::fs::read_to_string(hub.path().join("log.txt")).unwrap_or_default().lines().map(str::to_string).collect()
+}
+
+fn wait_for_lines(hub: &Hub, server: &Server, count: usize) -> Vec<String> {
+    assert!(wait_until(WAIT, || log(hub).len() >= count), "log: {:?}\nstderr:\n{}", log(hub), server.stderr());
+    log(hub)
+}
+
+fn exists(hub: &Hub, relative: &str) -> bool {
+    hub.path().join(relative).exists()
+}
+
+#[test]
+fn a_file_written_in_two_steps_runs_once_after_the_second_write_and_is_moved() {
+    let hub = hub("path = \"inbox\"\npattern = \"*.csv\"\nmove_to = \"inbox/done\"");
+    let server = serve(&hub);
+    let mut file = std::fs::File::create(hub.path().join("inbox/a.csv")).unwrap();
+    file.write_all(b"one,").unwrap();
+    file.sync_all().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    file.write_all(b"two").unwrap();
+    drop(file);
+    assert!(wait_until(WAIT, || exists(&hub, "inbox/done/a.csv")), "{}", server.stderr());
+    assert_eq!(hub.read("inbox/done/a.csv"), "one,two");
+    assert!(!exists(&hub, "inbox/a.csv"));
+    // A later file is handled after it; nothing ran twice, and the done folder is not watched.
+    hub.file("inbox/b.csv", "three");
+    assert_eq!(wait_for_lines(&hub, &server, 2), ["created inbox/a.csv: one,two", "created inbox/b.csv: three"]);
+    assert!(wait_until(WAIT, || exists(&hub, "inbox/done/b.csv")));
+    let first: serde_json::Value = serde_json::from_str(hub.read("runs.jsonl").lines().next().unwrap()).unwrap();
+    assert_eq!(first["input"], serde_json::json!({ "path": "inbox/a.csv", "name": "a.csv", "change": "created" }));
+    let event = &first["event"];
+    assert_eq!(
+        (&event["kind"], &event["path"], &event["change"]),
+        (&"watch".into(), &"inbox/a.csv".into(), &"created".into())
+    );
+    assert_eq!(event["watch"], "inbox");
+    assert!(server.stderr().contains("moved inbox/a.csv to inbox/done/a.csv"), "{}", server.stderr());
+}
+
+#[test]
+fn non_matching_files_swap_files_and_partial_downloads_are_ignored() {
+    let hub = hub("path = \"inbox\"\npattern = [\"*.csv\", \"*.json\"]\nmove_to = \"inbox/done\"");
+    let server = serve(&hub);
+    let ignored = ["notes.txt", ".a.csv.swp", "a.csv~", "4913", "b.csv.part", "c.csv.crdownload", "d.tmp", "~$e.csv"];
+    for name in ignored {
+        hub.file(&format!("inbox/{name}"), "x");
+    }
+    hub.file("inbox/z.json", "{}");
+    assert!(wait_until(WAIT, || exists(&hub, "inbox/done/z.json")), "{}", server.stderr());
+    assert_eq!(log(&hub), ["created inbox/z.json: {}"]);
+    for name in ignored {
+        assert!(exists(&hub, &format!("inbox/{name}")), "{name} was touched");
+    }
+}
+
+#[test]
+fn a_file_arriving_by_rename_runs_without_waiting_to_settle() {
+    // A settle time far beyond the wait below: only the rename rule can make these run in time.
+    let hub = hub("path = \"inbox\"\npattern = \"*.csv\"\nsettle = \"1h\"");
+    let server = serve(&hub);
+    hub.file("staging/x.csv", "moved in");
+    std::fs::rename(hub.path().join("staging/x.csv"), hub.path().join("inbox/x.csv")).unwrap();
+    hub.file("inbox/y.csv.part", "downloaded");
+    std::fs::rename(hub.path().join("inbox/y.csv.part"), hub.path().join("inbox/y.csv")).unwrap();
+    let mut lines = wait_for_lines(&hub, &server, 2);
+    lines.sort();
+    assert_eq!(lines, ["created inbox/x.csv: moved in", "created inbox/y.csv: downloaded"]);
+}
+
+#[test]
+fn a_failing_script_moves_the_file_to_error_to_and_names_never_clash() {
+    let hub = hub("path = \"inbox\"\nmove_to = \"done\"\nerror_to = \"failed\"");
+    hub.file("done/good.csv", "an earlier good.csv");
+    let server = serve(&hub);
+    hub.file("inbox/good.csv", "fine").file("inbox/bad.csv", "bad data");
+    assert!(
+        wait_until(WAIT, || exists(&hub, "failed/bad.csv") && exists(&hub, "done/good-1.csv")),
+        "{}",
+        server.stderr()
+    );
+    assert_eq!(hub.read("failed/bad.csv"), "bad data");
+    assert_eq!(hub.read("done/good-1.csv"), "fine");
+    assert_eq!(hub.read("done/good.csv"), "an earlier good.csv");
+    assert!(!exists(&hub, "inbox/good.csv") && !exists(&hub, "inbox/bad.csv"));
+    let stderr = server.stderr();
+    assert!(stderr.contains("refusing bad.csv") && stderr.contains("to failed/bad.csv (error_to)"), "{stderr}");
+}
+
+#[test]
+fn a_failed_file_without_error_to_stays_and_runs_again_only_once_it_changes() {
+    let hub = hub("path = \"inbox\"");
+    let server = serve(&hub);
+    hub.file("inbox/a.csv", "bad at first");
+    assert!(wait_until(WAIT, || server.stderr().contains("stays in place")), "{}", server.stderr());
+    hub.file("inbox/b.csv", "other");
+    assert_eq!(wait_for_lines(&hub, &server, 2)[1], "created inbox/b.csv: other");
+    hub.file("inbox/a.csv", "good now");
+    assert_eq!(
+        wait_for_lines(&hub, &server, 3),
+        ["created inbox/a.csv: bad at first", "created inbox/b.csv: other", "created inbox/a.csv: good now"]
+    );
+}
+
+#[test]
+fn files_dropped_while_the_hub_was_down_run_once_at_start_and_done_files_never_again() {
+    let hub = hub("path = \"inbox\"");
+    let server = serve(&hub);
+    hub.file("inbox/a.csv", "before");
+    wait_for_lines(&hub, &server, 1);
+    drop(server);
+    hub.file("inbox/b.csv", "while down");
+    let server = serve(&hub);
+    // At start, files are handled in name order: had a.csv run again, it would come before b.csv.
+    assert_eq!(wait_for_lines(&hub, &server, 2), ["created inbox/a.csv: before", "created inbox/b.csv: while down"]);
+    hub.file("inbox/c.csv", "after");
+    assert_eq!(wait_for_lines(&hub, &server, 3)[2], "created inbox/c.csv: after");
+    assert!(exists(&hub, "inbox/a.csv") && exists(&hub, "inbox/b.csv"));
+}
+
+#[test]
+fn on_start_ignore_records_files_that_arrived_while_down_without_running_them() {
+    let hub = hub("path = \"inbox\"\non_start = \"ignore\"");
+    let server = serve(&hub);
+    hub.file("inbox/a.csv", "live");
+    wait_for_lines(&hub, &server, 1);
+    drop(server);
+    hub.file("inbox/b.csv", "while down");
+    let server = serve(&hub);
+    assert!(server.stderr().contains("ignoring inbox/b.csv"), "{}", server.stderr());
+    hub.file("inbox/c.csv", "live again");
+    assert_eq!(wait_for_lines(&hub, &server, 2), ["created inbox/a.csv: live", "created inbox/c.csv: live again"]);
+    assert!(exists(&hub, "inbox/b.csv"));
+}
+
+#[test]
+fn modified_and_removed_run_when_the_watch_lists_them() {
+    let hub = hub("path = \"inbox\"\nevents = [\"created\", \"modified\", \"removed\"]");
+    let server = serve(&hub);
+    hub.file("inbox/a.csv", "1");
+    wait_for_lines(&hub, &server, 1);
+    hub.file("inbox/a.csv", "22");
+    wait_for_lines(&hub, &server, 2);
+    std::fs::remove_file(hub.path().join("inbox/a.csv")).unwrap();
+    assert_eq!(
+        wait_for_lines(&hub, &server, 3),
+        ["created inbox/a.csv: 1", "modified inbox/a.csv: 22", "removed inbox/a.csv: "]
+    );
+}
+
+#[test]
+fn a_recursive_watch_sees_subfolders_but_never_its_move_to_folder() {
+    let hub = hub("path = \"inbox\"\nrecursive = true\nmove_to = \"inbox/done\"");
+    let server = serve(&hub);
+    hub.file("inbox/2024/june/x.csv", "deep");
+    assert!(wait_until(WAIT, || exists(&hub, "inbox/done/2024/june/x.csv")), "{}", server.stderr());
+    hub.file("inbox/y.csv", "top");
+    assert!(wait_until(WAIT, || exists(&hub, "inbox/done/y.csv")), "{}", server.stderr());
+    assert_eq!(log(&hub), ["created inbox/2024/june/x.csv: deep", "created inbox/y.csv: top"]);
+}
+
+#[test]
+fn a_reload_keeps_watching_without_running_done_files_again() {
+    let hub = hub("path = \"inbox\"");
+    let server = serve(&hub);
+    hub.file("inbox/a.csv", "first");
+    wait_for_lines(&hub, &server, 1);
+    hub.script("take", &format!("fs::append(\"log.txt\", \"v2 \");\n{TAKE}"));
+    assert!(wait_until(WAIT, || server.stderr().matches(": watching ").count() >= 2), "{}", server.stderr());
+    hub.file("inbox/b.csv", "second");
+    assert_eq!(wait_for_lines(&hub, &server, 2), ["created inbox/a.csv: first", "v2 created inbox/b.csv: second"]);
+}
+
+#[test]
+fn check_reports_bad_watch_entries_with_their_key_paths() {
+    let hub = Hub::new();
+    hub.script("take", TAKE).manifest(
+        "[[watch]]\npath = \"inbox\"\npattern = \"[oops\"\nscript = \"take\"\nevents = [\"created\", \"deleted\"]\n\
+         on_start = \"later\"\nmove_to = \"inbox/\"\n\n\
+         [[watch]]\npath = \"./inbox\"\nscript = \"take\"\nerror_to = \"./inbox\"\nevents = []\n",
+    );
+    hub.cmd(&["check"]).output().fails_with(
+        2,
+        &[
+            "watch[0].pattern: `[oops` is not a glob",
+            "watch[0].events: unknown event `deleted`",
+            "watch[0].on_start: `later` is not one of process, ignore",
+            "watch[0].move_to: `inbox/` is the watched folder itself",
+            "watch[1].error_to",
+            "watch[1].events: must list at least one",
+            "watch[1].path: watch[0] already uses the name `inbox`",
+        ],
+    );
+    hub.manifest(
+        "[[watch]]\npath = \"inbox\"\npattern = \"*.csv\"\nscript = \"take\"\n\n\
+         [[watch]]\nname = \"inbox-json\"\npath = \"inbox\"\npattern = \"*.json\"\nscript = \"take\"\n",
+    );
+    let out = hub.cmd(&["check"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
