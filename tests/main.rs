@@ -7,6 +7,8 @@ mod harness;
 
 // `switchboard check`: manifest validation and compile errors.
 mod check;
+// `switchboard init`.
+mod init;
 // The manifest: `${VAR}`, .env, units, unknown keys.
 mod manifest;
 // Cron jobs under `serve`.

@@ -38,6 +38,11 @@ pub enum Command {
     Repl(HubArgs),
     /// The run log: list runs, show one, retry one.
     Runs(RunsArgs),
+    /// Create a new hub from a template.
+    Init {
+        /// The folder to create the hub in (created if missing).
+        dir: PathBuf,
+    },
 }
 
 /// `switchboard runs`.

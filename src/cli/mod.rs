@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod init;
 mod openapi;
 mod repl;
 mod routes;
@@ -26,6 +27,7 @@ pub fn main() -> ExitCode {
         Command::Routes(args) => routes::routes(args),
         Command::Openapi(args) => openapi::openapi(args),
         Command::Runs(args) => runs::runs(args),
+        Command::Init { dir } => init::init(&dir),
         Command::Repl(args) => repl::repl(args),
     };
     match result {
