@@ -44,6 +44,11 @@ fn a_skipped_overlap_is_logged_never_silent() {
     assert!(wait_until(Duration::from_secs(10), || server.stderr().contains("skipped the occurrence")));
     assert!(server.stderr().contains("cron job `slow`"));
     assert!(server.stderr().contains("overlap = \"skip\""));
+    let recorded = || {
+        let out = hub.cmd(&["runs", "list", "--status", "skipped", "--json"]).output();
+        out.code == 0 && out.json().as_array().is_some_and(|runs| !runs.is_empty())
+    };
+    assert!(wait_until(Duration::from_secs(10), recorded), "a skipped occurrence is in the run log");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use super::Schedule;
 use crate::hub::Snapshot;
 use crate::queue::Policy;
 use crate::runner::Invocation;
-use crate::store::QueueItem;
+use crate::store::{QueueItem, RunRecord};
 use crate::triggers::background::Background;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -158,6 +158,7 @@ impl Job {
         });
         match start {
             Err("skipped") => {
+                self.record_skipped(scheduled);
                 tracing::warn!(
                     "cron job `{name}`: skipped the occurrence of {scheduled}: the previous run is still going (overlap = \"skip\")"
                 );
@@ -181,6 +182,28 @@ impl Job {
                     }
                 });
             }
+        });
+    }
+
+    /// A skipped occurrence is a run log record too, so `runs list --status skipped` shows it.
+    fn record_skipped(&self, scheduled: DateTime<Utc>) {
+        let job = &self.snapshot.manifest.crons[self.index];
+        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        self.snapshot.capabilities.host.runlog.record(RunRecord {
+            id: crate::runner::new_id(),
+            script: job.script.clone(),
+            trigger: "cron".into(),
+            detail: job.name.clone(),
+            started_at: now,
+            duration_ms: 0.0,
+            status: "skipped".into(),
+            error: Some(format!("occurrence of {scheduled} skipped: the previous run is still going (overlap = \"skip\")")),
+            lines: Value::Array(Vec::new()),
+            input: serde_json::to_value(&job.input).unwrap_or(Value::Null),
+            event: serde_json::json!({ "kind": "cron", "name": job.name, "scheduled_at": scheduled.to_rfc3339() }),
+            result: None,
+            attempt: 1,
+            retry_of: None,
         });
     }
 
