@@ -7,6 +7,10 @@ mod harness;
 
 // `switchboard check`: manifest validation and compile errors.
 mod check;
+// HTTP connection retries and circuit breakers.
+mod http_resilience;
+// The user guide's commands and the deployment files.
+mod guide;
 // `switchboard init`.
 mod init;
 // The manifest: `${VAR}`, .env, units, unknown keys.
