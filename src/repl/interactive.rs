@@ -93,6 +93,6 @@ fn vocabulary(shell: &Shell) -> Vocabulary {
 }
 
 fn refresh_session_names(vocabulary: &mut Vocabulary, shell: &Shell) {
-    vocabulary.variables = shell.session.variables().into_iter().map(|variable| variable.name).collect();
+    vocabulary.variables = shell.session.variable_names();
     vocabulary.session_functions = shell.session.functions();
 }

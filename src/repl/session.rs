@@ -1,6 +1,7 @@
 //! One REPL session: the hub's snapshot and engine, a scope whose variables and constants persist
-//! from entry to entry, and the functions and imports of every entry so far. Each entry is a run
-//! with the hub's deadline, operation limit and secrets, like any other run.
+//! from entry to entry, and the functions and imports of every entry so far. Each entry runs with
+//! the hub's deadline, operation limit and secrets like any run, but is not written to the run log
+//! (it is not an action); `:run` goes through the runner and is.
 
 use crate::config::ConfigErrors;
 use crate::engine::context::{self, RunState};
@@ -147,6 +148,11 @@ impl Session {
     /// The session's variables and constants in the order they were defined, the latest of each name.
     pub fn variables(&self) -> Vec<Variable> {
         self.scope.iter().map(|(name, constant, value)| Variable { name: name.to_string(), constant, value }).collect()
+    }
+
+    /// The names of the session's variables and constants (without copying their values).
+    pub fn variable_names(&self) -> Vec<String> {
+        self.scope.iter_raw().map(|(name, _, _)| name.to_string()).collect()
     }
 
     /// The functions defined in the session, as `name(a, b)`.
