@@ -19,6 +19,8 @@ mod manifest;
 mod cron;
 // Events, `actions::run`.
 mod events;
+// The example hubs, end to end against local stand-ins.
+mod examples;
 // The durable queue, retries and crash recovery.
 mod queue;
 // Hot reload while serving.

@@ -2,6 +2,7 @@
 
 mod http_server;
 mod server;
+pub mod smtp;
 
 pub use http_server::HttpServer;
 pub use server::Server;
@@ -20,6 +21,16 @@ impl Hub {
     pub fn new() -> Self {
         let hub = Self { dir: tempfile::tempdir().expect("temp dir") };
         hub.manifest("");
+        hub
+    }
+
+    /// A copy of `examples/NAME` (without its `data/` or `.env`), so a test never writes into
+    /// the repository.
+    pub fn from_example(name: &str) -> Self {
+        let hub = Self { dir: tempfile::tempdir().expect("temp dir") };
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+        assert!(source.join("switchboard.toml").exists(), "no example hub {}", source.display());
+        copy_tree(&source, hub.path());
         hub
     }
 
@@ -66,6 +77,22 @@ impl Hub {
     /// `switchboard run SCRIPT --input JSON`.
     pub fn run(&self, script: &str, input: &str) -> Output {
         self.cmd(&["run", script, "--input", input]).output()
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read example").flatten() {
+        let name = entry.file_name();
+        if name == "data" || name == ".env" || name == ".switchboard_history" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
     }
 }
 

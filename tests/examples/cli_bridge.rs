@@ -1,0 +1,1 @@
+//! The `examples/cli-bridge` hub end to end.

@@ -1,0 +1,1 @@
+//! The `examples/crm-to-mailing-list` hub end to end.

@@ -1,0 +1,1 @@
+//! The `examples/csv-api` hub end to end.

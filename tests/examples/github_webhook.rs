@@ -1,0 +1,1 @@
+//! The `examples/github-webhook` hub end to end.

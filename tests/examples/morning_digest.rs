@@ -1,0 +1,1 @@
+//! The `examples/morning-digest` hub end to end.

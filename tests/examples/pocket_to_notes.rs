@@ -1,0 +1,1 @@
+//! The `examples/pocket-to-notes` hub end to end.

@@ -1,0 +1,1 @@
+//! The `examples/tasks-sync` hub end to end.

@@ -1,0 +1,1 @@
+//! The `examples/temperature-alert` hub end to end.

@@ -1,0 +1,1 @@
+//! The `examples/weather` hub end to end.
