@@ -101,3 +101,37 @@ fn the_demo_hub_and_every_example_hub_pass_check() {
         assert!(out.status.success(), "{}: {}", hub.display(), String::from_utf8_lossy(&out.stderr));
     }
 }
+
+#[test]
+fn every_stdlib_function_the_engine_registers_is_in_the_readme() {
+    use switchboard::config::{Limits, Manifest};
+    use switchboard::hub::Host;
+    use switchboard::secrets::Secrets;
+    use switchboard::stdlib::Capabilities;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let host = Host::new(dir.path(), runtime.handle().clone());
+    let capabilities =
+        std::sync::Arc::new(Capabilities::new(dir.path(), &Manifest::default(), Secrets::default(), host).unwrap());
+    let engine = switchboard::engine::build(&capabilities, &Limits::default()).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut listed = 0;
+    let mut missing = Vec::new();
+    for signature in engine.gen_fn_signatures(true) {
+        let name = signature.split('(').next().unwrap_or_default();
+        let Some((module, function)) = name.rsplit_once("::") else { continue };
+        if module.starts_with("std/") || !function.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        listed += 1;
+        // A row may list several calls of one module after the first (`also `post`, `put``).
+        let mentioned = readme.contains(&format!("{module}::{function}("))
+            || readme.contains(&format!("{module}::{function}`"))
+            || readme.contains(&format!("`{function}`"));
+        if !mentioned && !missing.contains(&name.to_string()) {
+            missing.push(name.to_string());
+        }
+    }
+    assert!(listed > 40, "expected the stdlib in the engine's metadata, found {listed}");
+    assert!(missing.is_empty(), "README's stdlib reference lacks: {missing:?}");
+}
