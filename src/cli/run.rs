@@ -60,14 +60,7 @@ pub fn print_outcome(outcome: Outcome) -> Result<(), Error> {
     }
     match outcome.result {
         Ok(reply) => {
-            let value = match reply.status {
-                Some(status) => {
-                    let headers: serde_json::Map<String, Value> =
-                        reply.headers.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
-                    serde_json::json!({ "status": status, "headers": headers, "body": reply.body })
-                }
-                None => reply.body,
-            };
+            let value = reply.into_json();
             let text = serde_json::to_string_pretty(&value).context("cannot write the result")?;
             print_stdout(&text)
         }

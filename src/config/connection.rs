@@ -45,6 +45,8 @@ pub struct ConnectionSpec {
     starttls: Option<String>,
     user: Option<Text>,
     password: Option<Text>,
+    retry: Option<HttpRetry>,
+    circuit: Option<HttpCircuit>,
 }
 
 impl TryFrom<ConnectionSpec> for Connection {
@@ -64,9 +66,11 @@ impl TryFrom<ConnectionSpec> for Connection {
             ("starttls", spec.starttls.is_some()),
             ("user", spec.user.is_some()),
             ("password", spec.password.is_some()),
+            ("retry", spec.retry.is_some()),
+            ("circuit", spec.circuit.is_some()),
         ];
         let allowed: &[&str] = match spec.kind {
-            ConnectionKind::Http => &["base_url", "headers", "query", "timeout"],
+            ConnectionKind::Http => &["base_url", "headers", "query", "timeout", "retry", "circuit"],
             ConnectionKind::Sqlite => &["path", "read_only"],
             ConnectionKind::Smtp => &["url", "from", "starttls", "user", "password", "timeout"],
         };
@@ -81,6 +85,8 @@ impl TryFrom<ConnectionSpec> for Connection {
                 headers: spec.headers.unwrap_or_default(),
                 query: spec.query.unwrap_or_default(),
                 timeout: spec.timeout,
+                retry: spec.retry,
+                circuit: spec.circuit,
             }),
             ConnectionKind::Sqlite => Connection::Sqlite(SqliteConnection {
                 path: required(spec.path, "path")?,
@@ -105,6 +111,145 @@ pub struct HttpConnection {
     pub headers: BTreeMap<String, Text>,
     pub query: BTreeMap<String, Text>,
     pub timeout: Option<Duration>,
+    /// Retry failed requests (connect errors, timeouts, 5xx, 429) with exponential backoff.
+    pub retry: Option<HttpRetry>,
+    /// Fail fast after consecutive failures until a cooldown has passed.
+    pub circuit: Option<HttpCircuit>,
+}
+
+/// The methods retried unless `retry.methods` says otherwise: the idempotent ones.
+const IDEMPOTENT_METHODS: [&str; 5] = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"];
+/// The methods `retry.methods` may name.
+const KNOWN_METHODS: [&str; 8] = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "POST", "PATCH", "TRACE"];
+
+/// `retry = { attempts, backoff, max_backoff, methods }` of an HTTP connection; every key is optional.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "HttpRetrySpec")]
+pub struct HttpRetry {
+    /// Attempts in all, the first included (default 3).
+    pub attempts: u32,
+    /// The pause before the second attempt, doubled for each further one, with jitter (default 200ms).
+    pub backoff: Duration,
+    /// The longest pause, and the longest `Retry-After` a request waits for (default 5s).
+    pub max_backoff: Duration,
+    /// Upper-case methods that are retried (default: GET, HEAD, PUT, DELETE, OPTIONS).
+    pub methods: Vec<String>,
+}
+
+impl Default for HttpRetry {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            backoff: Duration(std::time::Duration::from_millis(200)),
+            max_backoff: Duration(std::time::Duration::from_secs(5)),
+            methods: IDEMPOTENT_METHODS.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpRetrySpec {
+    #[serde(default, deserialize_with = "attempts")]
+    attempts: Option<u32>,
+    backoff: Option<Duration>,
+    max_backoff: Option<Duration>,
+    #[serde(default, deserialize_with = "methods")]
+    methods: Option<Vec<String>>,
+}
+
+impl TryFrom<HttpRetrySpec> for HttpRetry {
+    type Error = String;
+
+    fn try_from(spec: HttpRetrySpec) -> Result<Self, String> {
+        let defaults = HttpRetry::default();
+        let retry = HttpRetry {
+            attempts: spec.attempts.unwrap_or(defaults.attempts),
+            backoff: spec.backoff.unwrap_or(defaults.backoff),
+            max_backoff: spec.max_backoff.unwrap_or(defaults.max_backoff),
+            methods: spec.methods.unwrap_or(defaults.methods),
+        };
+        if retry.backoff > retry.max_backoff {
+            return Err(format!(
+                "`backoff` ({}) is longer than `max_backoff` ({}); the pauses grow from backoff up to max_backoff",
+                retry.backoff, retry.max_backoff
+            ));
+        }
+        Ok(retry)
+    }
+}
+
+fn attempts<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let attempts = u32::deserialize(deserializer)?;
+    if !(1..=100).contains(&attempts) {
+        return Err(serde::de::Error::custom(format!(
+            "must be between 1 and 100, not {attempts} (attempts in all, the first included; 1 means no retries)"
+        )));
+    }
+    Ok(Some(attempts))
+}
+
+fn methods<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+    let methods = Vec::<String>::deserialize(deserializer)?;
+    let mut upper = Vec::with_capacity(methods.len());
+    for method in methods {
+        let method = method.to_ascii_uppercase();
+        if !KNOWN_METHODS.contains(&method.as_str()) {
+            let hint = super::closest(&method, KNOWN_METHODS)
+                .map(|best| format!(" (did you mean `{best}`?)"))
+                .unwrap_or_default();
+            return Err(serde::de::Error::custom(format!(
+                "unknown method `{method}`{hint}; expected some of {}",
+                KNOWN_METHODS.join(", ")
+            )));
+        }
+        upper.push(method);
+    }
+    Ok(Some(upper))
+}
+
+/// `circuit = { failures, cooldown }` of an HTTP connection; both keys are optional.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(from = "HttpCircuitSpec")]
+pub struct HttpCircuit {
+    /// Consecutive failures (connect errors, timeouts, 5xx) that open the circuit (default 5).
+    pub failures: u32,
+    /// How long an open circuit refuses calls before it lets one trial through (default 30s).
+    pub cooldown: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpCircuitSpec {
+    #[serde(default, deserialize_with = "failures")]
+    failures: Option<u32>,
+    #[serde(default, deserialize_with = "cooldown")]
+    cooldown: Option<Duration>,
+}
+
+impl From<HttpCircuitSpec> for HttpCircuit {
+    fn from(spec: HttpCircuitSpec) -> Self {
+        Self {
+            failures: spec.failures.unwrap_or(5),
+            cooldown: spec.cooldown.unwrap_or(Duration(std::time::Duration::from_secs(30))),
+        }
+    }
+}
+
+fn failures<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let failures = u32::deserialize(deserializer)?;
+    if failures == 0 {
+        return Err(serde::de::Error::custom("must be at least 1 (consecutive failures that open the circuit)"));
+    }
+    Ok(Some(failures))
+}
+
+fn cooldown<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    let cooldown = Duration::deserialize(deserializer)?;
+    if cooldown.0.is_zero() {
+        return Err(serde::de::Error::custom("must be longer than 0s (how long an open circuit refuses calls)"));
+    }
+    Ok(Some(cooldown))
 }
 
 /// `type = "sqlite"`.

@@ -7,7 +7,7 @@ mod manifest;
 mod units;
 mod validate;
 
-pub use connection::{Connection, HttpConnection, SmtpConnection, SqliteConnection};
+pub use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection, SqliteConnection};
 pub use error::{ConfigError, ConfigErrors, closest, line_column};
 pub use interpolate::Text;
 pub use manifest::*;

@@ -123,10 +123,26 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
         .iter()
         .enumerate()
         .map(|(i, r)| (format!("route[{i}]"), r.retry.as_ref(), r.on_error.as_deref()))
-        .chain(manifest.crons.iter().enumerate().map(|(i, c)| (format!("cron[{i}]"), c.retry.as_ref(), c.on_error.as_deref())))
-        .chain(manifest.watches.iter().enumerate().map(|(i, w)| (format!("watch[{i}]"), w.retry.as_ref(), w.on_error.as_deref())))
         .chain(
-            manifest.subscriptions.iter().enumerate().map(|(i, o)| (format!("on[{i}]"), o.retry.as_ref(), o.on_error.as_deref())),
+            manifest
+                .crons
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("cron[{i}]"), c.retry.as_ref(), c.on_error.as_deref())),
+        )
+        .chain(
+            manifest
+                .watches
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (format!("watch[{i}]"), w.retry.as_ref(), w.on_error.as_deref())),
+        )
+        .chain(
+            manifest
+                .subscriptions
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (format!("on[{i}]"), o.retry.as_ref(), o.on_error.as_deref())),
         );
     for (prefix, retry, on_error) in rules {
         if retry.is_some_and(|retry| retry.attempts == 0) {

@@ -77,14 +77,7 @@ fn run(shell: &mut Shell, rest: &str) {
     let (outcome, deliveries) = shell.session.run_script(script, input);
     match outcome.result {
         Ok(reply) => {
-            let value = match reply.status {
-                Some(status) => {
-                    let headers: serde_json::Map<String, Value> =
-                        reply.headers.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
-                    serde_json::json!({ "status": status, "headers": headers, "body": reply.body })
-                }
-                None => reply.body,
-            };
+            let value = reply.into_json();
             if let Some(text) = print::json_value(&value) {
                 print::out(&shell.redact(&text));
             }

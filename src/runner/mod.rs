@@ -84,6 +84,21 @@ pub struct Reply {
     pub body: Value,
 }
 
+impl Reply {
+    /// The result as one JSON value: the body, or `{status, headers, body}` when the script chose
+    /// its status with `response(...)`.
+    pub fn into_json(self) -> Value {
+        match self.status {
+            Some(status) => {
+                let headers: serde_json::Map<String, Value> =
+                    self.headers.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
+                serde_json::json!({ "status": status, "headers": headers, "body": self.body })
+            }
+            None => self.body,
+        }
+    }
+}
+
 /// How one run ended.
 #[derive(Debug)]
 pub struct Outcome {

@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 const RESCAN: Duration = Duration::from_secs(30);
 /// How often the folder is listed while notify is unavailable (it is then the only source).
 const POLL: Duration = Duration::from_secs(2);
+/// How long a new subfolder is listed at every check: files written into it before the OS watch
+/// on it was in place send no events.
+const FRESH: Duration = Duration::from_secs(1);
 
 /// What a watch thread receives.
 pub enum Message {
@@ -46,6 +49,10 @@ pub struct Queue {
     /// Something arrived by rename: check now rather than at the next tick.
     urgent: bool,
     rescan: bool,
+    /// The watched folder itself went away: its OS watch is dead.
+    lost: bool,
+    /// Subfolders that just appeared, with when.
+    fresh: Vec<(PathBuf, Instant)>,
 }
 
 impl Folder {
@@ -71,7 +78,7 @@ impl Folder {
         let mut last_check = Instant::now();
         loop {
             let every = if watcher.is_some() { RESCAN } else { POLL };
-            let busy = !queue.pending.is_empty() || !queue.gone.is_empty();
+            let busy = !queue.pending.is_empty() || !queue.gone.is_empty() || !queue.fresh.is_empty();
             let wait = if busy { tick } else { every.saturating_sub(last_scan.elapsed()) };
             let first = match receiver.recv_timeout(wait) {
                 Ok(message) => Some(message),
@@ -91,6 +98,9 @@ impl Folder {
             if self.stopping.load(Ordering::SeqCst) {
                 return;
             }
+            if std::mem::take(&mut queue.lost) {
+                watcher = None;
+            }
             if queue.rescan || last_scan.elapsed() >= every {
                 if watcher.is_none() && root.is_dir() {
                     watcher = self.watcher(sender);
@@ -102,6 +112,11 @@ impl Folder {
             if queue.urgent || last_check.elapsed() >= tick {
                 queue.urgent = false;
                 last_check = Instant::now();
+                let fresh = std::mem::take(&mut queue.fresh);
+                for (folder, _) in &fresh {
+                    self.discover(folder, &mut queue, false, &mut BTreeSet::new());
+                }
+                queue.fresh = fresh.into_iter().filter(|(_, at)| at.elapsed() < FRESH).collect();
                 self.work(&mut queue);
             }
         }
@@ -154,7 +169,7 @@ impl Folder {
             if path.is_dir() {
                 // A folder that arrived whole: its files were written before it was watched.
                 if self.spec.descends_into(path) {
-                    queue.rescan = true;
+                    queue.fresh.push((path.to_path_buf(), now));
                 }
             } else if self.wanted(path, true).is_some() {
                 if renamed {
@@ -205,7 +220,7 @@ impl Folder {
                 self.spec.name,
                 self.spec.shown(path)
             );
-            queue.rescan = true;
+            queue.lost = true;
             return;
         }
         if path.starts_with(&self.spec.root) && !self.spec.excluded.iter().any(|folder| path.starts_with(folder)) {
@@ -218,21 +233,43 @@ impl Folder {
     /// (or, at a first start with `on_start = "ignore"`, are recorded as seen), and files the
     /// ledger has but the folder no longer does are checked as gone. Returns how many are waiting.
     pub fn scan(&self, queue: &mut Queue, starting: bool) -> usize {
-        let mut files = Vec::new();
-        self.list(&self.spec.root, &mut files);
-        let store = self.snapshot.capabilities.store.get();
-        let now = Instant::now();
         let mut found = BTreeSet::new();
+        self.discover(&self.spec.root.clone(), queue, starting, &mut found);
+        if !self.spec.root.is_dir() {
+            // Not "every file was removed": the folder itself is missing (or not mounted).
+            return queue.pending.len();
+        }
+        let Ok(store) = self.snapshot.capabilities.store.get() else { return queue.pending.len() };
+        match store.watch_present(&self.spec.name, None) {
+            Ok(entries) => {
+                for entry in entries.into_iter().filter(|entry| !found.contains(&entry.path)) {
+                    if starting && self.spec.ignore_on_start {
+                        self.forget_at_start(&store, &entry.path);
+                    } else {
+                        queue.gone.insert(self.spec.root.join(entry.path));
+                    }
+                }
+            }
+            Err(err) => tracing::error!("watch `{}`: cannot read the ledger: {err}", self.spec.name),
+        }
+        queue.pending.len() + queue.gone.len()
+    }
+
+    /// Queues the files under `folder` that the ledger has not seen as they are now; adds every
+    /// file's path (relative to the watched folder) to `found`.
+    fn discover(&self, folder: &Path, queue: &mut Queue, starting: bool, found: &mut BTreeSet<String>) {
+        let mut files = Vec::new();
+        self.list(folder, &mut files);
+        let store = self.snapshot.capabilities.store.get().ok();
+        let now = Instant::now();
         for path in files {
             if let Some(relative) = self.spec.relative(&path) {
                 found.insert(relative);
             }
             let Some(relative) = self.wanted(&path, starting) else { continue };
             let Some(stat) = Stat::of(&path) else { continue };
-            let entry = store.as_ref().ok().and_then(|store| store.watch_entry(&self.spec.name, &relative).ok());
-            let entry = entry
-                .flatten()
-                .filter(|entry| entry.present && entry.size == stat.size && entry.mtime_ns == stat.mtime_ns);
+            let entry = store.as_ref().and_then(|store| store.watch_entry(&self.spec.name, &relative).ok().flatten());
+            let entry = entry.filter(|e| e.present && e.size == stat.size && e.mtime_ns == stat.mtime_ns);
             let done = entry.as_ref().is_some_and(|entry| !self.move_due(entry));
             if done || queue.pending.contains(&path) {
                 continue;
@@ -243,21 +280,6 @@ impl Folder {
                 queue.pending.touch(path, now);
             }
         }
-        if let Ok(store) = &store {
-            match store.watch_present(&self.spec.name, None) {
-                Ok(entries) => {
-                    for entry in entries.into_iter().filter(|entry| !found.contains(&entry.path)) {
-                        if starting && self.spec.ignore_on_start {
-                            self.forget_at_start(store, &entry.path);
-                        } else {
-                            queue.gone.insert(self.spec.root.join(entry.path));
-                        }
-                    }
-                }
-                Err(err) => tracing::error!("watch `{}`: cannot read the ledger: {err}", self.spec.name),
-            }
-        }
-        queue.pending.len() + queue.gone.len()
     }
 
     /// Every file under `folder` this watch may look at (one level unless recursive).

@@ -194,7 +194,9 @@ impl Folder {
         invocation.timeout = self.spec.timeout;
         invocation.max_operations = self.spec.max_operations;
         let trigger = format!("watch `{}` ({} {shown})", self.spec.name, change.as_str());
-        let run = self.background.run(Arc::clone(&self.snapshot), invocation, &trigger);
+        let snapshot = Arc::clone(&self.snapshot);
+        let run =
+            self.background.run_with(snapshot, invocation, &trigger, self.spec.retry, self.spec.on_error.as_deref());
         match self.snapshot.capabilities.runtime.block_on(run) {
             Some(outcome) => {
                 let status = if outcome.result.is_ok() { FileStatus::Ok } else { FileStatus::Error };

@@ -4,7 +4,7 @@
 //!
 //! Each watch has its own thread: notify events and a periodic rescan feed a set of pending files
 //! (`stability`), complete files are handled one at a time (`handle`), and their runs go through
-//! [`Background::run`] on the blocking pool like cron's.
+//! [`Background::run_with`] on the blocking pool like cron's, retried by the watch's `retry`.
 
 mod folder;
 mod handle;

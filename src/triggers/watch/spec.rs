@@ -3,6 +3,7 @@
 
 use super::patterns::Matcher;
 use crate::config::{Patterns, Watch};
+use crate::queue::Policy;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -88,9 +89,11 @@ pub fn absolute(hub: &Path, path: &str) -> PathBuf {
     normalize(&hub.join(path))
 }
 
-/// A relative path with `/` separators, whatever the platform.
+/// A path with `/` separators, whatever the platform (absolute ones keep their leading `/`).
 pub fn slashed(path: &Path) -> String {
-    path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    let parts = path.components().filter(|c| !matches!(c, Component::RootDir | Component::Prefix(_)));
+    let joined = parts.map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+    if path.has_root() { format!("/{joined}") } else { joined }
 }
 
 /// A watch ready to run.
@@ -118,6 +121,10 @@ pub struct Spec {
     pub excluded: Vec<PathBuf>,
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
+    /// Attempts of a failed run (in place, before the file counts as failed).
+    pub retry: Policy,
+    /// A script to run after the last failed attempt.
+    pub on_error: Option<String>,
 }
 
 impl Spec {
@@ -156,6 +163,8 @@ impl Spec {
             excluded,
             timeout: watch.timeout.map(|timeout| timeout.0),
             max_operations: watch.max_operations,
+            retry: Policy::from_config(watch.retry.as_ref()),
+            on_error: watch.on_error.clone(),
         })
     }
 
@@ -265,6 +274,8 @@ mod tests {
         assert_eq!(normalize(Path::new("/a/../../b")), PathBuf::from("/b"));
         assert_eq!(absolute(Path::new("/hub"), "inbox/done"), PathBuf::from("/hub/inbox/done"));
         assert_eq!(absolute(Path::new("/hub"), "/elsewhere/in"), PathBuf::from("/elsewhere/in"));
+        assert_eq!(slashed(Path::new("/elsewhere/in")), "/elsewhere/in");
+        assert_eq!(slashed(Path::new("in/x.csv")), "in/x.csv");
     }
 
     fn spec(recursive: bool) -> Spec {
