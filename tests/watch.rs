@@ -108,6 +108,17 @@ fn a_file_arriving_by_rename_runs_without_waiting_to_settle() {
 }
 
 #[test]
+fn a_file_closed_by_its_writer_runs_without_waiting_to_settle() {
+    // As above: only the writer's close (inotify CLOSE_WRITE) can make this run in time.
+    let hub = hub("path = \"inbox\"\npattern = \"*.csv\"\nsettle = \"1h\"");
+    let server = serve(&hub);
+    let mut file = std::fs::File::create(hub.path().join("inbox/z.csv")).unwrap();
+    file.write_all(b"written and closed").unwrap();
+    drop(file);
+    assert_eq!(wait_for_lines(&hub, &server, 1), ["created inbox/z.csv: written and closed"]);
+}
+
+#[test]
 fn a_failing_script_moves_the_file_to_error_to_and_names_never_clash() {
     let hub = hub("path = \"inbox\"\nmove_to = \"done\"\nerror_to = \"failed\"");
     hub.file("done/good.csv", "an earlier good.csv");

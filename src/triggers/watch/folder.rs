@@ -6,7 +6,7 @@ use super::spec::Spec;
 use super::stability::{Pending, Stat};
 use crate::hub::Snapshot;
 use crate::triggers::background::Background;
-use notify::event::{EventKind, ModifyKind, RenameMode};
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -181,6 +181,13 @@ impl Folder {
             }
         };
         match event.kind {
+            // The writer closed the file (inotify's CLOSE_WRITE): it is complete now, so it runs at
+            // once instead of waiting out `settle`. Other accesses say nothing about completeness.
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                for path in &event.paths {
+                    arrived(path, true, queue);
+                }
+            }
             EventKind::Access(_) => {}
             EventKind::Create(_) | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_)) => {
                 for path in &event.paths {
