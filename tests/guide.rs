@@ -26,14 +26,19 @@ fn a_first_hub_in_five_commands() {
     assert_eq!(server.get("/hello?name=Ada", &[]).json()["message"], "Hello, Ada!");
     std::fs::write(hub.join("scripts/hello.rhai"), "let x = ;").unwrap();
     assert!(wait_until(Duration::from_secs(10), || server.get("/_/health", &[]).json()["status"] == "degraded"));
-    assert!(server.get("/_/health", &[]).json()["last_reload_error"].as_str().unwrap().contains("scripts/hello.rhai:1:9"));
+    assert!(
+        server.get("/_/health", &[]).json()["last_reload_error"].as_str().unwrap().contains("scripts/hello.rhai:1:9")
+    );
     assert_eq!(server.get("/hello?name=Ada", &[]).json()["message"], "Hello, Ada!");
 }
 
 #[test]
 fn troubleshooting_commands_find_and_retry_a_failed_run() {
     let hub = crate::harness::Hub::new();
-    hub.script("flaky", r#"if state::get("fixed", false) { "fine now" } else { state::set("fixed", true); throw "upstream down" }"#);
+    hub.script(
+        "flaky",
+        r#"if state::get("fixed", false) { "fine now" } else { state::set("fixed", true); throw "upstream down" }"#,
+    );
     assert_eq!(hub.run("flaky", "{}").code, 1);
     let failed = hub.cmd(&["runs", "list", "--status", "error", "--since", "1d", "--json"]).output().json();
     let id = failed[0]["id"].as_str().unwrap().to_string();
@@ -61,7 +66,8 @@ fn backup_copies_live_databases_consistently() {
     hub.script("count", r#"state::set("n", 41 + 1); "ok""#);
     assert_eq!(hub.run("count", "{}").json(), "ok");
     let target = tempfile::tempdir().unwrap();
-    let out = Command::new(root().join("examples/deploy/backup.sh")).arg(hub.path()).arg(target.path()).output().unwrap();
+    let out =
+        Command::new(root().join("examples/deploy/backup.sh")).arg(hub.path()).arg(target.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stamp = std::fs::read_dir(target.path()).unwrap().next().unwrap().unwrap().path();
     let backup = rusqlite::Connection::open(stamp.join("switchboard.db")).unwrap();

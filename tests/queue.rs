@@ -17,7 +17,9 @@ fn runs(hub: &Hub, args: &[&str]) -> Vec<serde_json::Value> {
 #[test]
 fn a_queue_route_answers_202_and_runs_the_request() {
     let hub = Hub::new();
-    hub.manifest("[[route]]\nmethod = \"POST\"\npath = \"/jobs\"\nscript = \"job\"\nauth = \"public\"\nmode = \"queue\"\n");
+    hub.manifest(
+        "[[route]]\nmethod = \"POST\"\npath = \"/jobs\"\nscript = \"job\"\nauth = \"public\"\nmode = \"queue\"\n",
+    );
     hub.script("job", r#"state::set("job", #{ n: input.n, kind: event.kind, run: event.run_id })"#);
     let server = hub.serve();
     let reply = server.send(Method::POST, "/jobs", &[("content-type", "application/json")], Some(r#"{"n": 7}"#));
@@ -26,8 +28,13 @@ fn a_queue_route_answers_202_and_runs_the_request() {
     assert_eq!(reply.header("x-run-id").as_deref(), Some(run_id.as_str()));
     assert!(wait_until(Duration::from_secs(10), || stored(&hub, "job").is_some()));
     let job = stored(&hub, "job").unwrap();
-    assert_eq!((job["n"].as_i64(), job["kind"].as_str(), job["run"].as_str()), (Some(7), Some("http"), Some(run_id.as_str())));
-    assert!(wait_until(Duration::from_secs(10), || runs(&hub, &[]).iter().any(|r| r["id"] == run_id.as_str() && r["status"] == "ok")));
+    assert_eq!(
+        (job["n"].as_i64(), job["kind"].as_str(), job["run"].as_str()),
+        (Some(7), Some("http"), Some(run_id.as_str()))
+    );
+    assert!(wait_until(Duration::from_secs(10), || runs(&hub, &[])
+        .iter()
+        .any(|r| r["id"] == run_id.as_str() && r["status"] == "ok")));
 }
 
 #[test]

@@ -56,7 +56,11 @@ fn filters_and_show() {
     let id = runs(&hub, &["--status", "error"])[0]["id"].as_str().unwrap().to_string();
     let shown = hub.cmd(&["runs", "show", &id[..13]]).output();
     assert_eq!(shown.code, 0, "{}", shown.stderr);
-    assert!(shown.stdout.contains("status    error") && shown.stdout.contains("[print] about to fail"), "{}", shown.stdout);
+    assert!(
+        shown.stdout.contains("status    error") && shown.stdout.contains("[print] about to fail"),
+        "{}",
+        shown.stdout
+    );
     let json = hub.cmd(&["runs", "show", &id, "--json"]).output().json();
     assert_eq!(json["id"], id.as_str());
     hub.cmd(&["runs", "show", "nope-nope-nope"]).output().fails_with(2, &["no run `nope-nope-nope`"]);
@@ -139,16 +143,19 @@ fn metrics_parse_as_prometheus_text() {
     let lines = reply.text.lines().map(|line| Ok(line.to_string()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text");
     let value = |name: &str, labels: &[(&str, &str)]| {
-        scrape
-            .samples
-            .iter()
-            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
-            .map(|s| match s.value {
-                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+        scrape.samples.iter().find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))).map(
+            |s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
                 _ => -1.0,
-            })
+            },
+        )
     };
-    assert_eq!(value("switchboard_runs_total", &[("script", "hello"), ("trigger", "http"), ("status", "ok")]), Some(3.0));
+    assert_eq!(
+        value("switchboard_runs_total", &[("script", "hello"), ("trigger", "http"), ("status", "ok")]),
+        Some(3.0)
+    );
     assert_eq!(value("switchboard_http_requests_total", &[("route", "GET /hello"), ("status", "200")]), Some(3.0));
     assert_eq!(value("switchboard_http_requests_total", &[("route", "unmatched"), ("status", "404")]), Some(1.0));
     assert_eq!(value("switchboard_queue_depth", &[]), Some(0.0));

@@ -41,7 +41,12 @@ pub struct Queue {
 impl Queue {
     /// Opens the queue in the store at `path`, puts items interrupted by a crash back in line,
     /// and starts `workers` workers on the current runtime.
-    pub fn start(path: &Path, workers: usize, current: Current, events_ready: Arc<Notify>) -> Result<Arc<Self>, String> {
+    pub fn start(
+        path: &Path,
+        workers: usize,
+        current: Current,
+        events_ready: Arc<Notify>,
+    ) -> Result<Arc<Self>, String> {
         let store = Arc::new(Store::open(path).map_err(|err| err.to_string())?);
         let recovered = store.queue_recover().map_err(|err| err.to_string())?;
         if !recovered.is_empty() {

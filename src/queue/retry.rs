@@ -16,11 +16,16 @@ pub struct Policy {
 
 impl Policy {
     /// One attempt, no retries.
-    pub const ONCE: Policy = Policy { attempts: 1, backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(300) };
+    pub const ONCE: Policy =
+        Policy { attempts: 1, backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(300) };
 
     /// The policy of a `retry = {...}` setting (one attempt when absent).
     pub fn from_config(retry: Option<&Retry>) -> Self {
-        retry.map_or(Self::ONCE, |r| Self { attempts: r.attempts.max(1), backoff: r.backoff.0, max_backoff: r.max_backoff.0 })
+        retry.map_or(Self::ONCE, |r| Self {
+            attempts: r.attempts.max(1),
+            backoff: r.backoff.0,
+            max_backoff: r.max_backoff.0,
+        })
     }
 
     /// The pause after failed attempt number `attempt` (1-based): doubling from `backoff`, capped at
@@ -58,7 +63,8 @@ mod tests {
 
     #[test]
     fn pauses_double_within_bounds_with_jitter() {
-        let policy = Policy { attempts: 5, backoff: Duration::from_millis(100), max_backoff: Duration::from_millis(350) };
+        let policy =
+            Policy { attempts: 5, backoff: Duration::from_millis(100), max_backoff: Duration::from_millis(350) };
         for _ in 0..50 {
             let first = policy.pause(1);
             assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");

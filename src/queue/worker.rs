@@ -24,7 +24,11 @@ pub async fn run(queue: Arc<Queue>) {
             Ok(Ok(Some(item))) => process(&queue, item).await,
             Ok(Ok(None)) => {
                 let store = Arc::clone(&queue.store);
-                let next = tokio::task::spawn_blocking(move || store.queue_next_due()).await.ok().and_then(Result::ok).flatten();
+                let next = tokio::task::spawn_blocking(move || store.queue_next_due())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .flatten();
                 let wait = next
                     .and_then(|due| chrono::DateTime::parse_from_rfc3339(&due).ok())
                     .and_then(|due| (due.with_timezone(&Utc) - Utc::now()).to_std().ok())

@@ -30,7 +30,12 @@ pub struct QueueItem {
 
 impl QueueItem {
     /// An item that runs `invocation` (its `run_id` becomes the item id) under `policy`.
-    pub fn new(invocation: &crate::runner::Invocation, source: String, policy: crate::queue::Policy, on_error: Option<String>) -> Self {
+    pub fn new(
+        invocation: &crate::runner::Invocation,
+        source: String,
+        policy: crate::queue::Policy,
+        on_error: Option<String>,
+    ) -> Self {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         Self {
@@ -152,7 +157,8 @@ impl Store {
     /// again (at least once). Returns their ids.
     pub fn queue_recover(&self) -> Result<Vec<String>, StoreError> {
         let connection = self.lock();
-        let mut statement = connection.prepare("UPDATE queue SET state = 'pending' WHERE state = 'running' RETURNING id")?;
+        let mut statement =
+            connection.prepare("UPDATE queue SET state = 'pending' WHERE state = 'running' RETURNING id")?;
         let ids = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
         Ok(ids)
     }

@@ -44,7 +44,8 @@ impl Background {
             let outcome = self.run_once(Arc::clone(&snapshot), this.clone(), trigger).await?;
             if outcome.result.is_ok() || attempt >= policy.attempts {
                 if outcome.result.is_err()
-                    && let Some(handler) = on_error.map(str::to_string).or_else(|| snapshot.manifest.queue.on_error.clone())
+                    && let Some(handler) =
+                        on_error.map(str::to_string).or_else(|| snapshot.manifest.queue.on_error.clone())
                 {
                     let failed = on_error_invocation(&handler, &outcome, &this, trigger);
                     self.run_once(Arc::clone(&snapshot), failed, &format!("on_error for {trigger}")).await;
@@ -52,7 +53,11 @@ impl Background {
                 return Some(outcome);
             }
             let pause = policy.pause(attempt);
-            tracing::info!("{trigger}: attempt {attempt} of {} failed; retrying in {} ms", policy.attempts, pause.as_millis());
+            tracing::info!(
+                "{trigger}: attempt {attempt} of {} failed; retrying in {} ms",
+                policy.attempts,
+                pause.as_millis()
+            );
             first_id.get_or_insert_with(|| outcome.run_id.clone());
             tokio::time::sleep(pause).await;
             attempt += 1;

@@ -76,7 +76,9 @@ async fn deliver_pending(snapshot: &Arc<Snapshot>, background: &Background) {
                 let trigger = format!("event `{}`", event.name);
                 let policy = crate::queue::Policy::from_config(subscription.retry.as_ref());
                 let on_error = subscription.on_error.as_deref();
-                background.run_with(Arc::clone(snapshot), invocation(subscription, &event), &trigger, policy, on_error).await;
+                background
+                    .run_with(Arc::clone(snapshot), invocation(subscription, &event), &trigger, policy, on_error)
+                    .await;
             }
             let writer = Arc::clone(&store);
             let id = event.id;

@@ -197,7 +197,9 @@ impl Job {
             started_at: now,
             duration_ms: 0.0,
             status: "skipped".into(),
-            error: Some(format!("occurrence of {scheduled} skipped: the previous run is still going (overlap = \"skip\")")),
+            error: Some(format!(
+                "occurrence of {scheduled} skipped: the previous run is still going (overlap = \"skip\")"
+            )),
             lines: Value::Array(Vec::new()),
             input: serde_json::to_value(&job.input).unwrap_or(Value::Null),
             event: serde_json::json!({ "kind": "cron", "name": job.name, "scheduled_at": scheduled.to_rfc3339() }),

@@ -5,10 +5,10 @@ use super::reply::{self, ApiError};
 use super::table::{Lookup, RouteEntry};
 use super::{AppState, Live, auth, input, verify};
 use crate::config::{Auth, Mode};
-use crate::queue::Policy;
-use crate::store::QueueItem;
 use crate::engine::RunError;
+use crate::queue::Policy;
 use crate::runner::{self, Invocation};
+use crate::store::QueueItem;
 use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -111,7 +111,8 @@ async fn serve(
     let event = event(&parts, &route, &params, &raw_query, &bytes, client);
 
     if config.mode == Mode::Queue {
-        let queue = state.queue.get().ok_or_else(|| ApiError::Unavailable { message: "the queue is not running".into() })?;
+        let queue =
+            state.queue.get().ok_or_else(|| ApiError::Unavailable { message: "the queue is not running".into() })?;
         let mut invocation = Invocation::manual(config.script.clone(), Value::Object(fields));
         invocation.event = event;
         invocation.run_id = Some(run_id.to_string());

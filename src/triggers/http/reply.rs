@@ -41,7 +41,9 @@ pub enum ApiError {
     },
     Busy,
     /// The hub cannot take the request now (the queue is stopping or unavailable).
-    Unavailable { message: String },
+    Unavailable {
+        message: String,
+    },
     /// `fail(status, message)`.
     Failed {
         status: u16,
