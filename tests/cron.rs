@@ -116,3 +116,17 @@ fn bad_schedules_and_rules_are_configuration_errors() {
         ],
     );
 }
+
+#[test]
+fn variables_in_a_job_input_are_expanded() {
+    let hub = Hub::new();
+    hub.manifest("[[cron]]\nname = \"tick\"\nschedule = \"* * * * * *\"\nscript = \"tick\"\ninput = { to = \"${SB_DIGEST_TO}\", nested = { list = [\"${SB_DIGEST_TO}\"] } }\n")
+        .file(".env", "SB_DIGEST_TO=me@example.com\n")
+        .script("tick", r#"state::set("input", input)"#);
+    let _server = hub.serve();
+    assert!(wait_until(Duration::from_secs(8), || stored(&hub, "input").is_some()));
+    assert_eq!(
+        stored(&hub, "input").unwrap(),
+        serde_json::json!({"to": "me@example.com", "nested": {"list": ["me@example.com"]}})
+    );
+}

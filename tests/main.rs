@@ -17,6 +17,8 @@ mod init;
 mod manifest;
 // Cron jobs under `serve`.
 mod cron;
+// The demo hub in the repository root, driven like the README's tour.
+mod demo;
 // Events, `actions::run`.
 mod events;
 // The example hubs, end to end against local stand-ins.

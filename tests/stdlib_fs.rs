@@ -312,3 +312,15 @@ fn errors_are_catchable_and_name_the_path_as_written() {
         ])
     );
 }
+
+#[test]
+fn roots_lists_the_declared_folders() {
+    let outside = tempfile::tempdir().unwrap();
+    let hub = Hub::new();
+    hub.manifest("[fs]\nroots = [\"${SB_VAULT}\"]\n")
+        .file(".env", &format!("SB_VAULT={}\n", outside.path().display()))
+        .script("roots", r#"let vault = fs::roots()[0]; fs::write(`${vault}/note.md`, "hi"); fs::roots()"#);
+    let canonical = outside.path().canonicalize().unwrap();
+    assert_eq!(hub.run("roots", "{}").json(), serde_json::json!([canonical.display().to_string()]));
+    assert_eq!(std::fs::read_to_string(outside.path().join("note.md")).unwrap(), "hi");
+}

@@ -434,3 +434,22 @@ headers = { "Bad Header" = "x", X-Token = "${SB_HTTP_BAD_TOKEN}" }
     );
     assert!(!out.stderr.contains("s3cr3t"), "{}", out.stderr);
 }
+
+#[test]
+fn user_and_password_become_basic_credentials() {
+    let api = Api::start();
+    let hub = Hub::new();
+    hub.manifest(&format!(
+        "[connections.mc]\ntype = \"http\"\nbase_url = \"{}\"\nuser = \"anystring\"\npassword = \"${{MC_KEY}}\"\n",
+        api.server.url()
+    ))
+    .file(".env", "MC_KEY=0123456789abcdef-us21\n")
+    .script("basic", r#"http::connection("mc").get("/echo").json.headers.authorization"#);
+    // base64("anystring:0123456789abcdef-us21")
+    assert_eq!(hub.run("basic", "{}").json(), "Basic YW55c3RyaW5nOjAxMjM0NTY3ODlhYmNkZWYtdXMyMQ==");
+    hub.manifest(&format!(
+        "[connections.mc]\ntype = \"http\"\nbase_url = \"{}\"\nuser = \"a\"\nheaders = {{ Authorization = \"Bearer x\" }}\n",
+        api.server.url()
+    ));
+    hub.cmd(&["check"]).output().fails_with(2, &["connections.mc.user", "not both"]);
+}

@@ -70,7 +70,7 @@ impl TryFrom<ConnectionSpec> for Connection {
             ("circuit", spec.circuit.is_some()),
         ];
         let allowed: &[&str] = match spec.kind {
-            ConnectionKind::Http => &["base_url", "headers", "query", "timeout", "retry", "circuit"],
+            ConnectionKind::Http => &["base_url", "headers", "query", "timeout", "retry", "circuit", "user", "password"],
             ConnectionKind::Sqlite => &["path", "read_only"],
             ConnectionKind::Smtp => &["url", "from", "starttls", "user", "password", "timeout"],
         };
@@ -87,6 +87,8 @@ impl TryFrom<ConnectionSpec> for Connection {
                 timeout: spec.timeout,
                 retry: spec.retry,
                 circuit: spec.circuit,
+                user: spec.user,
+                password: spec.password,
             }),
             ConnectionKind::Sqlite => Connection::Sqlite(SqliteConnection {
                 path: required(spec.path, "path")?,
@@ -115,6 +117,9 @@ pub struct HttpConnection {
     pub retry: Option<HttpRetry>,
     /// Fail fast after consecutive failures until a cooldown has passed.
     pub circuit: Option<HttpCircuit>,
+    /// HTTP Basic credentials sent with every request (for APIs such as Mailchimp's).
+    pub user: Option<Text>,
+    pub password: Option<Text>,
 }
 
 /// The methods retried unless `retry.methods` says otherwise: the idempotent ones.

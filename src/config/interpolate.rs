@@ -92,6 +92,34 @@ impl Environment {
     }
 }
 
+/// A TOML table (such as a cron job's `input`) whose string values, however deeply nested, have
+/// `${VAR}` expanded like [`Text`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExpandedTable(pub toml::Table);
+
+fn expand_value(value: &mut toml::Value, env: &mut Environment) -> Result<(), String> {
+    match value {
+        toml::Value::String(text) => *text = env.expand(text)?,
+        toml::Value::Array(items) => items.iter_mut().try_for_each(|item| expand_value(item, env))?,
+        toml::Value::Table(table) => table.iter_mut().try_for_each(|(_, item)| expand_value(item, env))?,
+        _ => {}
+    }
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for ExpandedTable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut table = toml::Table::deserialize(deserializer)?;
+        ACTIVE.with(|active| match active.borrow_mut().as_mut() {
+            Some(env) => {
+                table.iter_mut().try_for_each(|(_, value)| expand_value(value, env)).map_err(de::Error::custom)
+            }
+            None => Ok(()),
+        })?;
+        Ok(Self(table))
+    }
+}
+
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;

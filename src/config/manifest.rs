@@ -1,7 +1,7 @@
 //! The typed form of `switchboard.toml`: every section and key a hub may use.
 
 use super::connection::Connection;
-use super::interpolate::Text;
+use super::interpolate::{ExpandedTable, Text};
 use super::units::{Duration, Size};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -233,8 +233,9 @@ pub struct Cron {
     pub schedule: String,
     pub timezone: Option<String>,
     pub script: String,
+    /// The script's `input`; `${VAR}` in its strings is expanded.
     #[serde(default)]
-    pub input: toml::Table,
+    pub input: ExpandedTable,
     pub overlap: Option<String>,
     pub catch_up: Option<String>,
     pub timeout: Option<Duration>,

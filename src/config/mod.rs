@@ -9,7 +9,7 @@ mod validate;
 
 pub use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection, SqliteConnection};
 pub use error::{ConfigError, ConfigErrors, closest, line_column};
-pub use interpolate::Text;
+pub use interpolate::{ExpandedTable, Text};
 pub use manifest::*;
 pub use units::{Duration, Size};
 

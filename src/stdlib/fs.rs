@@ -140,9 +140,23 @@ fn check_options(options: &Map, known: &[&str]) -> std::result::Result<(), Strin
     }
 }
 
+/// The `[fs] roots` folders as absolute paths, in manifest order (the hub itself is not listed),
+/// so a script can learn a folder configured in `.env` without repeating it.
+///
+/// ```rhai
+/// let vault = fs::roots()[0];
+/// fs::write(`${vault}/Inbox/note.md`, "# A note");
+/// ```
+pub fn roots(capabilities: &Capabilities) -> rhai::Array {
+    let policy = &capabilities.fs;
+    policy.roots.iter().filter(|root| **root != policy.hub).map(|root| root.display().to_string().into()).collect()
+}
+
 /// Builds the `fs` module.
 pub fn module(capabilities: &Arc<Capabilities>) -> Module {
     let mut module = Module::new();
+    let caps = Arc::clone(capabilities);
+    def!(&mut module, "roots", move || roots(&caps));
     let caps = Arc::clone(capabilities);
     def!(&mut module, "read", move |path: &str| read(&caps, path));
     let caps = Arc::clone(capabilities);

@@ -6,6 +6,7 @@ use super::retry::ConnectionRetry;
 use super::{Sender, exchange, parse_method};
 use crate::config::HttpConnection;
 use crate::stdlib::{Result, error};
+use base64::prelude::{BASE64_STANDARD, Engine as _};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use rhai::{Dynamic, Map};
@@ -63,6 +64,22 @@ impl Endpoint {
                     valid = false;
                 }
             }
+        }
+        if let Some(user) = &http.user {
+            if headers.contains_key(reqwest::header::AUTHORIZATION) {
+                report("user".into(), "give either `user`/`password` or an Authorization header, not both".into());
+                valid = false;
+            } else {
+                let password = http.password.as_ref().map_or("", crate::config::Text::as_str);
+                let credentials = BASE64_STANDARD.encode(format!("{}:{password}", user.as_str()));
+                if let Ok(mut value) = HeaderValue::from_str(&format!("Basic {credentials}")) {
+                    value.set_sensitive(true);
+                    headers.insert(reqwest::header::AUTHORIZATION, value);
+                }
+            }
+        } else if http.password.is_some() {
+            report("password".into(), "a password needs a `user` too".into());
+            valid = false;
         }
         let mut query: Vec<(String, String)> = Vec::new();
         if let Some(url) = base.as_mut() {
@@ -201,6 +218,8 @@ mod tests {
             timeout: None,
             retry: None,
             circuit: None,
+            user: None,
+            password: None,
         }
     }
 

@@ -201,7 +201,7 @@ impl Job {
                 "occurrence of {scheduled} skipped: the previous run is still going (overlap = \"skip\")"
             )),
             lines: Value::Array(Vec::new()),
-            input: serde_json::to_value(&job.input).unwrap_or(Value::Null),
+            input: serde_json::to_value(&job.input.0).unwrap_or(Value::Null),
             event: serde_json::json!({ "kind": "cron", "name": job.name, "scheduled_at": scheduled.to_rfc3339() }),
             result: None,
             attempt: 1,
@@ -218,7 +218,7 @@ impl Job {
                 tracing::warn!("cron job `{}`: could not record the firing for catch-up", job.name);
             }
         }
-        let input = serde_json::to_value(&job.input).unwrap_or(Value::Null);
+        let input = serde_json::to_value(&job.input.0).unwrap_or(Value::Null);
         let mut invocation = Invocation::manual(job.script.clone(), input);
         invocation.event = serde_json::json!({
             "kind": "cron",
