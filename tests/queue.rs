@@ -68,9 +68,9 @@ fn failures_retry_with_backoff_then_die_and_on_error_runs() {
     assert_eq!(alert["script"], "doomed");
     assert_eq!(alert["attempts"], 2);
     assert_eq!(alert["input"]["order"], 42);
-    let dead = runs(&hub, &["--status", "dead"]);
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0]["script"], "doomed");
+    // The run log is written in batches by the server: poll for the record.
+    assert!(wait_until(Duration::from_secs(15), || runs(&hub, &["--status", "dead"]).len() == 1));
+    assert_eq!(runs(&hub, &["--status", "dead"])[0]["script"], "doomed");
 }
 
 #[test]
