@@ -70,7 +70,9 @@ impl TryFrom<ConnectionSpec> for Connection {
             ("circuit", spec.circuit.is_some()),
         ];
         let allowed: &[&str] = match spec.kind {
-            ConnectionKind::Http => &["base_url", "headers", "query", "timeout", "retry", "circuit", "user", "password"],
+            ConnectionKind::Http => {
+                &["base_url", "headers", "query", "timeout", "retry", "circuit", "user", "password"]
+            }
             ConnectionKind::Sqlite => &["path", "read_only"],
             ConnectionKind::Smtp => &["url", "from", "starttls", "user", "password", "timeout"],
         };
