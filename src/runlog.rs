@@ -1,10 +1,11 @@
 //! The run log writer: records are handed over without waiting and written in batches on a
 //! thread of their own, so no response waits on a disk flush. Old records are pruned there too.
 
+use crate::secrets::Secrets;
 use crate::store::{RunRecord, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,7 +30,7 @@ pub fn since(text: &str) -> Result<String, String> {
 }
 
 enum Message {
-    Record(Box<RunRecord>),
+    Record(Box<(RunRecord, Secrets)>),
     Flush(Sender<()>),
 }
 
@@ -68,9 +69,10 @@ impl RunLog {
         self.inner.keep_last.store(keep_last, Ordering::Relaxed);
     }
 
-    /// Queues a record for writing; never blocks on the disk.
-    pub fn record(&self, record: RunRecord) {
-        self.send(Message::Record(Box::new(record)));
+    /// Queues a record for writing; never blocks on the disk. `secrets` are redacted from it on
+    /// the writer thread, off the request path.
+    pub fn record(&self, record: RunRecord, secrets: Secrets) {
+        self.send(Message::Record(Box::new((record, secrets))));
     }
 
     /// Waits until every record handed over so far is written (or the writer gave up).
@@ -127,23 +129,28 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
         }
     };
     let mut last_prune: Option<Instant> = None;
+    let mut since_prune = 0usize;
     while let Ok(first) = rx.recv() {
         let mut records = Vec::new();
         let mut flushes = Vec::new();
-        let deadline = Instant::now() + GATHER;
+        if matches!(first, Message::Record(_)) {
+            // Let the batch fill: one wake-up per batch instead of one per record.
+            std::thread::sleep(GATHER);
+        }
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Record(record) => records.push(*record),
+                Message::Record(entry) => {
+                    let (mut record, secrets) = *entry;
+                    crate::runner::record::redact(&mut record, &secrets);
+                    records.push(record);
+                }
                 Message::Flush(done) => flushes.push(done),
             }
             if records.len() >= BATCH || !flushes.is_empty() {
                 break;
             }
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(message) => next = Some(message),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-            }
+            next = rx.try_recv().ok();
         }
         if !records.is_empty()
             && let Err(err) = store.runs_insert(&records)
@@ -153,11 +160,15 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
         for done in flushes {
             let _ = done.send(());
         }
-        if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+        since_prune += records.len();
+        let keep = usize::try_from(keep_last.load(Ordering::Relaxed)).unwrap_or(usize::MAX);
+        // By time, and also by volume, so a busy hub cannot outgrow `keep_last` many times over.
+        let due = last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) || since_prune >= (keep / 10).max(1_000);
+        if due {
+            since_prune = 0;
             last_prune = Some(Instant::now());
             let age = chrono::Duration::seconds(i64::try_from(keep_for.load(Ordering::Relaxed)).unwrap_or(i64::MAX));
             let before = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-            let keep = usize::try_from(keep_last.load(Ordering::Relaxed)).unwrap_or(usize::MAX);
             match store.runs_prune(&before, keep) {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!("pruned {pruned} old run log records"),

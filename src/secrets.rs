@@ -1,9 +1,10 @@
 //! Secret values from the manifest, and their redaction from anything a user or log may see.
 
-/// The values that `${VAR}` expanded to; they are replaced by `***` in output.
+/// The values that `${VAR}` expanded to; they are replaced by `***` in output. Cheap to clone:
+/// every run log record carries one to its writer thread.
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
-    values: Vec<String>,
+    values: std::sync::Arc<[String]>,
 }
 
 impl Secrets {
@@ -14,13 +15,13 @@ impl Secrets {
         // Longest first, so a secret that contains another is redacted whole.
         values.sort_by_key(|value| std::cmp::Reverse(value.len()));
         values.dedup();
-        Self { values }
+        Self { values: values.into() }
     }
 
     /// `text` with every secret value replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for value in &self.values {
+        for value in self.values.iter() {
             if out.contains(value.as_str()) {
                 out = out.replace(value.as_str(), "***");
             }

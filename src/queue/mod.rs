@@ -11,7 +11,7 @@ use crate::runner::Outcome;
 use crate::store::{QueueItem, Store};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
@@ -36,6 +36,9 @@ pub struct Queue {
     current: Current,
     /// Wakes the event dispatcher when a queued run emitted events.
     events_ready: Arc<Notify>,
+    /// Items waiting or running: counted once at start, then kept in step, because counting the
+    /// table after every item would cost a scan of the whole backlog each time.
+    depth: AtomicI64,
 }
 
 impl Queue {
@@ -49,6 +52,7 @@ impl Queue {
     ) -> Result<Arc<Self>, String> {
         let store = Arc::new(Store::open(path).map_err(|err| err.to_string())?);
         let recovered = store.queue_recover().map_err(|err| err.to_string())?;
+        let depth = store.queue_depth().map_err(|err| err.to_string())?;
         if !recovered.is_empty() {
             tracing::warn!("resuming {} queued items interrupted when the hub stopped", recovered.len());
         }
@@ -67,6 +71,7 @@ impl Queue {
             workers: Mutex::new(Vec::new()),
             current,
             events_ready,
+            depth: AtomicI64::new(depth),
         });
         let handles: Vec<JoinHandle<()>> =
             (0..workers.max(1)).map(|_| tokio::spawn(worker::run(Arc::clone(&queue)))).collect();
@@ -86,6 +91,8 @@ impl Queue {
             return Err("the queue writer has stopped".into());
         }
         stored.await.map_err(|_| "the queue writer has stopped".to_string())??;
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        self.publish_depth();
         self.wakeup.notify_one();
         Ok(())
     }
@@ -121,12 +128,13 @@ impl Queue {
     }
 
     fn publish_depth(&self) {
-        if let Ok(depth) = self.store.queue_depth() {
-            (self.current)().capabilities.host.metrics.set_queue_depth(depth);
-        }
+        (self.current)().capabilities.host.metrics.set_queue_depth(self.depth.load(Ordering::Relaxed));
     }
 
+    /// An item left the queue for good (done or dead).
     fn finished(&self, id: &str, outcome: Outcome) {
+        self.depth.fetch_sub(1, Ordering::Relaxed);
+        self.publish_depth();
         if let Some(waiter) = lock(&self.waiters).remove(id) {
             let _ = waiter.send(outcome);
         }

@@ -100,7 +100,6 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
                 pause.as_millis()
             );
             let result = tokio::task::spawn_blocking(move || store.queue_retry_later(&id, &due, &error)).await;
-            queue.publish_depth();
             if !matches!(result, Ok(Ok(()))) {
                 tracing::error!("queued {}: could not reschedule the retry", item.source);
             }
@@ -118,7 +117,6 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
     if !matches!(finished, Ok(Ok(()))) {
         tracing::error!("queued {}: could not record that it finished; it may run again", item.source);
     }
-    queue.publish_depth();
     queue.finished(&item.id, outcome);
 }
 

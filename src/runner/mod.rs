@@ -1,7 +1,7 @@
 //! The runner: one invocation of one script, with a deadline, an operation limit and a run id,
 //! ending in exactly one [`Outcome`] and one run log record.
 
-mod record;
+pub mod record;
 
 use crate::engine::context::{self, Line, RunState};
 use crate::engine::convert;
@@ -127,7 +127,7 @@ pub fn run(snapshot: &Snapshot, invocation: Invocation) -> Outcome {
                 .cloned()
                 .unwrap_or_else(|| RunError::NotFound { script: invocation.script.clone() });
             let run_id = invocation.run_id.clone().unwrap_or_else(new_id);
-            finish(snapshot, &invocation, run_id, Utc::now(), Instant::now(), None, Err(error))
+            finish(snapshot, invocation, run_id, Utc::now(), Instant::now(), None, Err(error))
         }
     }
 }
@@ -146,7 +146,7 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
         Value::Null => Map::new(),
         other => {
             let error = RunError::Invalid { message: format!("input must be a JSON object, not {}", kind_of(other)) };
-            return finish(snapshot, &invocation, run_id, started_at, clock, None, Err(error));
+            return finish(snapshot, invocation, run_id, started_at, clock, None, Err(error));
         }
     };
     let mut event = convert::object_to_map(&invocation.event);
@@ -171,12 +171,12 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
     let source = ast.source().unwrap_or(&invocation.script).to_string();
     let result =
         evaluated.map_err(|err| run_error(&source, err, timeout, max_operations)).and_then(|value| reply(&value));
-    finish(snapshot, &invocation, run_id, started_at, clock, state, result)
+    finish(snapshot, invocation, run_id, started_at, clock, state, result)
 }
 
 fn finish(
     snapshot: &Snapshot,
-    invocation: &Invocation,
+    invocation: Invocation,
     run_id: String,
     started_at: DateTime<Utc>,
     clock: Instant,
@@ -213,10 +213,10 @@ fn finish(
         emitted: events.len(),
     };
     if invocation.record {
-        let record = record::of(&outcome, invocation, secrets);
+        let record = record::of(&outcome, invocation);
         let host = &snapshot.capabilities.host;
         host.metrics.run(&record.script, &record.trigger, &record.status, outcome.duration.as_secs_f64());
-        host.runlog.record(record);
+        host.runlog.record(record, secrets.clone());
     }
     outcome
 }

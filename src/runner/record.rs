@@ -12,7 +12,9 @@ const MAX_RESULT: usize = 4_096;
 const MAX_INPUT: usize = 256 * 1024;
 
 /// The run log record of `outcome`.
-pub fn of(outcome: &Outcome, invocation: &Invocation, secrets: &Secrets) -> RunRecord {
+/// The input and event are moved in as they are; [`redact`] (on the run log's writer thread, off
+/// the request path) bounds them and removes secrets before they are stored.
+pub fn of(outcome: &Outcome, invocation: Invocation) -> RunRecord {
     let trigger = invocation.event.get("kind").and_then(Value::as_str).unwrap_or("manual").to_string();
     let (status, error) = match &outcome.result {
         Ok(_) => ("ok", None),
@@ -41,17 +43,28 @@ pub fn of(outcome: &Outcome, invocation: &Invocation, secrets: &Secrets) -> RunR
         status: status.to_string(),
         error,
         lines: Value::Array(lines),
-        input: redacted_json(&invocation.input, secrets, MAX_INPUT),
-        event: redacted_json(&Value::Object(invocation.event.clone()), secrets, MAX_INPUT),
+        input: invocation.input,
+        event: Value::Object(invocation.event),
         result: outcome.result.as_ref().ok().map(|reply| {
-            let mut text = secrets.redact(&reply.body.to_string());
-            if let Some(status) = reply.status {
-                text = format!("{status} {text}");
+            let text = reply.body.to_string();
+            match reply.status {
+                Some(status) => format!("{status} {text}"),
+                None => text,
             }
-            shorten(text, MAX_RESULT)
         }),
         attempt: invocation.attempt,
-        retry_of: invocation.retry_of.clone(),
+        retry_of: invocation.retry_of,
+    }
+}
+
+/// Makes a record safe to store: secrets in its input, event and result become `***`, and an input
+/// or event too large to keep whole becomes a shortened string.
+pub fn redact(record: &mut RunRecord, secrets: &Secrets) {
+    record.input = redacted_json(&record.input, secrets, MAX_INPUT);
+    record.event = redacted_json(&record.event, secrets, MAX_INPUT);
+    if let Some(result) = record.result.take() {
+        // Redacted before shortening, so a cut can never leave part of a secret behind.
+        record.result = Some(shorten(secrets.redact(&result), MAX_RESULT));
     }
 }
 

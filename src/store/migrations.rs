@@ -56,9 +56,7 @@ const MIGRATIONS: &[&str] = &[
         attempt INTEGER NOT NULL DEFAULT 1,
         retry_of TEXT
     );
-    CREATE INDEX runs_by_time ON runs (started_at);
-    CREATE INDEX runs_by_script ON runs (script, started_at);
-    CREATE INDEX runs_by_status ON runs (status, started_at);",
+    CREATE INDEX runs_by_time ON runs (started_at);",
     // 6: the durable queue: requests of `mode = "queue"` routes and cron firings, written before
     // they are acknowledged and deleted once done.
     "CREATE TABLE queue (

@@ -134,7 +134,7 @@ impl Store {
 
     /// Removes a finished item.
     pub fn queue_done(&self, id: &str) -> Result<(), StoreError> {
-        self.lock().execute("DELETE FROM queue WHERE id = ?1", params![id])?;
+        self.lock().prepare_cached("DELETE FROM queue WHERE id = ?1")?.execute(params![id])?;
         Ok(())
     }
 

@@ -189,24 +189,27 @@ impl Job {
     fn record_skipped(&self, scheduled: DateTime<Utc>) {
         let job = &self.snapshot.manifest.crons[self.index];
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        self.snapshot.capabilities.host.runlog.record(RunRecord {
-            id: crate::runner::new_id(),
-            script: job.script.clone(),
-            trigger: "cron".into(),
-            detail: job.name.clone(),
-            started_at: now,
-            duration_ms: 0.0,
-            status: "skipped".into(),
-            error: Some(format!(
-                "occurrence of {scheduled} skipped: the previous run is still going (overlap = \"skip\")"
-            )),
-            lines: Value::Array(Vec::new()),
-            input: serde_json::to_value(&job.input.0).unwrap_or(Value::Null),
-            event: serde_json::json!({ "kind": "cron", "name": job.name, "scheduled_at": scheduled.to_rfc3339() }),
-            result: None,
-            attempt: 1,
-            retry_of: None,
-        });
+        self.snapshot.capabilities.host.runlog.record(
+            RunRecord {
+                id: crate::runner::new_id(),
+                script: job.script.clone(),
+                trigger: "cron".into(),
+                detail: job.name.clone(),
+                started_at: now,
+                duration_ms: 0.0,
+                status: "skipped".into(),
+                error: Some(format!(
+                    "occurrence of {scheduled} skipped: the previous run is still going (overlap = \"skip\")"
+                )),
+                lines: Value::Array(Vec::new()),
+                input: serde_json::to_value(&job.input.0).unwrap_or(Value::Null),
+                event: serde_json::json!({ "kind": "cron", "name": job.name, "scheduled_at": scheduled.to_rfc3339() }),
+                result: None,
+                attempt: 1,
+                retry_of: None,
+            },
+            self.snapshot.capabilities.secrets.clone(),
+        );
     }
 
     async fn run_once(&self, scheduled: DateTime<Utc>, catch_up: bool) {
