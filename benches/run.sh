@@ -17,6 +17,7 @@
 #                    (default 1; 0 with QUICK=1)
 #   MICRO=0          skip the criterion micro-benchmarks
 #   ONLY=a,b         only these driver phases: micro, http, queue, footprint, reload, watch, cron
+#   COMPARE=BIN      also measure another switchboard binary (an older build) in the HTTP phase
 #
 # Output: the tables on stdout (also target/bench/results.md); logs under target/bench/.
 set -euo pipefail
@@ -71,17 +72,20 @@ say "load tool: $TOOL_PATH"
 
 # 2. Builds (release).
 t=$(date +%s)
-say "building switchboard (cargo build --release)"
-cargo build --release --bin switchboard
-# The binary under test is copied: `cargo bench` below relinks target/release/switchboard with
-# the dev-dependencies' features.
+if [ "$MICRO" != 0 ]; then
+    # `cargo bench` builds target/release/switchboard too (with the dev-dependencies' features
+    # unified in, which changes the binary by a few KB); building it a second time without them
+    # would cost another full LTO build, so that binary is the one measured.
+    say "building switchboard and the criterion benchmarks (cargo bench --bench runner --no-run)"
+    cargo bench --bench runner --no-run
+else
+    say "building switchboard (cargo build --release)"
+    cargo build --release --bin switchboard
+fi
+# A copy, so that a later cargo command cannot change the binary under test mid-run.
 cp target/release/switchboard "$OUT/switchboard"
 say "building the bare axum baseline and the driver (benches/baseline)"
 CARGO_TARGET_DIR="$HARNESS_TARGET" cargo build --release --manifest-path benches/baseline/Cargo.toml
-if [ "$MICRO" != 0 ]; then
-    say "building the criterion benchmarks (cargo bench --no-run)"
-    cargo bench --bench runner --no-run
-fi
 build_s=$(elapsed "$t")
 
 # 3. Peers: only if they install quickly from Debian and npm.
@@ -127,10 +131,12 @@ if [ "$MICRO" != 0 ]; then
 fi
 ONLY_ARGS=()
 if [ -n "${ONLY:-}" ]; then ONLY_ARGS=(--only "$ONLY"); fi
+if [ -n "${COMPARE:-}" ]; then ONLY_ARGS+=(--compare "$COMPARE"); fi
 "$HARNESS_TARGET/release/bench-driver" \
     --root "$ROOT" \
     --switchboard "$OUT/switchboard" \
     --baseline "$HARNESS_TARGET/release/baseline" \
+    --rhai-inline "$HARNESS_TARGET/release/rhai-inline" \
     --work "$OUT/work" \
     --tool "$LOAD_TOOL" --tool-path "$TOOL_PATH" \
     --out "$OUT/results.md" \

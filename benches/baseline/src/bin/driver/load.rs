@@ -63,6 +63,8 @@ pub struct Measured {
     pub requests: u64,
     /// Responses other than 2xx/3xx, and socket errors.
     pub errors: u64,
+    /// CPU time the server process used per request, in microseconds (set by the caller).
+    pub cpu_us: f64,
 }
 
 /// Load settings.

@@ -26,6 +26,10 @@ pub struct Ctx {
     pub switchboard: PathBuf,
     /// The bare axum baseline binary.
     pub baseline: PathBuf,
+    /// The inline prototype (axum + a precompiled Rhai AST), if built.
+    pub rhai_inline: Option<PathBuf>,
+    /// Another switchboard binary (say, an older build) measured beside the one under test.
+    pub compare: Option<PathBuf>,
     /// Scratch folder for hub copies, logs and peers' configuration.
     pub work: PathBuf,
     pub tool: Tool,
@@ -64,7 +68,7 @@ type Phase = fn(&Ctx, &mut Report) -> Result<(), String>;
 fn usage() -> ! {
     eprintln!(
         "usage: bench-driver --root DIR --switchboard BIN --baseline BIN --work DIR --tool wrk|oha --tool-path BIN\n\
-         \x20      [--node PATH --node-red RED_JS] [--webhook BIN] [--criterion DIR] [--only PHASES] [--out FILE]\n\
+         \x20      [--rhai-inline BIN] [--compare SWITCHBOARD_BIN] [--node PATH --node-red RED_JS] [--webhook BIN] [--criterion DIR] [--only PHASES] [--out FILE]\n\
          environment: QUICK=1, DURATION=seconds per load run, ROUNDS=n, CONNECTIONS=n"
     );
     std::process::exit(2)
@@ -106,6 +110,8 @@ fn main() {
         root,
         switchboard,
         baseline,
+        rhai_inline: path("rhai-inline"),
+        compare: path("compare"),
         work,
         tool,
         load: Settings {

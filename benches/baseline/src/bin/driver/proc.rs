@@ -118,6 +118,26 @@ pub fn rss_kb(pid: u32) -> Option<u64> {
         .and_then(|kb| kb.parse().ok())
 }
 
+/// CPU time (user + system, all threads) process `pid` has used so far, in seconds.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let ticks = *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    });
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3 (state).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / ticks)
+}
+
 /// Samples a process's RSS every 100 ms on a thread until stopped; keeps the largest.
 pub struct RssSampler {
     stop: Arc<AtomicBool>,

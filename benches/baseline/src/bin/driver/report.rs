@@ -81,8 +81,11 @@ impl Report {
             (
                 "load settings".to_string(),
                 format!(
-                    "{} thread, {} connections, {} s per run, {} rounds{}",
-                    ctx.load.threads,
+                    "{}, {} connections, {} s per run, {} rounds{}",
+                    match ctx.tool {
+                        crate::load::Tool::Wrk(_) => format!("{} thread", ctx.load.threads),
+                        crate::load::Tool::Oha(_) => "oha's own threads".to_string(),
+                    },
                     ctx.load.connections,
                     ctx.load.seconds,
                     ctx.rounds,

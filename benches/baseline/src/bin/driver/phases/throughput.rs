@@ -3,7 +3,7 @@
 //! round, median of the rounds, ratios to bare axum.
 
 use crate::load::{self, Measured, Request};
-use crate::proc::{RssSampler, Server, copy_dir};
+use crate::proc::{self, RssSampler, Server, copy_dir};
 use crate::report::{self, Report};
 use crate::stats::median;
 use crate::{Ctx, http};
@@ -13,7 +13,9 @@ use std::time::Duration;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
     Axum,
+    RhaiInline,
     Switchboard,
+    Compare,
     NodeRed,
     Webhook,
 }
@@ -38,7 +40,7 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "query parameter + JSON body (POST)",
             request: |kind| match kind {
-                Kind::Axum | Kind::Switchboard => Some(Request {
+                Kind::Axum | Kind::Switchboard | Kind::Compare => Some(Request {
                     method: "POST",
                     path: "/echo?tag=bench".into(),
                     headers: Vec::new(),
@@ -50,7 +52,7 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "private route with a key",
             request: |kind| match kind {
-                Kind::Axum | Kind::Switchboard => {
+                Kind::Axum | Kind::Switchboard | Kind::Compare => {
                     Some(Request { method: "GET", path: "/private".into(), headers: vec![AUTH], body: None })
                 }
                 _ => None,
@@ -59,7 +61,7 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "script with a 1,000-iteration loop",
             request: |kind| match kind {
-                Kind::Axum | Kind::Switchboard => Some(Request::get("/loop")),
+                Kind::Axum | Kind::Switchboard | Kind::Compare => Some(Request::get("/loop")),
                 _ => None,
             },
         },
@@ -69,7 +71,9 @@ fn scenarios() -> Vec<Scenario> {
 fn name(kind: Kind) -> &'static str {
     match kind {
         Kind::Axum => "bare axum",
+        Kind::RhaiInline => "axum + Rhai AST inline (prototype)",
         Kind::Switchboard => "Switchboard",
+        Kind::Compare => "Switchboard, COMPARE build",
         Kind::NodeRed => "Node-RED",
         Kind::Webhook => "adnanh/webhook",
     }
@@ -97,6 +101,25 @@ pub fn run(ctx: &Ctx, report: &mut Report) -> Result<(), String> {
         (Kind::Switchboard, Server::listening("Switchboard", ctx.serve(&hub), &ctx.log("http-switchboard"), timeout)?),
     ];
     let mut notes = Vec::new();
+    if let Some(binary) = &ctx.compare {
+        let other = ctx.work.join("hubs").join("http-compare");
+        copy_dir(&ctx.hub("http"), &other)?;
+        let mut command = Command::new(binary);
+        command.arg("serve").arg("--dir").arg(&other).arg("--listen").arg("127.0.0.1:0");
+        match Server::listening("Switchboard (COMPARE)", command, &ctx.log("http-compare"), timeout) {
+            Ok(server) => {
+                notes.push(format!("`Switchboard, COMPARE build` is {} on a copy of the same hub.", binary.display()));
+                systems.push((Kind::Compare, server));
+            }
+            Err(err) => notes.push(format!("The COMPARE build could not be measured: {err}")),
+        }
+    }
+    if let Some(binary) = &ctx.rhai_inline {
+        match Server::listening("rhai-inline", Command::new(binary), &ctx.log("http-rhai-inline"), timeout) {
+            Ok(server) => systems.insert(1, (Kind::RhaiInline, server)),
+            Err(err) => notes.push(format!("The inline prototype could not be measured: {err}")),
+        }
+    }
     for (kind, started) in [(Kind::NodeRed, super::peers::node_red(ctx)), (Kind::Webhook, super::peers::webhook(ctx))] {
         match started {
             Some(Ok(server)) => systems.push((kind, server)),
@@ -138,16 +161,21 @@ pub fn run(ctx: &Ctx, report: &mut Report) -> Result<(), String> {
                 let (_, i, request) = &pairs[p];
                 let server = &systems[*i].1;
                 let sampler = RssSampler::start(server.pid());
-                let measured = load::run(&ctx.tool, &server.url, request, ctx.load, &ctx.work)?;
+                let cpu_before = proc::cpu_seconds(server.pid());
+                let mut measured = load::run(&ctx.tool, &server.url, request, ctx.load, &ctx.work)?;
+                if let (Some(before), Some(after)) = (cpu_before, proc::cpu_seconds(server.pid())) {
+                    measured.cpu_us = (after - before) * 1e6 / measured.requests.max(1) as f64;
+                }
                 peaks[*i] = peaks[*i].max(sampler.finish() as f64);
                 eprintln!(
-                    "   round {} | {} | {}: {} req/s, p50 {}, p99 {}, errors {}",
+                    "   round {} | {} | {}: {} req/s, p50 {}, p99 {}, {:.1} µs CPU/request, errors {}",
                     round + 1,
                     scenario.name,
                     server.name,
                     report::count(measured.rps),
                     report::ms(measured.p50_ms),
                     report::ms(measured.p99_ms),
+                    measured.cpu_us,
                     measured.errors
                 );
                 results[p].push(measured);
@@ -157,7 +185,18 @@ pub fn run(ctx: &Ctx, report: &mut Report) -> Result<(), String> {
 
     let section = report.section(
         "HTTP throughput and latency",
-        &["route", "system", "req/s", "p50", "p99", "req/s vs axum", "p99 vs axum", "non-2xx", "req/s per round"],
+        &[
+            "route",
+            "system",
+            "req/s",
+            "p50",
+            "p99",
+            "req/s vs axum",
+            "p99 vs axum",
+            "server CPU/request",
+            "non-2xx",
+            "req/s per round",
+        ],
     );
     let mut hello = (f64::NAN, f64::NAN, f64::NAN);
     let mut peer_ratios: Vec<(Kind, f64, f64)> = Vec::new();
@@ -170,6 +209,7 @@ pub fn run(ctx: &Ctx, report: &mut Report) -> Result<(), String> {
             let rps = median(&runs.iter().map(|m| m.rps).collect::<Vec<_>>());
             let p50 = median(&runs.iter().map(|m| m.p50_ms).collect::<Vec<_>>());
             let p99 = median(&runs.iter().map(|m| m.p99_ms).collect::<Vec<_>>());
+            let cpu = median(&runs.iter().map(|m| m.cpu_us).collect::<Vec<_>>());
             // Ratios are taken round by round (paired), then the median.
             let paired = |other: Option<usize>, field: fn(&Measured) -> f64| -> f64 {
                 let Some(other) = other else { return f64::NAN };
@@ -193,6 +233,7 @@ pub fn run(ctx: &Ctx, report: &mut Report) -> Result<(), String> {
                 report::ms(p99),
                 if kind == Kind::Axum { "1.00x".into() } else { report::ratio(rps_ratio) },
                 if kind == Kind::Axum { "1.00x".into() } else { report::ratio(p99_ratio) },
+                if cpu.is_finite() && cpu > 0.0 { format!("{cpu:.1} µs") } else { "n/a".into() },
                 runs.iter().map(|m| m.errors).sum::<u64>().to_string(),
                 runs.iter().map(|m| report::count(m.rps)).collect::<Vec<_>>().join(" / "),
             ]);
@@ -200,10 +241,21 @@ pub fn run(ctx: &Ctx, report: &mut Report) -> Result<(), String> {
     }
     section.notes.push(format!(
         "Each run: {} s, {} connections, {} load-tool thread, keep-alive. Ratios are the median of the per-round \
-         ratios (systems alternate within each round). Switchboard serves `benches/hubs/http` with default settings \
+         ratios (systems alternate within each round). Server CPU/request is the user + system time of the server \
+         process (all threads) during the run over the requests served: the load tool shares the 2 cores, so it is \
+         the fairer measure of cost. Switchboard serves `benches/hubs/http` with default settings \
          (run log on, default limits, info logs to a file).",
         ctx.load.seconds, ctx.load.connections, ctx.load.threads
     ));
+    if ctx.rhai_inline.is_some() {
+        section.notes.push(
+            "`axum + Rhai AST inline` is the design's prototype (`benches/baseline/src/bin/rhai_inline.rs`): the same \
+             hello script compiled once and evaluated on the tokio worker, input from the query string, result to \
+             JSON; no run id, limits, event, run log or metrics. The gap between it and Switchboard is the cost of \
+             Switchboard's request pipeline."
+                .into(),
+        );
+    }
     section.notes.extend(notes);
     let db = ["switchboard.db", "switchboard.db-wal"]
         .iter()
