@@ -42,8 +42,8 @@ fn a_skipped_overlap_is_logged_never_silent() {
     hub.script("slow", "time::sleep(2500);");
     let server = hub.serve();
     assert!(wait_until(Duration::from_secs(10), || server.stderr().contains("skipped the occurrence")));
+    assert!(wait_until(Duration::from_secs(10), || server.stderr().contains("overlap = \"skip\"")));
     assert!(server.stderr().contains("cron job `slow`"));
-    assert!(server.stderr().contains("overlap = \"skip\""));
     let recorded = || {
         let out = hub.cmd(&["runs", "list", "--status", "skipped", "--json"]).output();
         out.code == 0 && out.json().as_array().is_some_and(|runs| !runs.is_empty())
@@ -83,7 +83,7 @@ fn catch_up_once_runs_a_missed_occurrence_at_start() {
     hub.manifest(&manifest("once"));
     let server = hub.serve();
     assert!(wait_until(Duration::from_secs(8), || stored(&hub, "caught_up").is_some()), "{}", server.stderr());
-    assert!(server.stderr().contains("catching up"));
+    assert!(wait_until(Duration::from_secs(10), || server.stderr().contains("catching up")));
 }
 
 #[test]

@@ -74,7 +74,11 @@ fn a_file_written_in_two_steps_runs_once_after_the_second_write_and_is_moved() {
         (&"watch".into(), &"inbox/a.csv".into(), &"created".into())
     );
     assert_eq!(event["watch"], "inbox");
-    assert!(server.stderr().contains("moved inbox/a.csv to inbox/done/a.csv"), "{}", server.stderr());
+    assert!(
+        wait_until(WAIT, || server.stderr().contains("moved inbox/a.csv to inbox/done/a.csv")),
+        "{}",
+        server.stderr()
+    );
 }
 
 #[test]
@@ -194,7 +198,7 @@ fn on_start_ignore_records_files_that_arrived_while_down_without_running_them() 
     drop(server);
     hub.file("inbox/b.csv", "while down");
     let server = serve(&hub);
-    assert!(server.stderr().contains("ignoring inbox/b.csv"), "{}", server.stderr());
+    assert!(wait_until(WAIT, || server.stderr().contains("ignoring inbox/b.csv")), "{}", server.stderr());
     assert_eq!(recorded(&hub, "inbox", "b.csv").as_deref(), Some("seen"));
     hub.file("inbox/c.csv", "live again");
     assert_eq!(wait_for_lines(&hub, &server, 2), ["created inbox/a.csv: live", "created inbox/c.csv: live again"]);
