@@ -5,7 +5,7 @@ use crate::secrets::Secrets;
 use crate::store::{RunRecord, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 const BATCH: usize = 512;
 /// How long the writer gathers more records once one arrived.
 const GATHER: Duration = Duration::from_millis(20);
+/// Records waiting for the writer at most; past that, `record` waits (backpressure) rather than
+/// let memory grow without bound or drop a record.
+const CAPACITY: usize = 16_384;
 /// How often old records are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
@@ -42,7 +45,7 @@ pub struct RunLog {
 
 struct Inner {
     path: PathBuf,
-    sender: Mutex<Option<Sender<Message>>>,
+    sender: Mutex<Option<SyncSender<Message>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     keep_for_secs: Arc<AtomicU64>,
     keep_last: Arc<AtomicU64>,
@@ -86,7 +89,7 @@ impl RunLog {
     fn send(&self, message: Message) -> bool {
         let mut sender = self.inner.sender.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if sender.is_none() {
-            let (tx, rx) = mpsc::channel();
+            let (tx, rx) = mpsc::sync_channel(CAPACITY);
             let path = self.inner.path.clone();
             let (keep_for, keep_last) = (Arc::clone(&self.inner.keep_for_secs), Arc::clone(&self.inner.keep_last));
             let spawned = std::thread::Builder::new()
@@ -130,11 +133,13 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
     };
     let mut last_prune: Option<Instant> = None;
     let mut since_prune = 0usize;
+    let mut behind = false;
     while let Ok(first) = rx.recv() {
         let mut records = Vec::new();
         let mut flushes = Vec::new();
-        if matches!(first, Message::Record(_)) {
-            // Let the batch fill: one wake-up per batch instead of one per record.
+        if matches!(first, Message::Record(_)) && !behind {
+            // Let the batch fill: one wake-up per batch instead of one per record. When the last
+            // batch was full the writer is behind, so it goes on at once.
             std::thread::sleep(GATHER);
         }
         let mut next = Some(first);
@@ -152,6 +157,7 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
             }
             next = rx.try_recv().ok();
         }
+        behind = records.len() >= BATCH;
         if !records.is_empty()
             && let Err(err) = store.runs_insert(&records)
         {
