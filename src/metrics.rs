@@ -15,11 +15,19 @@ struct Histogram {
     sum: f64,
 }
 
+/// Counters of one script. Keyed per script first so that counting a run looks up borrowed
+/// names and allocates nothing once the script has been seen.
+#[derive(Default)]
+struct ScriptCounters {
+    /// Runs by trigger and status: a handful of pairs, so a scan beats a map.
+    runs: Vec<(String, String, u64)>,
+    durations: Histogram,
+}
+
 #[derive(Default)]
 struct Counters {
-    runs: BTreeMap<(String, String, String), u64>,
-    durations: BTreeMap<String, Histogram>,
-    http: BTreeMap<(String, u16), u64>,
+    scripts: BTreeMap<String, ScriptCounters>,
+    http: BTreeMap<String, BTreeMap<u16, u64>>,
     retries: BTreeMap<String, u64>,
     circuits: BTreeMap<String, u8>,
 }
@@ -39,8 +47,15 @@ impl Metrics {
     /// Counts a finished run.
     pub fn run(&self, script: &str, trigger: &str, status: &str, seconds: f64) {
         self.with(|c| {
-            *c.runs.entry((script.to_string(), trigger.to_string(), status.to_string())).or_default() += 1;
-            let histogram = c.durations.entry(script.to_string()).or_default();
+            if !c.scripts.contains_key(script) {
+                c.scripts.insert(script.to_string(), ScriptCounters::default());
+            }
+            let Some(counters) = c.scripts.get_mut(script) else { return };
+            match counters.runs.iter_mut().find(|(t, s, _)| t == trigger && s == status) {
+                Some((_, _, n)) => *n += 1,
+                None => counters.runs.push((trigger.to_string(), status.to_string(), 1)),
+            }
+            let histogram = &mut counters.durations;
             for (bucket, bound) in histogram.counts.iter_mut().zip(BUCKETS) {
                 if seconds <= bound {
                     *bucket += 1;
@@ -53,7 +68,14 @@ impl Metrics {
 
     /// Counts an HTTP response of `route` (its pattern, or "unmatched").
     pub fn http(&self, route: &str, status: u16) {
-        self.with(|c| *c.http.entry((route.to_string(), status)).or_default() += 1);
+        self.with(|c| {
+            if !c.http.contains_key(route) {
+                c.http.insert(route.to_string(), BTreeMap::new());
+            }
+            if let Some(statuses) = c.http.get_mut(route) {
+                *statuses.entry(status).or_default() += 1;
+            }
+        });
     }
 
     /// Counts a retried request of an HTTP connection.
@@ -79,19 +101,23 @@ impl Metrics {
         let mut out = String::new();
         let _ = writeln!(out, "# HELP switchboard_runs_total Finished runs by script, trigger and status.");
         let _ = writeln!(out, "# TYPE switchboard_runs_total counter");
-        for ((script, trigger, status), n) in &c.runs {
-            let _ = writeln!(
-                out,
-                "switchboard_runs_total{{script=\"{}\",trigger=\"{}\",status=\"{}\"}} {n}",
-                label(script),
-                label(trigger),
-                label(status)
-            );
+        for (script, counters) in &c.scripts {
+            let mut runs: Vec<_> = counters.runs.iter().collect();
+            runs.sort();
+            for (trigger, status, n) in runs {
+                let _ = writeln!(
+                    out,
+                    "switchboard_runs_total{{script=\"{}\",trigger=\"{}\",status=\"{}\"}} {n}",
+                    label(script),
+                    label(trigger),
+                    label(status)
+                );
+            }
         }
         let _ = writeln!(out, "# HELP switchboard_run_duration_seconds Run durations by script.");
         let _ = writeln!(out, "# TYPE switchboard_run_duration_seconds histogram");
-        for (script, histogram) in &c.durations {
-            let script = label(script);
+        for (script, counters) in &c.scripts {
+            let (script, histogram) = (label(script), &counters.durations);
             for (bound, n) in BUCKETS.iter().zip(histogram.counts) {
                 let _ =
                     writeln!(out, "switchboard_run_duration_seconds_bucket{{script=\"{script}\",le=\"{bound}\"}} {n}");
@@ -106,9 +132,14 @@ impl Metrics {
         }
         let _ = writeln!(out, "# HELP switchboard_http_requests_total HTTP responses by route and status.");
         let _ = writeln!(out, "# TYPE switchboard_http_requests_total counter");
-        for ((route, status), n) in &c.http {
-            let _ =
-                writeln!(out, "switchboard_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}", label(route));
+        for (route, statuses) in &c.http {
+            for (status, n) in statuses {
+                let _ = writeln!(
+                    out,
+                    "switchboard_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                    label(route)
+                );
+            }
         }
         let _ = writeln!(out, "# HELP switchboard_queue_depth Queued items waiting or running.");
         let _ = writeln!(out, "# TYPE switchboard_queue_depth gauge");

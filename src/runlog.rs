@@ -1,8 +1,9 @@
 //! The run log writer: records are handed over without waiting and written in batches on a
 //! thread of their own, so no response waits on a disk flush. Old records are pruned there too.
 
+use crate::runner::record::Pending;
 use crate::secrets::Secrets;
-use crate::store::{RunRecord, Store};
+use crate::store::Store;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -33,7 +34,7 @@ pub fn since(text: &str) -> Result<String, String> {
 }
 
 enum Message {
-    Record(Box<(RunRecord, Secrets)>),
+    Record(Box<(Pending, Secrets)>),
     Flush(Sender<()>),
 }
 
@@ -74,8 +75,8 @@ impl RunLog {
 
     /// Queues a record for writing; never blocks on the disk. `secrets` are redacted from it on
     /// the writer thread, off the request path.
-    pub fn record(&self, record: RunRecord, secrets: Secrets) {
-        self.send(Message::Record(Box::new((record, secrets))));
+    pub fn record(&self, record: impl Into<Pending>, secrets: Secrets) {
+        self.send(Message::Record(Box::new((record.into(), secrets))));
     }
 
     /// Waits until every record handed over so far is written (or the writer gave up).
@@ -146,9 +147,8 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
         while let Some(message) = next.take() {
             match message {
                 Message::Record(entry) => {
-                    let (mut record, secrets) = *entry;
-                    crate::runner::record::redact(&mut record, &secrets);
-                    records.push(record);
+                    let (record, secrets) = *entry;
+                    records.push(crate::runner::record::redact(record, &secrets));
                 }
                 Message::Flush(done) => flushes.push(done),
             }

@@ -125,8 +125,8 @@ fn retry(dir: &Path, id: &str) -> Result<(), Error> {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let snapshot = Snapshot::load(dir, runtime.handle().clone())?;
     let mut invocation = Invocation::manual(original.script.clone(), original.input.clone());
-    if let Some(event) = original.event.as_object() {
-        invocation.event = event.clone();
+    if original.event.is_object() {
+        invocation.set_event(&original.event);
         invocation.event.remove("run_id");
     }
     invocation.event.insert("retry_of".into(), original.id.clone().into());

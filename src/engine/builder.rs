@@ -19,7 +19,11 @@ pub fn build(capabilities: &Arc<Capabilities>, limits: &Limits) -> Result<Engine
         .set_max_string_size(usize::try_from(limits.max_string.0).unwrap_or(usize::MAX))
         .set_max_array_size(limits.max_array)
         .set_max_map_size(limits.max_map)
-        .set_max_modules(256);
+        .set_max_modules(256)
+        // No string interner: it is one lock shared by every run, and under the `sync` feature
+        // rhai answers contention on it by sleeping 10 ms (`locked_write`), so two requests
+        // building strings at once would cost one of them 10 ms.
+        .set_max_strings_interned(0);
     // `eval` would compile new code on every call, outside the AST cache and the checks of `check`.
     engine.disable_symbol("eval");
     engine.on_progress(context::progress);

@@ -2,7 +2,7 @@
 
 use crate::engine::response::Response;
 use crate::stdlib::time::Time;
-use rhai::{Array, Blob, Dynamic, Map};
+use rhai::{Dynamic, Map};
 use serde_json::{Number, Value};
 
 /// A JSON value as a Rhai value.
@@ -26,8 +26,8 @@ pub fn object_to_map(fields: &serde_json::Map<String, Value>) -> Map {
 }
 
 /// A Rhai value as JSON; fails for values JSON cannot hold (functions, non-finite floats).
+/// Containers are read in place (no copy of a subtree per level).
 pub fn to_json(value: &Dynamic) -> Result<Value, String> {
-    let value = value.flatten_clone();
     if value.is_unit() {
         return Ok(Value::Null);
     }
@@ -43,24 +43,22 @@ pub fn to_json(value: &Dynamic) -> Result<Value, String> {
     if let Ok(c) = value.as_char() {
         return Ok(Value::String(c.to_string()));
     }
-    if value.is_string() {
-        return Ok(Value::String(value.into_string().unwrap_or_default()));
+    if let Ok(text) = value.as_immutable_string_ref() {
+        return Ok(Value::String(text.to_string()));
     }
-    if value.is_array() {
-        let items = value.cast::<Array>();
+    if let Ok(items) = value.as_array_ref() {
         return items.iter().map(to_json).collect::<Result<_, _>>().map(Value::Array);
     }
-    if value.is_map() {
-        return map_to_json(&value.cast::<Map>()).map(Value::Object);
+    if let Ok(map) = value.as_map_ref() {
+        return map_to_json(&map).map(Value::Object);
     }
-    if value.is_blob() {
-        let bytes = value.cast::<Blob>();
-        return Ok(Value::Array(bytes.into_iter().map(|b| Value::Number(b.into())).collect()));
+    if let Ok(bytes) = value.as_blob_ref() {
+        return Ok(Value::Array(bytes.iter().map(|b| Value::Number((*b).into())).collect()));
     }
-    if let Some(time) = value.clone().try_cast::<Time>() {
+    if let Some(time) = value.read_lock::<Time>() {
         return Ok(Value::String(time.to_rfc3339()));
     }
-    if let Some(response) = value.clone().try_cast::<Response>() {
+    if let Some(response) = value.read_lock::<Response>() {
         let mut object = serde_json::Map::new();
         object.insert("status".into(), Value::Number(response.status.into()));
         object.insert("body".into(), to_json(&response.body)?);
@@ -68,6 +66,54 @@ pub fn to_json(value: &Dynamic) -> Result<Value, String> {
         return Ok(Value::Object(object));
     }
     Err(format!("a value of type `{}` cannot be converted to JSON", value.type_name()))
+}
+
+/// A Rhai value written as JSON text directly, without building a `serde_json::Value` first:
+/// `serde_json::to_string(&Json(&value))`. Values [`to_json`] refuses fail the same way.
+pub struct Json<'a>(pub &'a Dynamic);
+
+impl serde::Serialize for Json<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap, SerializeSeq};
+        let value = self.0;
+        if value.is_unit() {
+            return serializer.serialize_unit();
+        }
+        if let Ok(b) = value.as_bool() {
+            return serializer.serialize_bool(b);
+        }
+        if let Ok(i) = value.as_int() {
+            return serializer.serialize_i64(i);
+        }
+        if let Ok(f) = value.as_float() {
+            if !f.is_finite() {
+                return Err(S::Error::custom(format!("{f} cannot be written as JSON")));
+            }
+            return serializer.serialize_f64(f);
+        }
+        if let Ok(c) = value.as_char() {
+            return serializer.serialize_char(c);
+        }
+        if let Ok(text) = value.as_immutable_string_ref() {
+            return serializer.serialize_str(&text);
+        }
+        if let Ok(items) = value.as_array_ref() {
+            let mut seq = serializer.serialize_seq(Some(items.len()))?;
+            for item in items.iter() {
+                seq.serialize_element(&Json(item))?;
+            }
+            return seq.end();
+        }
+        if let Ok(map) = value.as_map_ref() {
+            let mut out = serializer.serialize_map(Some(map.len()))?;
+            for (key, item) in map.iter() {
+                out.serialize_entry(key.as_str(), &Json(item))?;
+            }
+            return out.end();
+        }
+        // Blobs, times and responses are rare here: go through `to_json`.
+        to_json(value).map_err(S::Error::custom)?.serialize(serializer)
+    }
 }
 
 /// A Rhai object map as a JSON object.
@@ -102,5 +148,16 @@ mod tests {
     #[test]
     fn non_finite_floats_are_refused() {
         assert!(to_json(&Dynamic::from(f64::NAN)).is_err());
+        assert!(serde_json::to_string(&Json(&Dynamic::from(f64::NAN))).is_err());
+    }
+
+    #[test]
+    fn writing_json_directly_matches_the_value_conversion() {
+        let original =
+            json!({"n": 3, "x": 1.5, "s": "a \"quoted\"\nline", "list": [true, null, 'c'], "nested": {"a": -7}});
+        let value = to_dynamic(&original);
+        let text = serde_json::to_string(&Json(&value)).expect("writable");
+        assert_eq!(text, to_json(&value).expect("convertible").to_string());
+        assert_eq!(serde_json::from_str::<Value>(&text).expect("valid JSON"), original);
     }
 }

@@ -46,14 +46,11 @@ pub fn on_error_invocation(script: &str, failed: &Outcome, failed_invocation: &I
         "source": source,
         "error": error,
         "attempts": failed_invocation.attempt,
-        "input": failed_invocation.input,
-        "event": failed_invocation.event,
+        "input": failed_invocation.input_json(),
+        "event": failed_invocation.event_json(),
     });
     let mut invocation = Invocation::manual(script.to_string(), input);
-    invocation.event = json!({ "kind": "error", "failed_run": failed.run_id, "failed_script": failed.script })
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    invocation.set_event(&json!({ "kind": "error", "failed_run": failed.run_id, "failed_script": failed.script }));
     invocation
 }
 

@@ -52,8 +52,8 @@ pub async fn run(queue: Arc<Queue>) {
 
 fn invocation(item: &QueueItem) -> Invocation {
     let mut invocation = Invocation::manual(item.script.clone(), item.input.clone());
-    if let Some(event) = item.event.as_object() {
-        invocation.event = event.clone();
+    if item.event.is_object() {
+        invocation.set_event(&item.event);
     }
     invocation.run_id = Some(if item.attempts <= 1 { item.id.clone() } else { runner::new_id() });
     invocation.attempt = item.attempts;

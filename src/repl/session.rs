@@ -200,8 +200,8 @@ fn fresh_scope() -> Scope<'static> {
     let mut event = Map::new();
     event.insert("kind".into(), "repl".into());
     let mut scope = Scope::new();
-    scope.push("input", Map::new());
-    scope.push("event", event);
+    scope.push_dynamic("input", Dynamic::from_map(Map::new()));
+    scope.push_dynamic("event", Dynamic::from_map(event));
     scope
 }
 

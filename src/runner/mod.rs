@@ -19,15 +19,17 @@ use std::time::{Duration, Instant};
 /// here (so it pays no thread hop); a long loop gets here within milliseconds.
 const HAND_OFF_AFTER: u64 = 100_000;
 
-/// What to run and with what.
+/// What to run and with what. Input and event are held as Rhai values, so a trigger that builds
+/// them directly (HTTP) pays no JSON conversion on the request path; the run log converts them
+/// on its writer thread.
 #[derive(Clone, Debug)]
 pub struct Invocation {
     /// The script's name in the hub.
     pub script: String,
-    /// The `input` map.
-    pub input: Value,
+    /// The `input`: a map (or `()`, an empty one); anything else fails the run.
+    pub input: Dynamic,
     /// The `event` map; `kind` says what started the run.
-    pub event: serde_json::Map<String, Value>,
+    pub event: Map,
     /// Overrides `[limits] timeout`.
     pub timeout: Option<Duration>,
     /// Overrides `[limits] max_operations`.
@@ -53,8 +55,13 @@ pub struct Invocation {
 impl Invocation {
     /// A run started by hand (`switchboard run`), with `event.kind = "manual"`.
     pub fn manual(script: impl Into<String>, input: Value) -> Self {
-        let mut event = serde_json::Map::new();
-        event.insert("kind".into(), Value::String("manual".into()));
+        Self::new(script, convert::to_dynamic(&input))
+    }
+
+    /// A run of `script` with `input` already a Rhai value, with `event.kind = "manual"`.
+    pub fn new(script: impl Into<String>, input: Dynamic) -> Self {
+        let mut event = Map::new();
+        event.insert("kind".into(), "manual".into());
         Self {
             script: script.into(),
             input,
@@ -71,6 +78,23 @@ impl Invocation {
             record: true,
         }
     }
+
+    /// Replaces the event with a JSON object (its `kind` says what started the run).
+    pub fn set_event(&mut self, event: &Value) {
+        if let Value::Object(fields) = event {
+            self.event = convert::object_to_map(fields);
+        }
+    }
+
+    /// The input as JSON.
+    pub fn input_json(&self) -> Value {
+        convert::to_json(&self.input).unwrap_or(Value::Null)
+    }
+
+    /// The event as JSON.
+    pub fn event_json(&self) -> Value {
+        convert::map_to_json(&self.event).map(Value::Object).unwrap_or(Value::Null)
+    }
 }
 
 /// A successful result, ready for any trigger to present.
@@ -80,21 +104,28 @@ pub struct Reply {
     pub status: Option<u16>,
     /// Set by `response(status, body, headers)`.
     pub headers: Vec<(String, String)>,
-    /// The script's value as JSON (`()` is `null`).
-    pub body: Value,
+    /// The script's value as JSON text (`()` is `null`): written once, straight from the Rhai
+    /// value, for both the run log and an HTTP response.
+    pub text: String,
 }
 
 impl Reply {
+    /// The script's value as JSON.
+    pub fn body(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
     /// The result as one JSON value: the body, or `{status, headers, body}` when the script chose
     /// its status with `response(...)`.
     pub fn into_json(self) -> Value {
+        let body = self.body();
         match self.status {
             Some(status) => {
                 let headers: serde_json::Map<String, Value> =
                     self.headers.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
-                serde_json::json!({ "status": status, "headers": headers, "body": self.body })
+                serde_json::json!({ "status": status, "headers": headers, "body": body })
             }
-            None => self.body,
+            None => body,
         }
     }
 }
@@ -141,16 +172,19 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
     let timeout = invocation.timeout.unwrap_or(limits.timeout.0);
     let max_operations = invocation.max_operations.unwrap_or(limits.max_operations);
 
-    let input = match &invocation.input {
-        Value::Object(fields) => convert::object_to_map(fields),
-        Value::Null => Map::new(),
-        other => {
-            let error = RunError::Invalid { message: format!("input must be a JSON object, not {}", kind_of(other)) };
-            return finish(snapshot, invocation, run_id, started_at, clock, None, Err(error));
-        }
+    // The script gets copies (cheap: strings are shared), so the record keeps what it was given.
+    let input = if invocation.input.is_unit() {
+        Dynamic::from_map(Map::new())
+    } else if invocation.input.is_map() {
+        invocation.input.clone()
+    } else {
+        let error = RunError::Invalid {
+            message: format!("input must be a JSON object, not {}", kind_of(&invocation.input_json())),
+        };
+        return finish(snapshot, invocation, run_id, started_at, clock, None, Err(error));
     };
-    let mut event = convert::object_to_map(&invocation.event);
-    event.insert("run_id".into(), run_id.clone().into());
+    let mut event = invocation.event.clone();
+    event.insert("run_id".into(), run_id.as_str().into());
 
     let mut state = RunState::new(timeout, max_operations);
     state.echo = invocation.echo;
@@ -163,14 +197,14 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
     }
     let active = context::enter(state);
     let mut scope = Scope::new();
-    scope.push("input", input);
-    scope.push("event", event);
+    // `push_dynamic`: rhai's `Scope::push` of a map rebuilds it entry by entry.
+    scope.push_dynamic("input", input);
+    scope.push_dynamic("event", Dynamic::from_map(event));
     let evaluated = snapshot.engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast);
     let state = active.finish();
 
     let source = ast.source().unwrap_or(&invocation.script).to_string();
-    let result =
-        evaluated.map_err(|err| run_error(&source, err, timeout, max_operations)).and_then(|value| reply(&value));
+    let result = evaluated.map_err(|err| run_error(&source, err, timeout, max_operations)).and_then(reply);
     finish(snapshot, invocation, run_id, started_at, clock, state, result)
 }
 
@@ -213,10 +247,10 @@ fn finish(
         emitted: events.len(),
     };
     if invocation.record {
-        let record = record::of(&outcome, invocation);
-        let host = &snapshot.capabilities.host;
+        let pending = record::of(&outcome, invocation);
+        let (host, record) = (&snapshot.capabilities.host, &pending.record);
         host.metrics.run(&record.script, &record.trigger, &record.status, outcome.duration.as_secs_f64());
-        host.runlog.record(record, secrets.clone());
+        host.runlog.record(pending, secrets.clone());
     }
     outcome
 }
@@ -230,21 +264,25 @@ fn redact_error(error: RunError, secrets: &crate::secrets::Secrets) -> RunError 
     }
 }
 
-fn reply(value: &Dynamic) -> Result<Reply, RunError> {
+fn reply(value: Dynamic) -> Result<Reply, RunError> {
     let invalid = |message: String| RunError::Invalid { message: format!("the script's result {message}") };
-    if let Some(response) = value.clone().try_cast::<Response>() {
-        let body = convert::to_json(&response.body).map_err(invalid)?;
+    let json = |value: &Dynamic| serde_json::to_string(&convert::Json(value)).map_err(|err| invalid(err.to_string()));
+    if let Some(response) = value.read_lock::<Response>() {
+        let text = json(&response.body)?;
         let headers =
             response.headers.iter().map(|(name, value)| (name.to_string(), convert::to_text(value))).collect();
         let status = u16::try_from(response.status).ok();
-        return Ok(Reply { status, headers, body });
+        return Ok(Reply { status, headers, text });
     }
-    Ok(Reply { status: None, headers: Vec::new(), body: convert::to_json(value).map_err(invalid)? })
+    Ok(Reply { status: None, headers: Vec::new(), text: json(&value)? })
 }
 
-/// A new sortable run id.
+/// A new sortable run id: a UUIDv7 whose 74 random bits come from a thread-local generator
+/// (seeded from the OS once per thread) rather than a system call per run.
 pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+    let millis = u64::try_from(Utc::now().timestamp_millis()).unwrap_or_default();
+    let random: [u8; 10] = std::array::from_fn(|_| fastrand::u8(..));
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid().to_string()
 }
 
 fn kind_of(value: &Value) -> &'static str {

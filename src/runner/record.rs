@@ -1,9 +1,10 @@
 //! Turning an outcome into its run log record: status, trigger detail, bounded and redacted text.
 
 use super::{Invocation, Outcome};
-use crate::engine::RunError;
+use crate::engine::{RunError, convert};
 use crate::secrets::Secrets;
-use crate::store::RunRecord;
+use crate::store::{RunRecord, RunRow};
+use rhai::{Dynamic, Map};
 use serde_json::Value;
 
 /// Longest stored result text.
@@ -11,11 +12,33 @@ const MAX_RESULT: usize = 4_096;
 /// Largest input kept whole (so the run can be retried); larger ones keep a summary.
 const MAX_INPUT: usize = 256 * 1024;
 
+/// A record as a run hands it over: its input and event still Rhai values, moved in as they are.
+/// [`redact`] (on the run log's writer thread, off the request path) converts them to JSON, fills
+/// in the detail, bounds them and removes secrets before they are stored.
+pub struct Pending {
+    /// The record; its `input` and `event` are replaced by the two below.
+    pub record: RunRecord,
+    pub input: Dynamic,
+    pub event: Map,
+    /// When set, written into the record's `started_at`.
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<RunRecord> for Pending {
+    /// A record already in JSON form (a skipped cron occurrence).
+    fn from(mut record: RunRecord) -> Self {
+        let input = convert::to_dynamic(&std::mem::take(&mut record.input));
+        let event = match std::mem::take(&mut record.event) {
+            Value::Object(fields) => convert::object_to_map(&fields),
+            _ => Map::new(),
+        };
+        Self { record, input, event, started_at: None }
+    }
+}
+
 /// The run log record of `outcome`.
-/// The input and event are moved in as they are; [`redact`] (on the run log's writer thread, off
-/// the request path) bounds them and removes secrets before they are stored.
-pub fn of(outcome: &Outcome, invocation: Invocation) -> RunRecord {
-    let trigger = invocation.event.get("kind").and_then(Value::as_str).unwrap_or("manual").to_string();
+pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
+    let trigger = invocation.event.get("kind").map_or_else(|| "manual".to_string(), ToString::to_string);
     let (status, error) = match &outcome.result {
         Ok(_) => ("ok", None),
         Err(err @ RunError::Timeout { .. }) => ("timeout", Some(err.to_string())),
@@ -33,44 +56,51 @@ pub fn of(outcome: &Outcome, invocation: Invocation) -> RunRecord {
             serde_json::json!({ "level": "info", "text": format!("[{} more lines not kept]", outcome.dropped_lines) }),
         );
     }
-    RunRecord {
+    let record = RunRecord {
         id: outcome.run_id.clone(),
         script: outcome.script.clone(),
-        detail: detail(&trigger, &invocation.event),
+        detail: String::new(),
         trigger,
-        started_at: outcome.started_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        started_at: String::new(),
         duration_ms: outcome.duration.as_secs_f64() * 1000.0,
         status: status.to_string(),
         error,
         lines: Value::Array(lines),
-        input: invocation.input,
-        event: Value::Object(invocation.event),
-        result: outcome.result.as_ref().ok().map(|reply| {
-            let text = reply.body.to_string();
-            match reply.status {
-                Some(status) => format!("{status} {text}"),
-                None => text,
-            }
+        input: Value::Null,
+        event: Value::Null,
+        result: outcome.result.as_ref().ok().map(|reply| match reply.status {
+            Some(status) => format!("{status} {}", reply.text),
+            None => reply.text.clone(),
         }),
         attempt: invocation.attempt,
         retry_of: invocation.retry_of,
-    }
+    };
+    Pending { record, input: invocation.input, event: invocation.event, started_at: Some(outcome.started_at) }
 }
 
-/// Makes a record safe to store: secrets in its input, event and result become `***`, and an input
-/// or event too large to keep whole becomes a shortened string.
-pub fn redact(record: &mut RunRecord, secrets: &Secrets) {
-    record.input = redacted_json(&record.input, secrets, MAX_INPUT);
-    record.event = redacted_json(&record.event, secrets, MAX_INPUT);
+/// Makes a record safe to store and writes its JSON once: secrets in its input, event and result
+/// become `***`, and an input or event too large to keep whole becomes a shortened string.
+pub fn redact(pending: Pending, secrets: &Secrets) -> RunRow {
+    let Pending { mut record, input, event, started_at } = pending;
+    if let Some(started_at) = started_at {
+        record.started_at = started_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    }
+    if record.detail.is_empty() {
+        record.detail = detail(&record.trigger, &event);
+    }
+    let input = redacted_json(&input, secrets, MAX_INPUT);
+    let event = redacted_json(&Dynamic::from_map(event), secrets, MAX_INPUT);
+    let lines = secrets.redacted(std::mem::take(&mut record.lines).to_string());
     if let Some(result) = record.result.take() {
         // Redacted before shortening, so a cut can never leave part of a secret behind.
-        record.result = Some(shorten(secrets.redact(&result), MAX_RESULT));
+        record.result = Some(shorten(secrets.redacted(result), MAX_RESULT));
     }
+    RunRow { record, lines, input, event }
 }
 
 /// What started the run, in a few words: the route, job, file or event.
-fn detail(trigger: &str, event: &serde_json::Map<String, Value>) -> String {
-    let field = |name: &str| event.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+fn detail(trigger: &str, event: &Map) -> String {
+    let field = |name: &str| event.get(name).map(ToString::to_string).unwrap_or_default();
     match trigger {
         "http" => format!("{} {}", field("method"), field("route")),
         "cron" => field("name"),
@@ -80,14 +110,15 @@ fn detail(trigger: &str, event: &serde_json::Map<String, Value>) -> String {
     }
 }
 
-/// `value` as JSON with secrets redacted; too large values become a shortened string.
-fn redacted_json(value: &Value, secrets: &Secrets, limit: usize) -> Value {
-    let text = value.to_string();
-    let redacted = secrets.redact(&text);
+/// `value` as JSON text with secrets redacted; too large values become a shortened JSON string.
+fn redacted_json(value: &Dynamic, secrets: &Secrets, limit: usize) -> String {
+    let text =
+        serde_json::to_string(&convert::Json(value)).unwrap_or_else(|err| Value::String(err.to_string()).to_string());
+    let redacted = secrets.redacted(text);
     if redacted.len() > limit {
-        return Value::String(shorten(redacted, limit));
+        return Value::String(shorten(redacted, limit)).to_string();
     }
-    if redacted == text { value.clone() } else { serde_json::from_str(&redacted).unwrap_or(Value::String(redacted)) }
+    redacted
 }
 
 fn shorten(mut text: String, limit: usize) -> String {

@@ -47,8 +47,9 @@ pub fn run(capabilities: &Capabilities, context: NativeCallContext, name: &str, 
     event.insert("kind".into(), "call".into());
     event.insert("caller_depth".into(), Dynamic::from(i64::try_from(depth).unwrap_or(i64::MAX)));
     let mut scope = Scope::new();
-    scope.push("input", input);
-    scope.push("event", event);
+    // `push_dynamic`: rhai's `Scope::push` of a map rebuilds it entry by entry.
+    scope.push_dynamic("input", Dynamic::from_map(input));
+    scope.push_dynamic("event", Dynamic::from_map(event));
     context::set_depth(depth + 1);
     let result = context.engine().eval_ast_with_scope::<Dynamic>(&mut scope, ast);
     context::set_depth(depth);

@@ -78,6 +78,39 @@ const MIGRATIONS: &[&str] = &[
         last_error TEXT
     );
     CREATE INDEX queue_ready ON queue (state, not_before);",
+    // 7: the run log rebuilt around `seq`, the order records were written in (the rowid, so no
+    // index of its own). Every run appends one record and pruning drops the oldest, so both work
+    // at the ends of the rowid tree: an append goes after the last row, and pruning deletes a range
+    // of the lowest seqs without walking the records it keeps (by started_at it walked all of
+    // them). No AUTOINCREMENT: a new seq is one past the largest, which is all the order needs.
+    // No index on started_at: every append paid to maintain it, and listing and pruning now go by
+    // seq. Existing records are copied in started_at order so they keep the order they were
+    // listed in.
+    "CREATE TABLE runs_new (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL,
+        script TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        duration_ms REAL NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        lines TEXT NOT NULL,
+        input TEXT NOT NULL,
+        event TEXT NOT NULL,
+        result TEXT,
+        attempt INTEGER NOT NULL DEFAULT 1,
+        retry_of TEXT
+    );
+    INSERT INTO runs_new (id, script, trigger, detail, started_at, duration_ms, status, error, lines, input,
+        event, result, attempt, retry_of)
+    SELECT id, script, trigger, detail, started_at, duration_ms, status, error, lines, input, event, result, attempt,
+        retry_of
+    FROM runs ORDER BY started_at, id;
+    DROP TABLE runs;
+    ALTER TABLE runs_new RENAME TO runs;
+    CREATE UNIQUE INDEX runs_by_id ON runs (id);",
 ];
 
 /// Applies every migration newer than the database's version, each in its own transaction.
@@ -95,6 +128,7 @@ pub fn apply(connection: &mut Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{RunFilter, Store, StoreError};
 
     #[test]
     fn migrations_are_idempotent() -> rusqlite::Result<()> {
@@ -103,6 +137,51 @@ mod tests {
         apply(&mut connection)?;
         let version: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         assert_eq!(version, MIGRATIONS.len());
+        Ok(())
+    }
+
+    #[test]
+    fn the_run_log_keeps_its_records_and_their_order_when_rebuilt_around_seq() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|source| StoreError::CreateDir { path: "tmp".into(), source })?;
+        let path = dir.path().join("s.db");
+        {
+            // A store as migration 6 left it, its records written out of start order.
+            let connection = Connection::open(&path)?;
+            connection.execute_batch(&MIGRATIONS[..6].join("\n"))?;
+            connection.pragma_update(None, "user_version", 6)?;
+            let mut insert = connection.prepare(
+                "INSERT INTO runs (id, script, trigger, detail, started_at, duration_ms, status, lines, input, event)
+                 VALUES (?1, 'job', 'manual', '', ?2, 1.0, 'ok', '[]', '{\"n\": 1}', '{}')",
+            )?;
+            for (id, started_at) in [
+                ("run-b", "2025-01-01T00:00:02Z"),
+                ("run-d", "2025-01-01T00:00:03Z"),
+                ("run-a", "2025-01-01T00:00:01Z"),
+                ("run-c", "2025-01-01T00:00:03Z"),
+            ] {
+                insert.execute([id, started_at])?;
+            }
+        }
+        let store = Store::open(&path)?;
+        let listed = store.runs_list(&RunFilter { limit: 10, ..RunFilter::default() })?;
+        let ids: Vec<String> = listed.into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["run-d", "run-c", "run-b", "run-a"], "newest first, as before");
+        let kept = store.run_get("run-b")?;
+        assert_eq!(
+            kept.map(|r| (r.started_at, r.input)),
+            Some(("2025-01-01T00:00:02Z".into(), serde_json::json!({"n": 1})))
+        );
+        let connection = store.lock();
+        let indexes: Vec<String> = connection
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'runs' ORDER BY name")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        assert_eq!(indexes, ["runs_by_id"]);
+        let seqs: Vec<i64> = connection
+            .prepare("SELECT seq FROM runs ORDER BY started_at, id")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        assert_eq!(seqs, [1, 2, 3, 4]);
         Ok(())
     }
 }

@@ -41,8 +41,8 @@ impl QueueItem {
         Self {
             id: invocation.run_id.clone().unwrap_or_else(crate::runner::new_id),
             script: invocation.script.clone(),
-            input: invocation.input.clone(),
-            event: Value::Object(invocation.event.clone()),
+            input: invocation.input_json(),
+            event: invocation.event_json(),
             source,
             attempts: 0,
             max_attempts: policy.attempts,

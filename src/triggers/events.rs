@@ -32,15 +32,12 @@ fn invocation(subscription: &Subscription, event: &StoredEvent) -> Invocation {
         other => serde_json::json!({ "data": other }),
     };
     let mut invocation = Invocation::manual(subscription.script.clone(), input);
-    invocation.event = serde_json::json!({
+    invocation.set_event(&serde_json::json!({
         "kind": "event",
         "name": event.name,
         "event_id": event.id,
         "emitted_by": event.source_run,
-    })
-    .as_object()
-    .cloned()
-    .unwrap_or_default();
+    }));
     invocation.timeout = subscription.timeout.map(|t| t.0);
     invocation
 }

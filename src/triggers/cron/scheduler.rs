@@ -223,17 +223,14 @@ impl Job {
         }
         let input = serde_json::to_value(&job.input.0).unwrap_or(Value::Null);
         let mut invocation = Invocation::manual(job.script.clone(), input);
-        invocation.event = serde_json::json!({
+        invocation.set_event(&serde_json::json!({
             "kind": "cron",
             "name": job.name,
             "schedule": job.schedule,
             "scheduled_at": scheduled.with_timezone(&self.schedule.zone()).to_rfc3339(),
             "fired_at": Utc::now().with_timezone(&self.schedule.zone()).to_rfc3339(),
             "catch_up": catch_up,
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+        }));
         invocation.timeout = job.timeout.map(|t| t.0);
         invocation.max_operations = job.max_operations;
         let trigger = format!("cron job `{}`", job.name);

@@ -6,6 +6,7 @@ use super::table::{Lookup, RouteEntry};
 use super::{AppState, Live, auth, input, verify};
 use crate::config::{Auth, Mode};
 use crate::engine::RunError;
+use crate::engine::convert;
 use crate::queue::Policy;
 use crate::runner::{self, Invocation};
 use crate::store::QueueItem;
@@ -13,7 +14,8 @@ use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use rhai::{Dynamic, Map};
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -31,7 +33,7 @@ pub async fn handle(
         Err(error) => error.into_response(),
     };
     let metrics = &live.snapshot.capabilities.host.metrics;
-    metrics.http(route.as_deref().unwrap_or("unmatched"), response.status().as_u16());
+    metrics.http(route.as_ref().map_or("unmatched", |route| route.label.as_str()), response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&run_id) {
         response.headers_mut().insert("x-run-id", value);
     }
@@ -44,13 +46,13 @@ async fn serve(
     peer: SocketAddr,
     request: Request,
     run_id: &str,
-    label: &mut Option<String>,
+    matched: &mut Option<Arc<RouteEntry>>,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();
     let (route, params) = match live.table.lookup(&parts.method, &path) {
         Lookup::Found { route, params } => {
-            *label = Some(format!("{} {}", route.method, route.pattern));
+            *matched = Some(Arc::clone(&route));
             (route, params)
         }
         Lookup::WrongMethod { allowed } => {
@@ -99,27 +101,32 @@ async fn serve(
         input::validate(schema, &body.as_json())?;
     }
 
-    let mut fields = query;
+    // Built straight as Rhai values: the script reads them, the run log converts them later.
+    let mut fields = Map::new();
+    for (name, value) in &query {
+        fields.insert(name.as_str().into(), convert::to_dynamic(value));
+    }
     for (name, value) in &params {
-        fields.insert(name.clone(), Value::String(value.clone()));
+        fields.insert(name.as_str().into(), value.as_str().into());
     }
-    match &body {
-        input::Body::Json(Value::Object(object)) => fields.extend(object.clone()),
-        input::Body::Form(object) => fields.extend(object.clone()),
-        _ => {}
+    if let input::Body::Json(Value::Object(object)) | input::Body::Form(object) = &body {
+        for (name, value) in object {
+            fields.insert(name.as_str().into(), convert::to_dynamic(value));
+        }
     }
+    let input = Dynamic::from_map(fields);
     let event = event(&parts, &route, &params, &raw_query, &bytes, client);
 
     if config.mode == Mode::Queue {
         let queue =
             state.queue.get().ok_or_else(|| ApiError::Unavailable { message: "the queue is not running".into() })?;
-        let mut invocation = Invocation::manual(config.script.clone(), Value::Object(fields));
+        let mut invocation = Invocation::new(config.script.clone(), input);
         invocation.event = event;
         invocation.run_id = Some(run_id.to_string());
         invocation.timeout = config.timeout.map(|t| t.0);
         invocation.max_operations = config.max_operations;
         let policy = Policy::from_config(config.retry.as_ref());
-        let source = label.clone().unwrap_or_default();
+        let source = route.label.clone();
         let item = QueueItem::new(&invocation, source, policy, config.on_error.clone());
         queue.enqueue(item).await.map_err(|message| ApiError::Unavailable { message })?;
         let body = serde_json::json!({ "run_id": run_id, "status": "queued" });
@@ -137,7 +144,7 @@ async fn serve(
         None => None,
     };
 
-    let mut invocation = Invocation::manual(config.script.clone(), Value::Object(fields));
+    let mut invocation = Invocation::new(config.script.clone(), input);
     invocation.event = event;
     invocation.timeout = config.timeout.map(|t| t.0);
     invocation.max_operations = config.max_operations;
@@ -189,32 +196,36 @@ fn event(
     query: &std::collections::BTreeMap<String, String>,
     body: &[u8],
     client: Option<String>,
-) -> Map<String, Value> {
+) -> Map {
     let mut headers = Map::new();
     for (name, value) in &parts.headers {
         if name == header::AUTHORIZATION || name.as_str() == "x-api-key" || name == header::COOKIE {
             continue;
         }
-        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let text = String::from_utf8_lossy(value.as_bytes());
         match headers.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
-                existing.push_str(", ");
-                existing.push_str(&text);
-            }
-            _ => {
-                headers.insert(name.to_string(), Value::String(text));
+            Some(existing) => *existing = format!("{existing}, {text}").into(),
+            None => {
+                headers.insert(name.as_str().into(), text.as_ref().into());
             }
         }
     }
+    let texts = |pairs: &mut dyn Iterator<Item = (&String, &String)>| -> Dynamic {
+        let mut map = Map::new();
+        for (name, value) in pairs {
+            map.insert(name.as_str().into(), value.as_str().into());
+        }
+        Dynamic::from_map(map)
+    };
     let mut event = Map::new();
     event.insert("kind".into(), "http".into());
     event.insert("method".into(), parts.method.as_str().into());
     event.insert("path".into(), parts.uri.path().into());
-    event.insert("route".into(), route.pattern.clone().into());
-    event.insert("params".into(), params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
-    event.insert("query".into(), query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
-    event.insert("headers".into(), Value::Object(headers));
-    event.insert("body".into(), String::from_utf8_lossy(body).into_owned().into());
-    event.insert("client".into(), client.map_or(Value::Null, Value::String));
+    event.insert("route".into(), route.pattern.as_str().into());
+    event.insert("params".into(), texts(&mut params.iter().map(|(k, v)| (k, v))));
+    event.insert("query".into(), texts(&mut query.iter()));
+    event.insert("headers".into(), Dynamic::from_map(headers));
+    event.insert("body".into(), String::from_utf8_lossy(body).as_ref().into());
+    event.insert("client".into(), client.map_or(Dynamic::UNIT, Dynamic::from));
     event
 }

@@ -139,15 +139,17 @@ impl IntoResponse for ApiError {
 /// A script's result as a response: map/array -> 200 JSON, string -> 200 text, `()` -> 204,
 /// unless `response(...)` chose the status and headers.
 pub fn success(reply: Reply, run_id: &str) -> Response {
-    let default_status = if reply.body.is_null() { StatusCode::NO_CONTENT } else { StatusCode::OK };
+    let null = reply.text == "null";
+    let default_status = if null { StatusCode::NO_CONTENT } else { StatusCode::OK };
     let status = reply.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(default_status);
-    let mut response = match reply.body {
-        Value::Null => status.into_response(),
-        Value::String(text) => {
-            (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], text)
-                .into_response()
-        }
-        other => json_response(status, other),
+    let mut response = if null {
+        status.into_response()
+    } else if reply.text.starts_with('"') {
+        // A string result is sent as text, not as a JSON string.
+        let text = serde_json::from_str::<String>(&reply.text).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], text).into_response()
+    } else {
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], reply.text).into_response()
     };
     for (name, value) in reply.headers {
         match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {

@@ -16,6 +16,8 @@ pub struct RouteEntry {
     pub method: Method,
     /// The path as written in OpenAPI form (`/tasks/{id}`).
     pub pattern: String,
+    /// `METHOD pattern`, the route's name in metrics and queue items.
+    pub label: String,
     pub rate_limit: Option<RateLimit>,
     pub permits: Option<Arc<Semaphore>>,
     pub schema: Option<Arc<jsonschema::Validator>>,
@@ -98,7 +100,8 @@ fn entry(hub: &Path, index: usize, route: &Route, pattern: String) -> Result<Rou
         .map(|file| load_schema(hub, file))
         .transpose()
         .map_err(|err| format!("route[{index}].body_schema: {err}"))?;
-    Ok(RouteEntry { index, method, pattern, rate_limit, permits, schema })
+    let label = format!("{method} {pattern}");
+    Ok(RouteEntry { index, method, pattern, label, rate_limit, permits, schema })
 }
 
 /// Reads and compiles a JSON Schema file of the hub.

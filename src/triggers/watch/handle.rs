@@ -182,15 +182,12 @@ impl Folder {
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let input = serde_json::json!({ "path": shown, "name": name, "change": change.as_str() });
         let mut invocation = Invocation::manual(self.spec.script.clone(), input);
-        invocation.event = serde_json::json!({
+        invocation.set_event(&serde_json::json!({
             "kind": "watch",
             "path": shown,
             "change": change.as_str(),
             "watch": self.spec.label,
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+        }));
         invocation.timeout = self.spec.timeout;
         invocation.max_operations = self.spec.max_operations;
         let trigger = format!("watch `{}` ({} {shown})", self.spec.name, change.as_str());
