@@ -7,7 +7,7 @@ use crate::store::Store;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,9 @@ pub struct RunLog {
 
 struct Inner {
     path: PathBuf,
-    sender: Mutex<Option<SyncSender<Message>>>,
+    /// Set once the writer runs; read without a lock by every run.
+    sender: OnceLock<SyncSender<Message>>,
+    /// Also the lock under which the writer is started.
     writer: Mutex<Option<JoinHandle<()>>>,
     keep_for_secs: Arc<AtomicU64>,
     keep_last: Arc<AtomicU64>,
@@ -59,7 +61,7 @@ impl RunLog {
         Self {
             inner: Arc::new(Inner {
                 path,
-                sender: Mutex::new(None),
+                sender: OnceLock::new(),
                 writer: Mutex::new(None),
                 keep_for_secs: Arc::new(AtomicU64::new(30 * 24 * 3600)),
                 keep_last: Arc::new(AtomicU64::new(100_000)),
@@ -88,33 +90,41 @@ impl RunLog {
     }
 
     fn send(&self, message: Message) -> bool {
-        let mut sender = self.inner.sender.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if sender.is_none() {
-            let (tx, rx) = mpsc::sync_channel(CAPACITY);
-            let path = self.inner.path.clone();
-            let (keep_for, keep_last) = (Arc::clone(&self.inner.keep_for_secs), Arc::clone(&self.inner.keep_last));
-            let spawned = std::thread::Builder::new()
-                .name("switchboard-runlog".into())
-                .spawn(move || write_loop(&path, &rx, &keep_for, &keep_last));
-            match spawned {
-                Ok(handle) => {
-                    *self.inner.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(handle);
-                    *sender = Some(tx);
-                }
-                Err(err) => {
-                    tracing::error!("cannot start the run log writer: {err}");
-                    return false;
-                }
+        self.sender().is_some_and(|tx| tx.send(message).is_ok())
+    }
+
+    /// The writer's channel, starting the writer on first use.
+    fn sender(&self) -> Option<&SyncSender<Message>> {
+        if let Some(tx) = self.inner.sender.get() {
+            return Some(tx);
+        }
+        let mut writer = self.inner.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(tx) = self.inner.sender.get() {
+            return Some(tx);
+        }
+        let (tx, rx) = mpsc::sync_channel(CAPACITY);
+        let path = self.inner.path.clone();
+        let (keep_for, keep_last) = (Arc::clone(&self.inner.keep_for_secs), Arc::clone(&self.inner.keep_last));
+        let spawned = std::thread::Builder::new()
+            .name("switchboard-runlog".into())
+            .spawn(move || write_loop(&path, &rx, &keep_for, &keep_last));
+        match spawned {
+            Ok(handle) => {
+                *writer = Some(handle);
+                Some(self.inner.sender.get_or_init(|| tx))
+            }
+            Err(err) => {
+                tracing::error!("cannot start the run log writer: {err}");
+                None
             }
         }
-        sender.as_ref().is_some_and(|tx| tx.send(message).is_ok())
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         // Closing the channel lets the writer finish what it has and exit.
-        self.sender.get_mut().map(Option::take).ok();
+        self.sender.take();
         if let Ok(writer) = self.writer.get_mut()
             && let Some(handle) = writer.take()
         {

@@ -76,40 +76,44 @@ impl serde::Serialize for Json<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{Error, SerializeMap, SerializeSeq};
         let value = self.0;
+        // The `is_*` tests read the type tag; a failed `as_*` would first build an error text.
+        if value.is_string() {
+            return serializer.serialize_str(&value.as_immutable_string_ref().map_err(S::Error::custom)?);
+        }
+        if value.is_map() {
+            let map = value.as_map_ref().map_err(S::Error::custom)?;
+            let mut out = serializer.serialize_map(Some(map.len()))?;
+            for (key, item) in map.iter() {
+                out.serialize_entry(key.as_str(), &Json(item))?;
+            }
+            return out.end();
+        }
         if value.is_unit() {
             return serializer.serialize_unit();
         }
-        if let Ok(b) = value.as_bool() {
-            return serializer.serialize_bool(b);
+        if value.is_int() {
+            return serializer.serialize_i64(value.as_int().map_err(S::Error::custom)?);
         }
-        if let Ok(i) = value.as_int() {
-            return serializer.serialize_i64(i);
+        if value.is_bool() {
+            return serializer.serialize_bool(value.as_bool().map_err(S::Error::custom)?);
         }
-        if let Ok(f) = value.as_float() {
-            if !f.is_finite() {
-                return Err(S::Error::custom(format!("{f} cannot be written as JSON")));
-            }
-            return serializer.serialize_f64(f);
-        }
-        if let Ok(c) = value.as_char() {
-            return serializer.serialize_char(c);
-        }
-        if let Ok(text) = value.as_immutable_string_ref() {
-            return serializer.serialize_str(&text);
-        }
-        if let Ok(items) = value.as_array_ref() {
+        if value.is_array() {
+            let items = value.as_array_ref().map_err(S::Error::custom)?;
             let mut seq = serializer.serialize_seq(Some(items.len()))?;
             for item in items.iter() {
                 seq.serialize_element(&Json(item))?;
             }
             return seq.end();
         }
-        if let Ok(map) = value.as_map_ref() {
-            let mut out = serializer.serialize_map(Some(map.len()))?;
-            for (key, item) in map.iter() {
-                out.serialize_entry(key.as_str(), &Json(item))?;
+        if value.is_float() {
+            let f = value.as_float().map_err(S::Error::custom)?;
+            if !f.is_finite() {
+                return Err(S::Error::custom(format!("{f} cannot be written as JSON")));
             }
-            return out.end();
+            return serializer.serialize_f64(f);
+        }
+        if value.is_char() {
+            return serializer.serialize_char(value.as_char().map_err(S::Error::custom)?);
         }
         // Blobs, times and responses are rare here: go through `to_json`.
         to_json(value).map_err(S::Error::custom)?.serialize(serializer)
