@@ -13,6 +13,11 @@ use switchboard::engine::context::{self, RunState};
 use switchboard::hub::Snapshot;
 use switchboard::runner::{self, Invocation};
 
+/// The allocator the `switchboard` binary uses (see `src/main.rs`), so runs cost here what they
+/// cost in `serve`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MANIFEST: &str = r#"
 [connections.db]
 type = "sqlite"
