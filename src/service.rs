@@ -125,13 +125,20 @@ impl Service {
     }
 
     /// Reloads whenever the hub's files change, until the watcher is dropped.
-    pub fn watch_files(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
+    pub fn watch_files(self: &Arc<Self>) -> notify::Result<Arc<Mutex<crate::reload::HubWatcher>>> {
         let (watcher, mut changes) = crate::reload::watch(&self.dir)?;
-        let service = Arc::clone(self);
+        let watcher = Arc::new(Mutex::new(watcher));
+        let (service, refreshed) = (Arc::clone(self), Arc::downgrade(&watcher));
         tokio::spawn(async move {
             while changes.recv().await.is_some() {
                 tokio::time::sleep(SETTLE).await;
                 while changes.try_recv().is_ok() {}
+                // Before reloading, so a definition folder created since is watched from now on
+                // and the reload reads whatever it already holds.
+                let Some(watcher) = refreshed.upgrade() else { break };
+                if let Err(err) = lock(&watcher).refresh() {
+                    tracing::warn!("cannot watch the hub's new folders: {err}");
+                }
                 service.reload().await;
             }
         });

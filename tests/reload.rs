@@ -39,6 +39,18 @@ fn a_broken_edit_keeps_the_last_good_version_and_health_shows_why() {
 }
 
 #[test]
+fn a_lib_folder_created_while_serving_is_watched_too() {
+    let hub = hub();
+    let server = hub.serve();
+    hub.file("lib/words.rhai", "fn word() { \"two\" }");
+    hub.script("v", "import \"words\" as w;\nw::word()");
+    assert!(wait_until(Duration::from_secs(10), || server.get("/v", &[]).text == "two"));
+    // Only lib/ changes now: the reload proves the new folder is watched.
+    hub.file("lib/words.rhai", "fn word() { \"three\" }");
+    assert!(wait_until(Duration::from_secs(10), || server.get("/v", &[]).text == "three"));
+}
+
+#[test]
 fn a_broken_manifest_keeps_the_last_good_version() {
     let hub = hub();
     let server = hub.serve();
