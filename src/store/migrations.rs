@@ -1,6 +1,11 @@
 //! Versioned schema migrations of the store, tracked in SQLite's `user_version`.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
+use std::time::Duration;
+
+/// How long a connection waits for another that is migrating the same store (migration 7 copies
+/// the whole run log: seconds on a large one), instead of failing with "database is locked".
+const WAIT_FOR_MIGRATION: Duration = Duration::from_secs(300);
 
 /// Each entry moves the schema one version up; never edit one that has shipped, append instead.
 const MIGRATIONS: &[&str] = &[
@@ -114,15 +119,28 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Applies every migration newer than the database's version, each in its own transaction.
-pub fn apply(connection: &mut Connection) -> rusqlite::Result<()> {
-    let current: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let transaction = connection.transaction()?;
+/// `busy` is the connection's usual busy timeout, restored afterwards.
+pub fn apply(connection: &mut Connection, busy: Duration) -> rusqlite::Result<()> {
+    let version =
+        |connection: &Connection| connection.query_row("PRAGMA user_version", [], |row| row.get::<_, usize>(0));
+    let start = version(connection)?;
+    if start >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    connection.busy_timeout(WAIT_FOR_MIGRATION)?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        // The write lock first, then the version: of two connections opening one old store at
+        // once (the service's and the run log writer's, or two processes), the second waits and
+        // then finds the step done, instead of applying it again.
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if version(&transaction)? > index {
+            continue;
+        }
         transaction.execute_batch(sql)?;
         transaction.pragma_update(None, "user_version", index + 1)?;
         transaction.commit()?;
     }
-    Ok(())
+    connection.busy_timeout(busy)
 }
 
 #[cfg(test)]
@@ -133,10 +151,30 @@ mod tests {
     #[test]
     fn migrations_are_idempotent() -> rusqlite::Result<()> {
         let mut connection = Connection::open_in_memory()?;
-        apply(&mut connection)?;
-        apply(&mut connection)?;
+        apply(&mut connection, Duration::from_secs(5))?;
+        apply(&mut connection, Duration::from_secs(5))?;
         let version: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         assert_eq!(version, MIGRATIONS.len());
+        Ok(())
+    }
+
+    #[test]
+    fn stores_opened_at_once_migrate_once() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|source| StoreError::CreateDir { path: "tmp".into(), source })?;
+        for attempt in 0..5 {
+            let path = dir.path().join(format!("s{attempt}.db"));
+            let opens: Vec<_> = (0..3)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || Store::open(&path).map(|_| ()))
+                })
+                .collect();
+            for open in opens {
+                open.join().expect("the thread ends")?;
+            }
+            let version: usize = Connection::open(&path)?.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            assert_eq!(version, MIGRATIONS.len());
+        }
         Ok(())
     }
 

@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY: Duration = Duration::from_secs(5);
+
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -47,13 +50,13 @@ impl Store {
         }
         let open = |path: &Path| -> rusqlite::Result<Connection> {
             let connection = Connection::open(path)?;
-            connection.busy_timeout(Duration::from_secs(5))?;
+            connection.busy_timeout(BUSY)?;
             connection.pragma_update(None, "journal_mode", "WAL")?;
             connection.pragma_update(None, "synchronous", "NORMAL")?;
             Ok(connection)
         };
         let mut connection = open(path).map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
-        migrations::apply(&mut connection)?;
+        migrations::apply(&mut connection, BUSY)?;
         Ok(Self { connection: Mutex::new(connection) })
     }
 
