@@ -110,7 +110,7 @@ fn admin_hub() -> Hub {
 fn admin_api_needs_the_admin_scope_and_serves_runs() {
     let hub = admin_hub();
     let server = hub.serve();
-    let reply = server.get("/hello", &[]);
+    let reply = server.get("/hello?name=Ada", &[("x-trace", "7"), ("cookie", "session=secret")]);
     let run_id = reply.header("x-run-id").unwrap();
     assert_eq!(server.get("/_/runs", &[]).status, 401);
     assert_eq!(server.get("/_/runs", &[("x-api-key", "app-token-12")]).status, 403);
@@ -124,7 +124,15 @@ fn admin_api_needs_the_admin_scope_and_serves_runs() {
     assert_eq!(records[0]["trigger"], "http");
     assert_eq!(records[0]["detail"], "GET /hello");
     let one = server.get(&format!("/_/runs/{run_id}"), &admin);
-    assert_eq!(one.json()["lines"][0]["text"], "hello ran");
+    let one = one.json();
+    assert_eq!(one["lines"][0]["text"], "hello ran");
+    // Input and event are stored as the script got them (written as JSON on the writer thread).
+    assert_eq!(one["input"], serde_json::json!({"name": "Ada"}));
+    let event = &one["event"];
+    assert_eq!((event["kind"].as_str(), event["method"].as_str()), (Some("http"), Some("GET")));
+    assert_eq!(event["query"], serde_json::json!({"name": "Ada"}));
+    assert_eq!(event["headers"]["x-trace"], "7");
+    assert!(event["headers"].get("cookie").is_none(), "credentials are not stored: {event}");
     assert_eq!(server.get("/_/runs/not-a-run-id", &admin).status, 404);
     assert_eq!(server.get("/_/health", &[]).status, 200, "health stays public");
 }
