@@ -75,8 +75,8 @@ impl RunLog {
         self.inner.keep_last.store(keep_last, Ordering::Relaxed);
     }
 
-    /// Queues a record for writing; never blocks on the disk. `secrets` are redacted from it on
-    /// the writer thread, off the request path.
+    /// Queues a record for writing; it waits only while `CAPACITY` records are already waiting for
+    /// the writer. `secrets` are redacted from it on the writer thread, off the request path.
     pub fn record(&self, record: impl Into<Pending>, secrets: Secrets) {
         self.send(Message::Record(Box::new((record.into(), secrets))));
     }
