@@ -3,7 +3,7 @@
 use crate::engine::response::Response;
 use crate::stdlib::time::Time;
 use rhai::{Dynamic, Map};
-use serde_json::{Number, Value};
+use serde_json::Value;
 
 /// A JSON value as a Rhai value.
 pub fn to_dynamic(value: &Value) -> Dynamic {
@@ -26,50 +26,12 @@ pub fn object_to_map(fields: &serde_json::Map<String, Value>) -> Map {
 }
 
 /// A Rhai value as JSON; fails for values JSON cannot hold (functions, non-finite floats).
-/// Containers are read in place (no copy of a subtree per level).
 pub fn to_json(value: &Dynamic) -> Result<Value, String> {
-    if value.is_unit() {
-        return Ok(Value::Null);
-    }
-    if let Ok(b) = value.as_bool() {
-        return Ok(Value::Bool(b));
-    }
-    if let Ok(i) = value.as_int() {
-        return Ok(Value::Number(i.into()));
-    }
-    if let Ok(f) = value.as_float() {
-        return Number::from_f64(f).map(Value::Number).ok_or_else(|| format!("{f} cannot be written as JSON"));
-    }
-    if let Ok(c) = value.as_char() {
-        return Ok(Value::String(c.to_string()));
-    }
-    if let Ok(text) = value.as_immutable_string_ref() {
-        return Ok(Value::String(text.to_string()));
-    }
-    if let Ok(items) = value.as_array_ref() {
-        return items.iter().map(to_json).collect::<Result<_, _>>().map(Value::Array);
-    }
-    if let Ok(map) = value.as_map_ref() {
-        return map_to_json(&map).map(Value::Object);
-    }
-    if let Ok(bytes) = value.as_blob_ref() {
-        return Ok(Value::Array(bytes.iter().map(|b| Value::Number((*b).into())).collect()));
-    }
-    if let Some(time) = value.read_lock::<Time>() {
-        return Ok(Value::String(time.to_rfc3339()));
-    }
-    if let Some(response) = value.read_lock::<Response>() {
-        let mut object = serde_json::Map::new();
-        object.insert("status".into(), Value::Number(response.status.into()));
-        object.insert("body".into(), to_json(&response.body)?);
-        object.insert("headers".into(), Value::Object(map_to_json(&response.headers)?));
-        return Ok(Value::Object(object));
-    }
-    Err(format!("a value of type `{}` cannot be converted to JSON", value.type_name()))
+    serde_json::to_value(Json(value)).map_err(|err| err.to_string())
 }
 
-/// A Rhai value written as JSON text directly, without building a `serde_json::Value` first:
-/// `serde_json::to_string(&Json(&value))`. Values [`to_json`] refuses fail the same way.
+/// A Rhai value as JSON for serde: `serde_json::to_string(&Json(&value))` writes the text directly,
+/// without building a `serde_json::Value` first. Containers are read in place.
 pub struct Json<'a>(pub &'a Dynamic);
 
 impl serde::Serialize for Json<'_> {
@@ -115,8 +77,22 @@ impl serde::Serialize for Json<'_> {
         if value.is_char() {
             return serializer.serialize_char(value.as_char().map_err(S::Error::custom)?);
         }
-        // Blobs, times and responses are rare here: go through `to_json`.
-        to_json(value).map_err(S::Error::custom)?.serialize(serializer)
+        if value.is_blob() {
+            let bytes = value.as_blob_ref().map_err(S::Error::custom)?;
+            return serializer.collect_seq(bytes.iter());
+        }
+        if let Some(time) = value.read_lock::<Time>() {
+            return serializer.serialize_str(&time.to_rfc3339());
+        }
+        if let Some(response) = value.read_lock::<Response>() {
+            // Keys in sorted order, as a `serde_json::Map` holds them.
+            let mut out = serializer.serialize_map(Some(3))?;
+            out.serialize_entry("body", &Json(&response.body))?;
+            out.serialize_entry("headers", &Json(&Dynamic::from_map(response.headers.clone())))?;
+            out.serialize_entry("status", &response.status)?;
+            return out.end();
+        }
+        Err(S::Error::custom(format!("a value of type `{}` cannot be converted to JSON", value.type_name())))
     }
 }
 
@@ -130,10 +106,7 @@ pub fn to_text(value: &Dynamic) -> String {
     if value.is_string() {
         return value.clone().into_string().unwrap_or_default();
     }
-    match to_json(value) {
-        Ok(json) => json.to_string(),
-        Err(_) => value.to_string(),
-    }
+    serde_json::to_string(&Json(value)).unwrap_or_else(|_| value.to_string())
 }
 
 #[cfg(test)]
