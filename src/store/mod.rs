@@ -17,7 +17,7 @@ pub use watch::{FileStatus, LedgerEntry, LedgerRecord};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY: Duration = Duration::from_secs(5);
@@ -41,6 +41,23 @@ pub struct Store {
     connection: Mutex<Connection>,
 }
 
+/// Switches the database to WAL. On a new database that takes an exclusive lock, and when another
+/// connection is opening it at the same moment SQLite answers with SQLITE_BUSY at once, without its
+/// busy handler (waiting could deadlock), so this retries until `BUSY` has passed.
+fn wal(connection: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY;
+    loop {
+        match connection.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -51,7 +68,7 @@ impl Store {
         let open = |path: &Path| -> rusqlite::Result<Connection> {
             let connection = Connection::open(path)?;
             connection.busy_timeout(BUSY)?;
-            connection.pragma_update(None, "journal_mode", "WAL")?;
+            wal(&connection)?;
             connection.pragma_update(None, "synchronous", "NORMAL")?;
             Ok(connection)
         };
