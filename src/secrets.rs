@@ -33,6 +33,19 @@ impl Secrets {
         }
         text
     }
+
+    /// Like [`Secrets::redacted`], for JSON text: should a replacement break the JSON (a secret
+    /// that ended inside an escape sequence), the redacted text is kept as one JSON string, so
+    /// what is stored stays JSON and still holds no secret.
+    pub fn redacted_json(&self, text: String) -> String {
+        let length = text.len();
+        let redacted = self.redacted(text);
+        // Secrets are longer than `***`, so an unchanged length means nothing was replaced.
+        if redacted.len() == length || serde_json::from_str::<serde::de::IgnoredAny>(&redacted).is_ok() {
+            return redacted;
+        }
+        serde_json::Value::String(redacted).to_string()
+    }
 }
 
 #[cfg(test)]
@@ -43,5 +56,14 @@ mod tests {
     fn redacts_every_occurrence_longest_first() {
         let secrets = Secrets::new(["abcd".to_string(), "abcdef".to_string(), "xy".to_string()]);
         assert_eq!(secrets.redact("k=abcdef&j=abcd&xy"), "k=***&j=***&xy");
+    }
+
+    #[test]
+    fn redacted_json_stays_json() {
+        let secrets = Secrets::new(["nabc".to_string()]);
+        assert_eq!(secrets.redacted_json(r#"{"a":"x nabc"}"#.to_string()), r#"{"a":"x ***"}"#);
+        // "\nabc" is a newline then "abc"; replacing "nabc" would leave a bad escape `\*`.
+        let broken = secrets.redacted_json(r#"{"a":"\nabc"}"#.to_string());
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&broken).ok(), Some(r#"{"a":"\***"}"#.into()));
     }
 }

@@ -88,9 +88,8 @@ fn a_secret_never_appears_in_the_run_log() {
     let out = hub.run("leaky", r#"{"token": "sup3r-secret-value"}"#);
     assert!(!out.stderr.contains("sup3r-secret-value"), "{}", out.stderr);
     let db = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).unwrap();
-    let everything: String = db
-        .query_row("SELECT group_concat(id || script || lines || input || event || coalesce(error, '') || coalesce(result, '')) FROM runs", [], |row| row.get(0))
-        .unwrap();
+    let everything: String =
+        db.query_row("SELECT group_concat(records) FROM run_batches", [], |row| row.get(0)).unwrap();
     assert!(everything.contains("***"), "{everything}");
     assert!(!everything.contains("sup3r-secret-value"), "{everything}");
 }

@@ -90,7 +90,7 @@ pub fn redact(pending: Pending, secrets: &Secrets) -> RunRow {
     }
     let input = redacted_json(&input, secrets, MAX_INPUT);
     let event = redacted_json(&Dynamic::from_map(event), secrets, MAX_INPUT);
-    let lines = secrets.redacted(std::mem::take(&mut record.lines).to_string());
+    let lines = secrets.redacted_json(std::mem::take(&mut record.lines).to_string());
     if let Some(result) = record.result.take() {
         // Redacted before shortening, so a cut can never leave part of a secret behind.
         record.result = Some(shorten(secrets.redacted(result), MAX_RESULT));
@@ -114,7 +114,7 @@ fn detail(trigger: &str, event: &Map) -> String {
 fn redacted_json(value: &Dynamic, secrets: &Secrets, limit: usize) -> String {
     let text =
         serde_json::to_string(&convert::Json(value)).unwrap_or_else(|err| Value::String(err.to_string()).to_string());
-    let redacted = secrets.redacted(text);
+    let redacted = secrets.redacted_json(text);
     if redacted.len() > limit {
         return Value::String(shorten(redacted, limit)).to_string();
     }

@@ -116,6 +116,39 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE runs;
     ALTER TABLE runs_new RENAME TO runs;
     CREATE UNIQUE INDEX runs_by_id ON runs (id);",
+    // 8: the run log stores each batch the writer hands over as one row: the records as a JSON
+    // array, in write order, beside what reads filter on. A row per record cost two B-tree
+    // inserts (table and id index) and later two deletes: the writer's largest cost on a busy
+    // hub. `runs` stays, as a view with one row per record, for anyone reading the file.
+    "CREATE TABLE run_batches (
+        seq INTEGER PRIMARY KEY,
+        count INTEGER NOT NULL,
+        first_id TEXT NOT NULL,
+        last_id TEXT NOT NULL,
+        latest_start TEXT NOT NULL,
+        scripts TEXT NOT NULL,
+        statuses TEXT NOT NULL,
+        records TEXT NOT NULL
+    );
+    INSERT INTO run_batches (count, first_id, last_id, latest_start, scripts, statuses, records)
+    SELECT count(*), min(id), max(id), max(started_at), json_group_array(DISTINCT script),
+        json_group_array(DISTINCT status),
+        json_group_array(json_object('id', id, 'script', script, 'trigger', trigger, 'detail', detail,
+            'started_at', started_at, 'duration_ms', duration_ms, 'status', status, 'error', error,
+            'lines', iif(json_valid(lines), json(lines), lines), 'input', iif(json_valid(input), json(input), input),
+            'event', iif(json_valid(event), json(event), event), 'result', result, 'attempt', attempt,
+            'retry_of', retry_of) ORDER BY seq)
+    FROM runs GROUP BY seq / 512 ORDER BY seq / 512;
+    DROP TABLE runs;
+    CREATE VIEW runs AS
+    SELECT batch.seq AS batch, record.key AS position, record.value ->> 'id' AS id,
+        record.value ->> 'script' AS script, record.value ->> 'trigger' AS trigger,
+        record.value ->> 'detail' AS detail, record.value ->> 'started_at' AS started_at,
+        record.value ->> 'duration_ms' AS duration_ms, record.value ->> 'status' AS status,
+        record.value ->> 'error' AS error, record.value -> 'lines' AS lines, record.value -> 'input' AS input,
+        record.value -> 'event' AS event, record.value ->> 'result' AS result,
+        record.value ->> 'attempt' AS attempt, record.value ->> 'retry_of' AS retry_of
+    FROM run_batches AS batch, json_each(batch.records) AS record;",
 ];
 
 /// Applies every migration newer than the database's version, each in its own transaction.
@@ -179,7 +212,7 @@ mod tests {
     }
 
     #[test]
-    fn the_run_log_keeps_its_records_and_their_order_when_rebuilt_around_seq() -> Result<(), StoreError> {
+    fn the_run_log_keeps_its_records_and_their_order_through_its_rebuilds() -> Result<(), StoreError> {
         let dir = tempfile::tempdir().map_err(|source| StoreError::CreateDir { path: "tmp".into(), source })?;
         let path = dir.path().join("s.db");
         {
@@ -189,15 +222,15 @@ mod tests {
             connection.pragma_update(None, "user_version", 6)?;
             let mut insert = connection.prepare(
                 "INSERT INTO runs (id, script, trigger, detail, started_at, duration_ms, status, lines, input, event)
-                 VALUES (?1, 'job', 'manual', '', ?2, 1.0, 'ok', '[]', '{\"n\": 1}', '{}')",
+                 VALUES (?1, 'job', 'manual', '', ?2, 1.0, 'ok', '[]', ?3, '{}')",
             )?;
-            for (id, started_at) in [
-                ("run-b", "2025-01-01T00:00:02Z"),
-                ("run-d", "2025-01-01T00:00:03Z"),
-                ("run-a", "2025-01-01T00:00:01Z"),
-                ("run-c", "2025-01-01T00:00:03Z"),
+            for (id, started_at, input) in [
+                ("run-b", "2025-01-01T00:00:02Z", "{\"n\": 1}"),
+                ("run-d", "2025-01-01T00:00:03Z", "{}"),
+                ("run-a", "2025-01-01T00:00:01Z", "{}"),
+                ("run-c", "2025-01-01T00:00:03Z", "{not json"),
             ] {
-                insert.execute([id, started_at])?;
+                insert.execute([id, started_at, input])?;
             }
         }
         let store = Store::open(&path)?;
@@ -209,17 +242,49 @@ mod tests {
             kept.map(|r| (r.started_at, r.input)),
             Some(("2025-01-01T00:00:02Z".into(), serde_json::json!({"n": 1})))
         );
+        // Text that was not JSON is kept, as a string.
+        assert_eq!(store.run_get("run-c")?.map(|r| r.input), Some(serde_json::json!("{not json")));
         let connection = store.lock();
-        let indexes: Vec<String> = connection
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'runs' ORDER BY name")?
+        let batch: (usize, String, String, String, String) = connection.query_row(
+            "SELECT count, first_id, last_id, latest_start, scripts FROM run_batches",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+        )?;
+        assert_eq!(batch, (4, "run-a".into(), "run-d".into(), "2025-01-01T00:00:03Z".into(), "[\"job\"]".into()));
+        let tables: Vec<String> = connection
+            .prepare("SELECT type || ' ' || name FROM sqlite_schema WHERE name LIKE 'run%' ORDER BY name")?
             .query_map([], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        assert_eq!(indexes, ["runs_by_id"]);
-        let seqs: Vec<i64> = connection
-            .prepare("SELECT seq FROM runs ORDER BY started_at, id")?
+        assert_eq!(tables, ["table run_batches", "view runs"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_long_run_log_becomes_batches_in_write_order() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|source| StoreError::CreateDir { path: "tmp".into(), source })?;
+        let path = dir.path().join("s.db");
+        {
+            let connection = Connection::open(&path)?;
+            connection.execute_batch(&MIGRATIONS[..7].join("\n"))?;
+            connection.pragma_update(None, "user_version", 7)?;
+            connection.execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1030)
+                 INSERT INTO runs (id, script, trigger, detail, started_at, duration_ms, status, lines, input, event)
+                 SELECT printf('run-%04d', i), 'job', 'manual', '', '2025-01-01T00:00:00Z', 1.0, 'ok', '[]', '{}', '{}'
+                 FROM n;",
+            )?;
+        }
+        let store = Store::open(&path)?;
+        let listed = store.runs_list(&RunFilter { limit: 2000, ..RunFilter::default() })?;
+        let ids: Vec<String> = listed.into_iter().map(|r| r.id).collect();
+        let expected: Vec<String> = (1..=1030).rev().map(|i| format!("run-{i:04}")).collect();
+        assert_eq!(ids, expected);
+        let counts: Vec<usize> = store
+            .lock()
+            .prepare("SELECT count FROM run_batches ORDER BY seq")?
             .query_map([], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        assert_eq!(seqs, [1, 2, 3, 4]);
+        assert_eq!(counts, [511, 512, 7]);
         Ok(())
     }
 }

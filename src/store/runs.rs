@@ -1,13 +1,16 @@
-//! The `runs` table: the run log. Written in batches by `runlog`, read by `switchboard runs` and
-//! the admin API, pruned by age and count. Records are kept in write order (`seq`), which is what
-//! "newest" means here: a long run that started early is newer than a short one it outlasted.
+//! The run log: written in batches by `runlog`, read by `switchboard runs` and the admin API,
+//! pruned by age and count. Each batch is one row of `run_batches`, its records a JSON array in
+//! write order, which is what "newest" means here: a long run that started early is newer than a
+//! short one it outlasted. Reads skip batches by what each row says it holds (scripts, statuses,
+//! latest start, id range) and decode only the rest.
 
 use super::{Store, StoreError};
-use rusqlite::{OptionalExtension, Row, params};
-use serde::Serialize;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// One record of the run log.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub id: String,
     pub script: String,
@@ -56,116 +59,170 @@ pub struct RunFilter {
     pub limit: usize,
 }
 
-const COLUMNS: &str = "id, script, trigger, detail, started_at, duration_ms, status, error, lines, input, event, result, attempt, retry_of";
+impl RunRecord {
+    fn matches(&self, filter: &RunFilter) -> bool {
+        filter.script.as_ref().is_none_or(|script| &self.script == script)
+            && filter.status.as_ref().is_none_or(|status| &self.status == status)
+            && filter.since.as_ref().is_none_or(|since| &self.started_at >= since)
+    }
+}
 
-fn record(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
-    let json = |index: usize| -> rusqlite::Result<serde_json::Value> {
-        let text: String = row.get(index)?;
-        Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
-    };
-    Ok(RunRecord {
-        id: row.get(0)?,
-        script: row.get(1)?,
-        trigger: row.get(2)?,
-        detail: row.get(3)?,
-        started_at: row.get(4)?,
-        duration_ms: row.get(5)?,
-        status: row.get(6)?,
-        error: row.get(7)?,
-        lines: json(8)?,
-        input: json(9)?,
-        event: json(10)?,
-        result: row.get(11)?,
-        attempt: row.get(12)?,
-        retry_of: row.get(13)?,
+/// Appends `"name":value` (`name` with its leading comma or brace).
+fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, name: &str, value: &T) -> serde_json::Result<()> {
+    out.extend_from_slice(name.as_bytes());
+    serde_json::to_writer(out, value)
+}
+
+/// Appends one record as a JSON object with the fields of [`RunRecord`]; its JSON columns are
+/// written as they are, already serialized.
+fn push_record(out: &mut Vec<u8>, row: &RunRow) -> serde_json::Result<()> {
+    let r = &row.record;
+    field(out, "{\"id\":", &r.id)?;
+    field(out, ",\"script\":", &r.script)?;
+    field(out, ",\"trigger\":", &r.trigger)?;
+    field(out, ",\"detail\":", &r.detail)?;
+    field(out, ",\"started_at\":", &r.started_at)?;
+    field(out, ",\"duration_ms\":", &r.duration_ms)?;
+    field(out, ",\"status\":", &r.status)?;
+    field(out, ",\"error\":", &r.error)?;
+    for (name, json) in [(",\"lines\":", &row.lines), (",\"input\":", &row.input), (",\"event\":", &row.event)] {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(if json.is_empty() { b"null" } else { json.as_bytes() });
+    }
+    field(out, ",\"result\":", &r.result)?;
+    field(out, ",\"attempt\":", &r.attempt)?;
+    field(out, ",\"retry_of\":", &r.retry_of)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// The records of one batch, oldest first. A batch that cannot be read is reported and skipped,
+/// so one damaged row does not hide the rest of the log.
+fn decode(seq: i64, records: &str) -> Vec<RunRecord> {
+    serde_json::from_str(records).unwrap_or_else(|err| {
+        tracing::warn!("run log batch {seq} cannot be read and is skipped: {err}");
+        Vec::new()
     })
 }
 
 impl Store {
-    /// Writes a batch of records in one transaction, after every record already there. A record
-    /// written again under the same id replaces the first and moves to the end.
+    /// Writes a batch of records as one row, after every record already there.
     pub fn runs_insert(&self, rows: &[RunRow]) -> Result<(), StoreError> {
-        let mut connection = self.lock();
-        let transaction = connection.transaction()?;
-        {
-            let mut insert = transaction.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-            ))?;
-            for row in rows {
-                let r = &row.record;
-                insert.execute(params![
-                    r.id,
-                    r.script,
-                    r.trigger,
-                    r.detail,
-                    r.started_at,
-                    r.duration_ms,
-                    r.status,
-                    r.error,
-                    row.lines,
-                    row.input,
-                    row.event,
-                    r.result,
-                    r.attempt,
-                    r.retry_of
-                ])?;
+        let (Some(first), Some(last)) =
+            (rows.iter().map(|r| &r.record.id).min(), rows.iter().map(|r| &r.record.id).max())
+        else {
+            return Ok(());
+        };
+        let latest_start = rows.iter().map(|r| &r.record.started_at).max().unwrap_or(first);
+        let names = |field: fn(&RunRecord) -> &String| {
+            let distinct: BTreeSet<&String> = rows.iter().map(|row| field(&row.record)).collect();
+            serde_json::to_string(&distinct)
+        };
+        let (scripts, statuses) = (names(|r| &r.script)?, names(|r| &r.status)?);
+        let mut records = Vec::with_capacity(rows.iter().map(|r| r.input.len() + r.event.len() + 400).sum());
+        records.push(b'[');
+        for (index, row) in rows.iter().enumerate() {
+            if index > 0 {
+                records.push(b',');
             }
+            push_record(&mut records, row)?;
         }
-        transaction.commit()?;
+        records.push(b']');
+        // Stored as text (not a blob), which SQLite's JSON functions, and so the `runs` view, read.
+        // (Never lossy: serde_json writes UTF-8 and the JSON columns are strings already.)
+        let records =
+            String::from_utf8(records).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+        let connection = self.lock();
+        connection
+            .prepare_cached(
+                "INSERT INTO run_batches (count, first_id, last_id, latest_start, scripts, statuses, records)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![rows.len(), first, last, latest_start, scripts, statuses, records])?;
         Ok(())
     }
 
     /// Records matching `filter`, newest first.
     pub fn runs_list(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
         let connection = self.lock();
-        let mut statement = connection.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM runs
-             WHERE (?1 IS NULL OR script = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR started_at >= ?3)
-             ORDER BY seq DESC LIMIT ?4"
-        ))?;
-        let limit = i64::try_from(filter.limit.max(1)).unwrap_or(i64::MAX);
-        let rows = statement.query_map(params![filter.script, filter.status, filter.since, limit], record)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut statement = connection.prepare_cached(
+            "SELECT seq, records FROM run_batches
+             WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM json_each(scripts) WHERE value = ?1))
+               AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(statuses) WHERE value = ?2))
+               AND (?3 IS NULL OR latest_start >= ?3)
+             ORDER BY seq DESC",
+        )?;
+        let limit = filter.limit.max(1);
+        let mut rows = statement.query(params![filter.script, filter.status, filter.since])?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next()? {
+            let records = decode(row.get(0)?, &row.get::<_, String>(1)?);
+            found.extend(records.into_iter().rev().filter(|record| record.matches(filter)).take(limit - found.len()));
+            if found.len() >= limit {
+                break;
+            }
+        }
+        Ok(found)
     }
 
-    /// One record by id (a unique prefix of at least 8 characters is enough).
+    /// One record by id (a unique prefix of at least 8 characters is enough). Should an id have
+    /// been written twice, the newest record with it is the one returned.
     pub fn run_get(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        // The ids that start with `id` sort between it and it followed by the highest character.
+        let upper = format!("{id}\u{10ffff}");
         let connection = self.lock();
-        let exact = connection
-            .query_row(&format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"), params![id], record)
-            .optional()?;
-        if exact.is_some() || id.len() < 8 {
-            return Ok(exact);
+        let mut statement = connection.prepare_cached(
+            "SELECT seq, records FROM run_batches WHERE first_id <= ?2 AND last_id >= ?1 ORDER BY seq DESC",
+        )?;
+        let mut rows = statement.query(params![id, upper])?;
+        let mut prefixed: Vec<RunRecord> = Vec::new();
+        while let Some(row) = rows.next()? {
+            for record in decode(row.get(0)?, &row.get::<_, String>(1)?).into_iter().rev() {
+                if record.id == id {
+                    return Ok(Some(record));
+                }
+                if id.len() >= 8 && record.id.starts_with(id) && prefixed.iter().all(|other| other.id != record.id) {
+                    prefixed.push(record);
+                }
+            }
         }
-        // The ids that start with `id` lie between it and it followed by 0xff (a byte no UTF-8
-        // text contains), a range of the id index.
-        let mut statement = connection
-            .prepare(&format!("SELECT {COLUMNS} FROM runs WHERE id >= ?1 AND id < ?1 || x'ff' ORDER BY id LIMIT 2"))?;
-        let matches: Vec<RunRecord> = statement.query_map(params![id], record)?.collect::<Result<_, _>>()?;
-        Ok(if matches.len() == 1 { matches.into_iter().next() } else { None })
+        Ok(if prefixed.len() == 1 { prefixed.pop() } else { None })
     }
 
     /// Deletes the oldest records: those that started before `before` (RFC 3339), and all but
-    /// the newest `keep`. Returns how many it deleted. Both work in write order and cost only the
-    /// records they delete, never a walk over the ones kept:
+    /// the newest `keep`. Returns how many it deleted. Both delete whole batches in write order
+    /// and cost only the batches they delete:
     ///
-    /// - by age, the records written before the first one that started at or after `before`. A
-    ///   record that started earlier but was written later (a long run) stays until the records
-    ///   written before it are old too.
-    /// - by count, the records more than `keep` seqs behind the newest. A record written twice
-    ///   leaves a gap in seq, so after such a rewrite slightly fewer than `keep` may remain.
+    /// - by age, the batches written before the first one holding a record that started at or
+    ///   after `before`. A record that started earlier but was written later (a long run) stays
+    ///   until the records written before it are old too.
+    /// - by count, the batches wholly behind the newest `keep` records; so up to one batch more
+    ///   than `keep` may remain.
     pub fn runs_prune(&self, before: &str, keep: usize) -> Result<usize, StoreError> {
         let connection = self.lock();
-        // When no record is that recent, every record started before `before`: all go.
-        let old = connection.execute(
-            "DELETE FROM runs WHERE seq < coalesce(
-                (SELECT seq FROM runs WHERE started_at >= ?1 ORDER BY seq LIMIT 1),
-                (SELECT max(seq) FROM runs) + 1)",
-            params![before],
+        let deleted = |sql: &str, value: &dyn rusqlite::ToSql| -> Result<usize, StoreError> {
+            let mut statement = connection.prepare_cached(sql)?;
+            let counts = statement.query_map([value], |row| row.get::<_, usize>(0))?;
+            Ok(counts.collect::<Result<Vec<_>, _>>()?.into_iter().sum())
+        };
+        // When no record is that recent, every batch is old: all go.
+        let old = deleted(
+            "DELETE FROM run_batches WHERE seq < coalesce(
+                (SELECT seq FROM run_batches WHERE latest_start >= ?1 ORDER BY seq LIMIT 1),
+                (SELECT max(seq) FROM run_batches) + 1)
+             RETURNING count",
+            &before,
         )?;
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
-        let extra =
-            connection.execute("DELETE FROM runs WHERE seq <= (SELECT max(seq) FROM runs) - ?1", params![keep])?;
+        // The oldest batch to keep is the first, counting back from the newest, by which `keep`
+        // records are reached; none is kept when `keep` is 0.
+        let extra = deleted(
+            "DELETE FROM run_batches WHERE ?1 = 0 OR seq < (
+                SELECT seq FROM (SELECT seq, sum(count) OVER (ORDER BY seq DESC) AS newer FROM run_batches)
+                WHERE newer >= ?1 ORDER BY seq DESC LIMIT 1)
+             RETURNING count",
+            &keep,
+        )?;
         Ok(old + extra)
     }
 }
@@ -200,12 +257,12 @@ mod tests {
         RunRow { record, lines: "[]".to_string(), input: "{}".to_string(), event: "{}".to_string() }
     }
 
-    /// Records `run-000` .. `run-{count - 1}`, one a second from midnight, written in batches of 7.
-    fn write(store: &Store, count: usize) -> Result<(), StoreError> {
+    /// Records `run-000` .. `run-{count - 1}`, one a second from midnight, written in batches.
+    fn write(store: &Store, count: usize, per_batch: usize) -> Result<(), StoreError> {
         let rows: Vec<RunRow> = (0..count)
             .map(|n| row(&format!("run-{n:03}"), &format!("2025-01-01T00:{:02}:{:02}Z", n / 60, n % 60)))
             .collect();
-        rows.chunks(7).try_for_each(|batch| store.runs_insert(batch))
+        rows.chunks(per_batch).try_for_each(|batch| store.runs_insert(batch))
     }
 
     fn ids(store: &Store) -> Result<Vec<String>, StoreError> {
@@ -213,23 +270,71 @@ mod tests {
         Ok(all.into_iter().map(|r| r.id).collect())
     }
 
+    fn listed(store: &Store, filter: RunFilter) -> Result<Vec<String>, StoreError> {
+        Ok(store.runs_list(&filter)?.into_iter().map(|r| r.id).collect())
+    }
+
     #[test]
-    fn lists_newest_written_first_and_a_rewrite_replaces() -> Result<(), StoreError> {
+    fn a_record_reads_back_as_written() -> Result<(), StoreError> {
+        let (_dir, store) = open()?;
+        let mut written = row("0194aaaa-1111", "2025-01-01T00:00:01.250000Z");
+        written.record.error = Some("boom at \"x\" \u{e9}\n(line 2)".into());
+        written.record.result = Some("{\"a\":1}".into());
+        written.record.retry_of = Some("0194aaaa-0000".into());
+        written.record.attempt = 2;
+        written.record.duration_ms = 0.125;
+        written.lines = r#"[{"level":"info","text":"hi"}]"#.into();
+        written.input = r#"{"name":"Zoë","n":[1,2.5,null]}"#.into();
+        written.event = r#"{"kind":"http","headers":{"host":"x"}}"#.into();
+        store.runs_insert(&[written])?;
+        let read = store.run_get("0194aaaa-1111")?.expect("the record");
+        assert_eq!(read.error.as_deref(), Some("boom at \"x\" \u{e9}\n(line 2)"));
+        assert_eq!(read.result.as_deref(), Some("{\"a\":1}"));
+        assert_eq!((read.attempt, read.retry_of.as_deref(), read.duration_ms), (2, Some("0194aaaa-0000"), 0.125));
+        assert_eq!(read.lines, serde_json::json!([{"level": "info", "text": "hi"}]));
+        assert_eq!(read.input, serde_json::json!({"name": "Zoë", "n": [1, 2.5, null]}));
+        assert_eq!(read.event, serde_json::json!({"kind": "http", "headers": {"host": "x"}}));
+        assert_eq!(read.started_at, "2025-01-01T00:00:01.250000Z");
+        Ok(())
+    }
+
+    #[test]
+    fn lists_newest_written_first_across_batches() -> Result<(), StoreError> {
         let (_dir, store) = open()?;
         // A long run that started first but ended (and was written) last is the newest.
         store.runs_insert(&[row("short", "2025-01-01T00:00:02Z"), row("other", "2025-01-01T00:00:03Z")])?;
         store.runs_insert(&[row("long", "2025-01-01T00:00:01Z")])?;
         assert_eq!(ids(&store)?, ["long", "other", "short"]);
-        let mut again = row("short", "2025-01-01T00:00:02Z");
-        again.record.status = "error".to_string();
-        store.runs_insert(&[again])?;
-        assert_eq!(ids(&store)?, ["short", "long", "other"]);
-        assert_eq!(store.run_get("short")?.map(|r| r.status), Some("error".to_string()));
         let since = RunFilter { since: Some("2025-01-01T00:00:02Z".into()), limit: 10, ..RunFilter::default() };
-        let recent: Vec<String> = store.runs_list(&since)?.into_iter().map(|r| r.id).collect();
-        assert_eq!(recent, ["short", "other"]);
-        let one = RunFilter { limit: 1, ..RunFilter::default() };
-        assert_eq!(store.runs_list(&one)?.len(), 1);
+        assert_eq!(listed(&store, since)?, ["other", "short"]);
+        assert_eq!(listed(&store, RunFilter { limit: 2, ..RunFilter::default() })?, ["long", "other"]);
+        assert_eq!(listed(&store, RunFilter { limit: 1, ..RunFilter::default() })?, ["long"]);
+        Ok(())
+    }
+
+    #[test]
+    fn filters_by_script_and_status_within_and_across_batches() -> Result<(), StoreError> {
+        let (_dir, store) = open()?;
+        let with = |id: &str, script: &str, status: &str| {
+            let mut row = row(id, "2025-01-01T00:00:01Z");
+            row.record.script = script.into();
+            row.record.status = status.into();
+            row
+        };
+        store.runs_insert(&[with("a1", "a", "ok"), with("b1", "b", "error"), with("a2", "a", "error")])?;
+        store.runs_insert(&[with("b2", "b", "ok")])?;
+        store.runs_insert(&[with("a3", "a", "ok"), with("b3", "b", "ok")])?;
+        let filter = |script: Option<&str>, status: Option<&str>, limit: usize| RunFilter {
+            script: script.map(String::from),
+            status: status.map(String::from),
+            limit,
+            ..RunFilter::default()
+        };
+        assert_eq!(listed(&store, filter(Some("a"), None, 10))?, ["a3", "a2", "a1"]);
+        assert_eq!(listed(&store, filter(None, Some("error"), 10))?, ["a2", "b1"]);
+        assert_eq!(listed(&store, filter(Some("b"), Some("ok"), 10))?, ["b3", "b2"]);
+        assert_eq!(listed(&store, filter(Some("b"), None, 2))?, ["b3", "b2"]);
+        assert_eq!(listed(&store, filter(Some("c"), None, 10))?, Vec::<String>::new());
         Ok(())
     }
 
@@ -239,8 +344,8 @@ mod tests {
         store.runs_insert(&[
             row("0194aaaa-1111", "2025-01-01T00:00:01Z"),
             row("0194aaaa-2222", "2025-01-01T00:00:02Z"),
-            row("0194bbbb-3333", "2025-01-01T00:00:03Z"),
         ])?;
+        store.runs_insert(&[row("0194bbbb-3333", "2025-01-01T00:00:03Z")])?;
         let get = |id: &str| store.run_get(id).map(|r| r.map(|r| r.id));
         assert_eq!(get("0194aaaa-1111")?.as_deref(), Some("0194aaaa-1111"));
         assert_eq!(get("0194bbbb")?.as_deref(), Some("0194bbbb-3333"));
@@ -249,32 +354,43 @@ mod tests {
         assert_eq!(get("0194bbb")?, None, "shorter than 8 characters");
         assert_eq!(get("0194____-3")?, None, "no wildcards");
         assert_eq!(get("0194cccc")?, None);
+        // An id written again: the newest record with it is the one shown.
+        let mut again = row("0194aaaa-1111", "2025-01-01T00:00:01Z");
+        again.record.status = "error".to_string();
+        store.runs_insert(&[again])?;
+        assert_eq!(store.run_get("0194aaaa-1111")?.map(|r| r.status).as_deref(), Some("error"));
+        assert_eq!(store.run_get("0194aaaa-1")?.map(|r| r.status).as_deref(), Some("error"));
         Ok(())
     }
 
     #[test]
-    fn pruning_by_count_keeps_exactly_the_newest() -> Result<(), StoreError> {
+    fn pruning_by_count_keeps_the_newest_in_whole_batches() -> Result<(), StoreError> {
         let (_dir, store) = open()?;
-        write(&store, 25)?;
-        assert_eq!(store.runs_prune("2000-01-01T00:00:00Z", 10)?, 15);
-        let expected: Vec<String> = (15..25).rev().map(|n| format!("run-{n:03}")).collect();
+        // Batches of 7: run-000..006, 007..013, 014..020, 021..024.
+        write(&store, 25, 7)?;
+        // The newest 10 are 015..024; the batch holding 015 starts at 014 and stays whole.
+        assert_eq!(store.runs_prune("2000-01-01T00:00:00Z", 10)?, 14);
+        let expected: Vec<String> = (14..25).rev().map(|n| format!("run-{n:03}")).collect();
         assert_eq!(ids(&store)?, expected);
-        assert_eq!(store.runs_prune("2000-01-01T00:00:00Z", 10)?, 0);
+        assert_eq!(store.runs_prune("2000-01-01T00:00:00Z", 11)?, 0);
         assert_eq!(store.runs_prune("2000-01-01T00:00:00Z", usize::MAX)?, 0);
-        assert_eq!(store.runs_prune("2000-01-01T00:00:00Z", 0)?, 10);
+        assert_eq!(store.runs_prune("2000-01-01T00:00:00Z", 4)?, 7);
+        assert_eq!(store.runs_prune("2000-01-01T00:00:00Z", 0)?, 4);
         assert_eq!(ids(&store)?, Vec::<String>::new());
+        assert_eq!(store.runs_prune("2000-01-01T00:00:00Z", 0)?, 0);
         Ok(())
     }
 
     #[test]
     fn pruning_by_age_removes_the_old_in_write_order() -> Result<(), StoreError> {
         let (_dir, store) = open()?;
-        write(&store, 20)?;
+        write(&store, 20, 1)?;
         assert_eq!(store.runs_prune("2025-01-01T00:00:12Z", 100)?, 12);
         let expected: Vec<String> = (12..20).rev().map(|n| format!("run-{n:03}")).collect();
         assert_eq!(ids(&store)?, expected);
         // A long run written after younger records waits for them to age.
-        store.runs_insert(&[row("long", "2025-01-01T00:00:00Z"), row("last", "2025-01-01T00:01:00Z")])?;
+        store.runs_insert(&[row("long", "2025-01-01T00:00:00Z")])?;
+        store.runs_insert(&[row("last", "2025-01-01T00:01:00Z")])?;
         assert_eq!(store.runs_prune("2025-01-01T00:00:15Z", 100)?, 3);
         assert_eq!(store.run_get("long")?.map(|r| r.id).as_deref(), Some("long"));
         assert_eq!(store.runs_prune("2025-01-01T00:00:30Z", 100)?, 6);
@@ -282,6 +398,31 @@ mod tests {
         // When every record is old, all go.
         assert_eq!(store.runs_prune("2025-01-02T00:00:00Z", 100)?, 1);
         assert_eq!(store.runs_prune("2025-01-02T00:00:00Z", 100)?, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_batch_stays_whole_while_any_of_its_records_is_recent() -> Result<(), StoreError> {
+        let (_dir, store) = open()?;
+        store.runs_insert(&[row("old", "2025-01-01T00:00:00Z"), row("new", "2025-01-01T00:01:00Z")])?;
+        assert_eq!(store.runs_prune("2025-01-01T00:00:30Z", 100)?, 0);
+        assert_eq!(ids(&store)?, ["new", "old"]);
+        assert_eq!(store.runs_prune("2025-01-01T00:01:30Z", 100)?, 2);
+        Ok(())
+    }
+
+    #[test]
+    fn the_runs_view_shows_one_row_per_record() -> Result<(), StoreError> {
+        let (_dir, store) = open()?;
+        write(&store, 5, 2)?;
+        let connection = store.lock();
+        let rows: Vec<(String, String, String)> = connection
+            .prepare("SELECT id, status, input FROM runs ORDER BY batch DESC, position DESC")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let expected: Vec<(String, String, String)> =
+            (0..5).rev().map(|n| (format!("run-{n:03}"), "ok".to_string(), "{}".to_string())).collect();
+        assert_eq!(rows, expected);
         Ok(())
     }
 }
