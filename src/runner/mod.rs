@@ -203,8 +203,8 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
     let evaluated = snapshot.engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast);
     let state = active.finish();
 
-    let source = ast.source().unwrap_or(&invocation.script).to_string();
-    let result = evaluated.map_err(|err| run_error(&source, err, timeout, max_operations)).and_then(reply);
+    let source = ast.source().unwrap_or(&invocation.script);
+    let result = evaluated.map_err(|err| run_error(source, err, timeout, max_operations)).and_then(reply);
     finish(snapshot, invocation, run_id, started_at, clock, state, result)
 }
 

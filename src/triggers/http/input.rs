@@ -64,11 +64,7 @@ pub fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Body, ApiError> {
 
 /// Query parameters as strings (the last of repeated names wins).
 pub fn raw_query(query: Option<&str>) -> BTreeMap<String, String> {
-    query
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .collect()
+    query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 /// Query parameters for `input`: declared ones checked and converted, others passed as text.

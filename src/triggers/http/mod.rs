@@ -50,9 +50,13 @@ pub struct Status {
     pub reloaded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Shared state of every request: the live snapshot behind one atomic pointer.
+/// Shared state of every request: the live snapshot behind one atomic pointer. One `Arc`, so
+/// the clone axum makes for each request is a single reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub live: Arc<ArcSwap<Live>>,
     pub status: Arc<ArcSwap<Status>>,
     /// Notified when a run emitted events, so the dispatcher delivers them at once.
@@ -61,15 +65,23 @@ pub struct AppState {
     pub queue: Arc<std::sync::OnceLock<Arc<crate::queue::Queue>>>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     /// State serving `live`.
     pub fn new(live: Live) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             live: Arc::new(ArcSwap::from_pointee(live)),
             status: Arc::new(ArcSwap::from_pointee(Status::default())),
             events_ready: Arc::new(tokio::sync::Notify::new()),
             queue: Arc::new(std::sync::OnceLock::new()),
-        }
+        }))
     }
 }
 
