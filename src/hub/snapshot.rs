@@ -7,7 +7,7 @@ use crate::engine::{self, RunError};
 use crate::secrets::Secrets;
 use crate::stdlib::Capabilities;
 use rhai::{AST, Engine};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::runtime::Handle;
@@ -20,6 +20,10 @@ pub struct Snapshot {
     pub engine: Engine,
     /// Scripts that compiled, by name.
     pub scripts: BTreeMap<String, Arc<AST>>,
+    /// Scripts whose text never names `event`: they run without a copy of it in scope (the
+    /// run's record keeps it), which spares copying and dropping the map on every run. With
+    /// `eval` disabled a script cannot reach a variable without naming it.
+    pub event_unused: BTreeSet<String>,
     /// Scripts and `lib/` modules that did not compile, with their positions.
     pub problems: Vec<(String, RunError)>,
 }
@@ -41,10 +45,14 @@ impl Snapshot {
         let engine = engine::build(&capabilities, &loaded.manifest.limits)
             .map_err(|message| ConfigError::file("stdlib", message))?;
         let mut scripts = BTreeMap::new();
+        let mut event_unused = BTreeSet::new();
         let mut problems = Vec::new();
         for script in discover(dir) {
             match compile(&engine, &script.path, &script.source) {
-                Ok(ast) => {
+                Ok((ast, text)) => {
+                    if !names(&text, "event") {
+                        event_unused.insert(script.name.clone());
+                    }
                     scripts.insert(script.name, Arc::new(ast));
                 }
                 Err(err) => problems.push((script.name, err)),
@@ -63,13 +71,14 @@ impl Snapshot {
             capabilities,
             engine,
             scripts,
+            event_unused,
             problems,
         })
     }
 
     /// Compiles a script file outside `scripts/` (for `switchboard run path/to/file.rhai`).
     pub fn compile_file(&self, path: &Path) -> Result<AST, RunError> {
-        compile(&self.engine, path, &path.display().to_string())
+        compile(&self.engine, path, &path.display().to_string()).map(|(ast, _)| ast)
     }
 
     /// The compile error of the script `name`, if it has one.
@@ -78,10 +87,35 @@ impl Snapshot {
     }
 }
 
-fn compile(engine: &Engine, path: &Path, source: &str) -> Result<AST, RunError> {
+/// The compiled file and its text.
+fn compile(engine: &Engine, path: &Path, source: &str) -> Result<(AST, String), RunError> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| RunError::Compile { message: format!("{source}: cannot read: {err}"), location: None })?;
     let mut ast = engine.compile(&text).map_err(|err| engine::compile_error(source, &err))?;
     ast.set_source(source);
-    Ok(ast)
+    Ok((ast, text))
+}
+
+/// Whether `word` occurs in `text` as a whole identifier. Occurrences in comments and strings
+/// count too: a false "yes" only costs a copy.
+fn names(text: &str, word: &str) -> bool {
+    let part_of_name = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(word).any(|(at, _)| {
+        !part_of_name(text[..at].chars().next_back()) && !part_of_name(text[at + word.len()..].chars().next())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names;
+
+    #[test]
+    fn finds_a_name_only_as_a_whole_identifier() {
+        assert!(names("let kind = event.kind;", "event"));
+        assert!(names("event", "event"));
+        assert!(names("print(`${event}`)", "event"));
+        assert!(names("// the event\n1", "event"), "a comment counts: it costs only a copy");
+        assert!(!names("let events = 1; let event_name = 2; let prevent = 3;", "event"));
+        assert!(!names("input.name ?? \"world\"", "event"));
+    }
 }

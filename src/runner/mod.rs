@@ -151,7 +151,10 @@ pub struct Outcome {
 /// Runs the script named in `invocation` from `snapshot`.
 pub fn run(snapshot: &Snapshot, invocation: Invocation) -> Outcome {
     match snapshot.scripts.get(&invocation.script) {
-        Some(ast) => run_ast(snapshot, &Arc::clone(ast), invocation),
+        Some(ast) => {
+            let with_event = !snapshot.event_unused.contains(&invocation.script);
+            evaluate(snapshot, &Arc::clone(ast), invocation, with_event)
+        }
         None => {
             let error = snapshot
                 .problem(&invocation.script)
@@ -165,6 +168,11 @@ pub fn run(snapshot: &Snapshot, invocation: Invocation) -> Outcome {
 
 /// Runs an already compiled script.
 pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcome {
+    evaluate(snapshot, ast, invocation, true)
+}
+
+/// Runs `ast`; without `with_event` (a script that never names it) `event` is left out of scope.
+fn evaluate(snapshot: &Snapshot, ast: &AST, invocation: Invocation, with_event: bool) -> Outcome {
     let run_id = invocation.run_id.clone().unwrap_or_else(new_id);
     let started_at = Utc::now();
     let clock = Instant::now();
@@ -183,8 +191,6 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
         };
         return finish(snapshot, invocation, run_id, started_at, clock, None, Err(error));
     };
-    let mut event = invocation.event.clone();
-    event.insert("run_id".into(), run_id.as_str().into());
 
     let mut state = RunState::new(timeout, max_operations);
     state.echo = invocation.echo;
@@ -199,7 +205,11 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
     let mut scope = Scope::new();
     // `push_dynamic`: rhai's `Scope::push` of a map rebuilds it entry by entry.
     scope.push_dynamic("input", input);
-    scope.push_dynamic("event", Dynamic::from_map(event));
+    if with_event {
+        let mut event = invocation.event.clone();
+        event.insert("run_id".into(), run_id.as_str().into());
+        scope.push_dynamic("event", Dynamic::from_map(event));
+    }
     let evaluated = snapshot.engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast);
     let state = active.finish();
 
