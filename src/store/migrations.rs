@@ -119,7 +119,9 @@ const MIGRATIONS: &[&str] = &[
     // 8: the run log stores each batch the writer hands over as one row: the records as a JSON
     // array, in write order, beside what reads filter on. A row per record cost two B-tree
     // inserts (table and id index) and later two deletes: the writer's largest cost on a busy
-    // hub. `runs` stays, as a view with one row per record, for anyone reading the file.
+    // hub. `runs` stays, as a view with one row per record, for anyone reading the file; it uses
+    // json_extract rather than `->>`, so that sqlite3 shells older than 3.38 can still read the
+    // schema.
     "CREATE TABLE run_batches (
         seq INTEGER PRIMARY KEY,
         count INTEGER NOT NULL,
@@ -141,13 +143,21 @@ const MIGRATIONS: &[&str] = &[
     FROM runs GROUP BY seq / 512 ORDER BY seq / 512;
     DROP TABLE runs;
     CREATE VIEW runs AS
-    SELECT batch.seq AS batch, record.key AS position, record.value ->> 'id' AS id,
-        record.value ->> 'script' AS script, record.value ->> 'trigger' AS trigger,
-        record.value ->> 'detail' AS detail, record.value ->> 'started_at' AS started_at,
-        record.value ->> 'duration_ms' AS duration_ms, record.value ->> 'status' AS status,
-        record.value ->> 'error' AS error, record.value -> 'lines' AS lines, record.value -> 'input' AS input,
-        record.value -> 'event' AS event, record.value ->> 'result' AS result,
-        record.value ->> 'attempt' AS attempt, record.value ->> 'retry_of' AS retry_of
+    SELECT batch.seq AS batch, record.key AS position,
+        json_extract(record.value, '$.id') AS id,
+        json_extract(record.value, '$.script') AS script,
+        json_extract(record.value, '$.trigger') AS trigger,
+        json_extract(record.value, '$.detail') AS detail,
+        json_extract(record.value, '$.started_at') AS started_at,
+        json_extract(record.value, '$.duration_ms') AS duration_ms,
+        json_extract(record.value, '$.status') AS status,
+        json_extract(record.value, '$.error') AS error,
+        json_extract(record.value, '$.lines') AS lines,
+        json_extract(record.value, '$.input') AS input,
+        json_extract(record.value, '$.event') AS event,
+        json_extract(record.value, '$.result') AS result,
+        json_extract(record.value, '$.attempt') AS attempt,
+        json_extract(record.value, '$.retry_of') AS retry_of
     FROM run_batches AS batch, json_each(batch.records) AS record;",
 ];
 
