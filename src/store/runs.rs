@@ -96,13 +96,28 @@ fn push_record(out: &mut Vec<u8>, row: &RunRow) -> serde_json::Result<()> {
     Ok(())
 }
 
-/// The records of one batch, oldest first. A batch that cannot be read is reported and skipped,
-/// so one damaged row does not hide the rest of the log.
+/// The records of one batch, oldest first. A record that cannot be read is reported and
+/// skipped, so one damaged record does not hide the rest of its batch, nor a damaged batch the
+/// rest of the log.
 fn decode(seq: i64, records: &str) -> Vec<RunRecord> {
-    serde_json::from_str(records).unwrap_or_else(|err| {
+    if let Ok(records) = serde_json::from_str(records) {
+        return records;
+    }
+    let values: Vec<serde_json::Value> = serde_json::from_str(records).unwrap_or_else(|err| {
         tracing::warn!("run log batch {seq} cannot be read and is skipped: {err}");
         Vec::new()
-    })
+    });
+    values
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, value)| {
+            serde_json::from_value(value)
+                .map_err(|err| {
+                    tracing::warn!("run log batch {seq}, record {index} cannot be read and is skipped: {err}")
+                })
+                .ok()
+        })
+        .collect()
 }
 
 impl Store {
@@ -408,6 +423,24 @@ mod tests {
         assert_eq!(store.runs_prune("2025-01-01T00:00:30Z", 100)?, 0);
         assert_eq!(ids(&store)?, ["new", "old"]);
         assert_eq!(store.runs_prune("2025-01-01T00:01:30Z", 100)?, 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_damaged_record_or_batch_hides_nothing_else() -> Result<(), StoreError> {
+        let (_dir, store) = open()?;
+        store.runs_insert(&[row("first", "2025-01-01T00:00:01Z")])?;
+        store.runs_insert(&[row("before", "2025-01-01T00:00:02Z"), row("after", "2025-01-01T00:00:03Z")])?;
+        store.runs_insert(&[row("last", "2025-01-01T00:00:04Z")])?;
+        {
+            let connection = store.lock();
+            // The second batch loses a field of its first record; the first batch is not JSON.
+            connection
+                .execute("UPDATE run_batches SET records = json_remove(records, '$[0].status') WHERE seq = 2", [])?;
+            connection.execute("UPDATE run_batches SET records = '[{' WHERE seq = 1", [])?;
+        }
+        assert_eq!(ids(&store)?, ["last", "after"]);
+        assert_eq!(store.run_get("after")?.map(|r| r.id).as_deref(), Some("after"));
         Ok(())
     }
 
