@@ -3,8 +3,8 @@
 use rusqlite::{Connection, TransactionBehavior};
 use std::time::Duration;
 
-/// How long a connection waits for another that is migrating the same store (migration 7 copies
-/// the whole run log: seconds on a large one), instead of failing with "database is locked".
+/// How long a connection waits for another that is migrating the same store (migrations 7 and 8
+/// copy the whole run log: seconds on a large one), instead of failing with "database is locked".
 const WAIT_FOR_MIGRATION: Duration = Duration::from_secs(300);
 
 /// Each entry moves the schema one version up; never edit one that has shipped, append instead.
