@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 const HAND_OFF_AFTER: u64 = 100_000;
 
 /// What to run and with what. Input and event are held as Rhai values, so a trigger that builds
-/// them directly (HTTP) pays no JSON conversion on the request path; the run log converts them
-/// on its writer thread.
+/// them directly (HTTP) converts nothing for the script; the run log record writes them as JSON
+/// once the run is over.
 #[derive(Clone, Debug)]
 pub struct Invocation {
     /// The script's name in the hub.

@@ -4,7 +4,7 @@ use super::{Invocation, Outcome};
 use crate::engine::{RunError, convert};
 use crate::secrets::Secrets;
 use crate::store::{RunRecord, RunRow};
-use rhai::{Dynamic, Map};
+use rhai::Dynamic;
 use serde_json::Value;
 
 /// Longest stored result text.
@@ -12,14 +12,16 @@ const MAX_RESULT: usize = 4_096;
 /// Largest input kept whole (so the run can be retried); larger ones keep a summary.
 const MAX_INPUT: usize = 256 * 1024;
 
-/// A record as a run hands it over: its input and event still Rhai values, moved in as they are.
-/// [`redact`] (on the run log's writer thread, off the request path) converts them to JSON, fills
-/// in the detail, bounds them and removes secrets before they are stored.
+/// A record as a run hands it over: its input and event already JSON text, written on the
+/// run's own thread, so the writer frees a few strings rather than the run's Rhai values (freeing
+/// another thread's many small allocations cost the workers more than the writing itself).
+/// [`redact`] (on the run log's writer thread, off the request path) bounds them and removes
+/// secrets before they are stored.
 pub struct Pending {
     /// The record; its `input` and `event` are replaced by the two below.
     pub record: RunRecord,
-    pub input: Dynamic,
-    pub event: Map,
+    pub input: String,
+    pub event: String,
     /// When set, written into the record's `started_at`.
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -27,11 +29,12 @@ pub struct Pending {
 impl From<RunRecord> for Pending {
     /// A record already in JSON form (a skipped cron occurrence).
     fn from(mut record: RunRecord) -> Self {
-        let input = convert::to_dynamic(&std::mem::take(&mut record.input));
-        let event = match std::mem::take(&mut record.event) {
-            Value::Object(fields) => convert::object_to_map(&fields),
-            _ => Map::new(),
-        };
+        if record.detail.is_empty() {
+            let event = &record.event;
+            record.detail = detail(&record.trigger, |name| event.get(name).and_then(Value::as_str).map(String::from));
+        }
+        let input = std::mem::take(&mut record.input).to_string();
+        let event = std::mem::take(&mut record.event).to_string();
         Self { record, input, event, started_at: None }
     }
 }
@@ -56,10 +59,11 @@ pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
             serde_json::json!({ "level": "info", "text": format!("[{} more lines not kept]", outcome.dropped_lines) }),
         );
     }
+    let event = &invocation.event;
     let record = RunRecord {
         id: outcome.run_id.clone(),
         script: outcome.script.clone(),
-        detail: String::new(),
+        detail: detail(&trigger, |name| event.get(name).map(ToString::to_string)),
         trigger,
         started_at: String::new(),
         duration_ms: outcome.duration.as_secs_f64() * 1000.0,
@@ -75,7 +79,9 @@ pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
         attempt: invocation.attempt,
         retry_of: invocation.retry_of,
     };
-    Pending { record, input: invocation.input, event: invocation.event, started_at: Some(outcome.started_at) }
+    let input = json(&invocation.input);
+    let event = json(&Dynamic::from_map(invocation.event));
+    Pending { record, input, event, started_at: Some(outcome.started_at) }
 }
 
 /// Makes a record safe to store and writes its JSON once: secrets in its input, event and result
@@ -85,11 +91,8 @@ pub fn redact(pending: Pending, secrets: &Secrets) -> RunRow {
     if let Some(started_at) = started_at {
         record.started_at = started_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     }
-    if record.detail.is_empty() {
-        record.detail = detail(&record.trigger, &event);
-    }
-    let input = redacted_json(&input, secrets, MAX_INPUT);
-    let event = redacted_json(&Dynamic::from_map(event), secrets, MAX_INPUT);
+    let input = redacted_json(input, secrets, MAX_INPUT);
+    let event = redacted_json(event, secrets, MAX_INPUT);
     let lines = secrets.redacted_json(std::mem::take(&mut record.lines).to_string());
     if let Some(result) = record.result.take() {
         // Redacted before shortening, so a cut can never leave part of a secret behind.
@@ -99,8 +102,8 @@ pub fn redact(pending: Pending, secrets: &Secrets) -> RunRow {
 }
 
 /// What started the run, in a few words: the route, job, file or event.
-fn detail(trigger: &str, event: &Map) -> String {
-    let field = |name: &str| event.get(name).map(ToString::to_string).unwrap_or_default();
+fn detail(trigger: &str, event: impl Fn(&str) -> Option<String>) -> String {
+    let field = |name: &str| event(name).unwrap_or_default();
     match trigger {
         "http" => format!("{} {}", field("method"), field("route")),
         "cron" => field("name"),
@@ -110,10 +113,13 @@ fn detail(trigger: &str, event: &Map) -> String {
     }
 }
 
-/// `value` as JSON text with secrets redacted; too large values become a shortened JSON string.
-fn redacted_json(value: &Dynamic, secrets: &Secrets, limit: usize) -> String {
-    let text =
-        serde_json::to_string(&convert::Json(value)).unwrap_or_else(|err| Value::String(err.to_string()).to_string());
+/// `value` as JSON text (a value JSON cannot hold becomes the error's text).
+fn json(value: &Dynamic) -> String {
+    serde_json::to_string(&convert::Json(value)).unwrap_or_else(|err| Value::String(err.to_string()).to_string())
+}
+
+/// JSON `text` with secrets redacted; too large values become a shortened JSON string.
+fn redacted_json(text: String, secrets: &Secrets, limit: usize) -> String {
     let redacted = secrets.redacted_json(text);
     if redacted.len() > limit {
         return Value::String(shorten(redacted, limit)).to_string();

@@ -101,7 +101,7 @@ async fn serve(
         input::validate(schema, &body.as_json())?;
     }
 
-    // Built straight as Rhai values: the script reads them, the run log converts them later.
+    // Built straight as Rhai values: the script reads them, the run log writes them as JSON after the run.
     let mut fields = Map::new();
     for (name, value) in &query {
         fields.insert(name.as_str().into(), convert::to_dynamic(value));
