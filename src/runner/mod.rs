@@ -30,6 +30,10 @@ pub struct Invocation {
     pub input: Dynamic,
     /// The `event` map; `kind` says what started the run.
     pub event: Map,
+    /// The whole event as JSON text, written by a trigger for a script that never names `event`
+    /// (no map is built for it); `event` then holds only what the record's summary reads:
+    /// `kind`, and for HTTP `method` and `route`.
+    pub event_text: Option<String>,
     /// Overrides `[limits] timeout`.
     pub timeout: Option<Duration>,
     /// Overrides `[limits] max_operations`.
@@ -62,10 +66,16 @@ impl Invocation {
     pub fn new(script: impl Into<String>, input: Dynamic) -> Self {
         let mut event = Map::new();
         event.insert("kind".into(), "manual".into());
+        Self::with_event(script, input, event)
+    }
+
+    /// A run of `script` with `input` and `event` already Rhai values.
+    pub fn with_event(script: impl Into<String>, input: Dynamic, event: Map) -> Self {
         Self {
             script: script.into(),
             input,
             event,
+            event_text: None,
             timeout: None,
             max_operations: None,
             echo: false,

@@ -80,7 +80,7 @@ pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
         retry_of: invocation.retry_of,
     };
     let input = json(&invocation.input);
-    let event = json(&Dynamic::from_map(invocation.event));
+    let event = invocation.event_text.unwrap_or_else(|| json(&Dynamic::from_map(invocation.event)));
     Pending { record, input, event, started_at: Some(outcome.started_at) }
 }
 

@@ -1,6 +1,7 @@
 //! The request pipeline of a user route: match, authenticate, limit, read and check the body,
 //! run the script on the snapshot current at arrival, and answer.
 
+use super::event::HttpEvent;
 use super::reply::{self, ApiError};
 use super::table::{Lookup, RouteEntry};
 use super::{AppState, Live, auth, input, verify};
@@ -77,10 +78,10 @@ async fn serve(
             return Err(ApiError::Forbidden { missing: missing.into_iter().map(String::from).collect() });
         }
     }
-    let client = key.map(|key| key.name.clone());
+    let client = key.map(|key| key.name.as_str());
     let rate = match &route.rate_limit {
         Some(limit) => {
-            let caller = client.as_ref().map_or_else(|| format!("ip:{}", peer.ip()), |name| format!("key:{name}"));
+            let caller = client.map_or_else(|| format!("ip:{}", peer.ip()), |name| format!("key:{name}"));
             let allowed = limit.check(&caller).map_err(|denied| ApiError::RateLimited {
                 limit: denied.limit,
                 retry_after: denied.retry_after_seconds,
@@ -115,13 +116,12 @@ async fn serve(
         }
     }
     let input = Dynamic::from_map(fields);
-    let event = event(&parts, &route, &params, &raw_query, &bytes, client);
+    let event = HttpEvent::new(&parts, &route, &params, &raw_query, &bytes, client);
 
     if config.mode == Mode::Queue {
         let queue =
             state.queue.get().ok_or_else(|| ApiError::Unavailable { message: "the queue is not running".into() })?;
-        let mut invocation = Invocation::new(config.script.clone(), input);
-        invocation.event = event;
+        let mut invocation = Invocation::with_event(config.script.clone(), input, event.to_map());
         invocation.run_id = Some(run_id.to_string());
         invocation.timeout = config.timeout.map(|t| t.0);
         invocation.max_operations = config.max_operations;
@@ -144,8 +144,15 @@ async fn serve(
         None => None,
     };
 
-    let mut invocation = Invocation::new(config.script.clone(), input);
-    invocation.event = event;
+    // A script that never names `event` gets none, so its record takes the event as JSON text
+    // written straight from the request, without building the map.
+    let mut invocation = if live.snapshot.event_unused.contains(&config.script) {
+        let mut invocation = Invocation::with_event(config.script.clone(), input, event.summary());
+        invocation.event_text = Some(event.to_json());
+        invocation
+    } else {
+        Invocation::with_event(config.script.clone(), input, event.to_map())
+    };
     invocation.timeout = config.timeout.map(|t| t.0);
     invocation.max_operations = config.max_operations;
     invocation.run_id = Some(run_id.to_string());
@@ -185,47 +192,4 @@ async fn read_body(headers: &HeaderMap, body: AxumBody, limit: u64) -> Result<ax
     }
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
     axum::body::to_bytes(body, limit_usize).await.map_err(|_| ApiError::PayloadTooLarge { limit })
-}
-
-/// The script's `event` for an HTTP request. Credentials are left out: scripts get the key's
-/// name as `client`, never its token.
-fn event(
-    parts: &axum::http::request::Parts,
-    route: &RouteEntry,
-    params: &[(String, String)],
-    query: &std::collections::BTreeMap<String, String>,
-    body: &[u8],
-    client: Option<String>,
-) -> Map {
-    let mut headers = Map::new();
-    for (name, value) in &parts.headers {
-        if name == header::AUTHORIZATION || name.as_str() == "x-api-key" || name == header::COOKIE {
-            continue;
-        }
-        let text = String::from_utf8_lossy(value.as_bytes());
-        match headers.get_mut(name.as_str()) {
-            Some(existing) => *existing = format!("{existing}, {text}").into(),
-            None => {
-                headers.insert(name.as_str().into(), text.as_ref().into());
-            }
-        }
-    }
-    let texts = |pairs: &mut dyn Iterator<Item = (&String, &String)>| -> Dynamic {
-        let mut map = Map::new();
-        for (name, value) in pairs {
-            map.insert(name.as_str().into(), value.as_str().into());
-        }
-        Dynamic::from_map(map)
-    };
-    let mut event = Map::new();
-    event.insert("kind".into(), "http".into());
-    event.insert("method".into(), parts.method.as_str().into());
-    event.insert("path".into(), parts.uri.path().into());
-    event.insert("route".into(), route.pattern.as_str().into());
-    event.insert("params".into(), texts(&mut params.iter().map(|(k, v)| (k, v))));
-    event.insert("query".into(), texts(&mut query.iter()));
-    event.insert("headers".into(), Dynamic::from_map(headers));
-    event.insert("body".into(), String::from_utf8_lossy(body).as_ref().into());
-    event.insert("client".into(), client.map_or(Dynamic::UNIT, Dynamic::from));
-    event
 }

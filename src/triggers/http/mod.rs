@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod dispatch;
 mod docs;
+mod event;
 mod input;
 mod limits;
 pub mod openapi;

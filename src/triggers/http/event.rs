@@ -1,0 +1,131 @@
+//! The `event` of an HTTP run, read once from the request: a Rhai map for a script that reads
+//! it, or straight JSON text for the run log when the script never names `event`.
+
+use super::table::RouteEntry;
+use axum::http::header;
+use axum::http::request::Parts;
+use rhai::Map;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// Fields in alphabetical order, the order of a Rhai map's keys, so both forms write the same
+/// JSON.
+#[derive(Serialize)]
+pub struct HttpEvent<'a> {
+    body: Cow<'a, str>,
+    client: Option<&'a str>,
+    headers: BTreeMap<&'a str, Cow<'a, str>>,
+    kind: &'static str,
+    method: &'a str,
+    params: BTreeMap<&'a str, &'a str>,
+    path: &'a str,
+    query: &'a BTreeMap<String, String>,
+    route: &'a str,
+}
+
+impl<'a> HttpEvent<'a> {
+    /// The event of a request. Credentials are left out: scripts get the key's name as
+    /// `client`, never its token; a repeated header is joined with `, `.
+    pub fn new(
+        parts: &'a Parts,
+        route: &'a RouteEntry,
+        params: &'a [(String, String)],
+        query: &'a BTreeMap<String, String>,
+        body: &'a [u8],
+        client: Option<&'a str>,
+    ) -> Self {
+        let mut headers: BTreeMap<&str, Cow<str>> = BTreeMap::new();
+        for (name, value) in &parts.headers {
+            if name == header::AUTHORIZATION || name.as_str() == "x-api-key" || name == header::COOKIE {
+                continue;
+            }
+            let text = String::from_utf8_lossy(value.as_bytes());
+            match headers.get_mut(name.as_str()) {
+                Some(existing) => *existing = format!("{existing}, {text}").into(),
+                None => {
+                    headers.insert(name.as_str(), text);
+                }
+            }
+        }
+        Self {
+            body: String::from_utf8_lossy(body),
+            client,
+            headers,
+            kind: "http",
+            method: parts.method.as_str(),
+            params: params.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect(),
+            path: parts.uri.path(),
+            query,
+            route: route.pattern.as_str(),
+        }
+    }
+
+    /// The event as the script's `event` map.
+    pub fn to_map(&self) -> Map {
+        rhai::serde::to_dynamic(self).ok().and_then(|value| value.try_cast::<Map>()).unwrap_or_default()
+    }
+
+    /// The event as JSON text, as the run log stores it.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Only what a run log record's summary reads (`kind`, `method`, `route`), for a run whose
+    /// full event travels as [`HttpEvent::to_json`].
+    pub fn summary(&self) -> Map {
+        let mut map = Map::new();
+        map.insert("kind".into(), self.kind.into());
+        map.insert("method".into(), self.method.into());
+        map.insert("route".into(), self.route.into());
+        map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::convert;
+
+    #[test]
+    fn map_and_text_write_the_same_json() -> Result<(), Box<dyn std::error::Error>> {
+        let request = axum::http::Request::builder()
+            .method("POST")
+            .uri("/orders/7?x=1")
+            .header("accept", "a")
+            .header("accept", "b")
+            .header("authorization", "Bearer secret")
+            .header("x-api-key", "secret")
+            .header("cookie", "secret")
+            .header("x-note", "caf\u{e9} \"quoted\"")
+            .body(())?;
+        let (parts, ()) = request.into_parts();
+        let route = RouteEntry {
+            index: 0,
+            method: axum::http::Method::POST,
+            pattern: "/orders/{id}".into(),
+            label: "POST /orders/{id}".into(),
+            rate_limit: None,
+            permits: None,
+            schema: None,
+        };
+        let params = vec![("id".to_string(), "7".to_string())];
+        let query = BTreeMap::from([("x".to_string(), "1".to_string())]);
+        let event = HttpEvent::new(&parts, &route, &params, &query, b"{\"a\":1}", Some("ci"));
+
+        let text = event.to_json();
+        let from_map = serde_json::to_string(&convert::Json(&rhai::Dynamic::from_map(event.to_map())))?;
+        assert_eq!(text, from_map);
+        let value: serde_json::Value = serde_json::from_str(&text)?;
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "body": "{\"a\":1}", "client": "ci", "kind": "http", "method": "POST",
+                "headers": { "accept": "a, b", "x-note": "caf\u{e9} \"quoted\"" },
+                "params": { "id": "7" }, "path": "/orders/7", "query": { "x": "1" }, "route": "/orders/{id}"
+            })
+        );
+        assert!(!text.contains("secret"), "credentials stay out of the event: {text}");
+        Ok(())
+    }
+}
