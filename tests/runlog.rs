@@ -125,7 +125,8 @@ fn admin_api_needs_the_admin_scope_and_serves_runs() {
     let one = server.get(&format!("/_/runs/{run_id}"), &admin);
     let one = one.json();
     assert_eq!(one["lines"][0]["text"], "hello ran");
-    // Input and event are stored as the script got them (written as JSON on the writer thread).
+    // Input and event are stored as the script got them (its event written from the request,
+    // since the script never names it).
     assert_eq!(one["input"], serde_json::json!({"name": "Ada"}));
     let event = &one["event"];
     assert_eq!((event["kind"].as_str(), event["method"].as_str()), (Some("http"), Some("GET")));
@@ -134,6 +135,33 @@ fn admin_api_needs_the_admin_scope_and_serves_runs() {
     assert!(event["headers"].get("cookie").is_none(), "credentials are not stored: {event}");
     assert_eq!(server.get("/_/runs/not-a-run-id", &admin).status, 404);
     assert_eq!(server.get("/_/health", &[]).status, 200, "health stays public");
+}
+
+#[test]
+fn a_script_reading_event_gets_what_its_record_stores() {
+    let hub = admin_hub();
+    hub.manifest(
+        "[[route]]\nmethod = \"POST\"\npath = \"/items/{id}\"\nscript = \"peek\"\nauth = \"public\"\n\n\
+         [[key]]\nname = \"ops\"\ntoken = \"admin-token-1\"\nscopes = [\"admin\"]\n",
+    );
+    hub.script("peek", "event");
+    let server = hub.serve();
+    let reply = server.send(
+        reqwest::Method::POST,
+        "/items/7?x=1",
+        &[("content-type", "application/json"), ("cookie", "session=secret")],
+        Some(r#"{"a":1}"#),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let seen = reply.json();
+    let admin = [("authorization", "Bearer admin-token-1")];
+    let record = server.get(&format!("/_/runs/{}", reply.header("x-run-id").unwrap()), &admin).json();
+    assert_eq!(record["detail"], "POST /items/{id}");
+    let mut stored = record["event"].clone();
+    stored["run_id"] = seen["run_id"].clone();
+    assert_eq!(stored, seen, "the record keeps the event the script read (its run id aside)");
+    assert_eq!((seen["params"]["id"].as_str(), seen["query"]["x"].as_str()), (Some("7"), Some("1")));
+    assert!(seen["headers"].get("cookie").is_none(), "credentials are not in the event: {seen}");
 }
 
 #[test]

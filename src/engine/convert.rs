@@ -96,6 +96,15 @@ impl serde::Serialize for Json<'_> {
     }
 }
 
+/// `value` as JSON text, written into a buffer sized for a typical small value: serde_json's
+/// own `to_string` starts empty and grows it five or six times for a request's event.
+pub fn json_text(value: &impl serde::Serialize) -> serde_json::Result<String> {
+    let mut buffer = Vec::with_capacity(256);
+    serde_json::to_writer(&mut buffer, value)?;
+    // serde_json writes UTF-8 only, so this never takes the lossy path.
+    Ok(String::from_utf8(buffer).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned()))
+}
+
 /// A Rhai object map as a JSON object.
 pub fn map_to_json(map: &Map) -> Result<serde_json::Map<String, Value>, String> {
     map.iter().map(|(key, value)| Ok((key.to_string(), to_json(value)?))).collect()

@@ -30,10 +30,9 @@ pub struct Invocation {
     pub input: Dynamic,
     /// The `event` map; `kind` says what started the run.
     pub event: Map,
-    /// The whole event as JSON text, written by a trigger for a script that never names `event`
-    /// (no map is built for it); `event` then holds only what the record's summary reads:
-    /// `kind`, and for HTTP `method` and `route`.
-    pub event_text: Option<String>,
+    /// The event already written as the run log stores it, by a trigger whose script never
+    /// names `event` (no map is built for it; `event` is then empty).
+    pub event_text: Option<EventText>,
     /// Overrides `[limits] timeout`.
     pub timeout: Option<Duration>,
     /// Overrides `[limits] max_operations`.
@@ -107,6 +106,17 @@ impl Invocation {
     }
 }
 
+/// An event as JSON text, with what the run log record reads from it.
+#[derive(Clone, Debug)]
+pub struct EventText {
+    /// What started the run (`event.kind`).
+    pub kind: &'static str,
+    /// The record's summary of the event, such as `GET /hello`.
+    pub detail: String,
+    /// The whole event as JSON.
+    pub json: String,
+}
+
 /// A successful result, ready for any trigger to present.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reply {
@@ -156,6 +166,12 @@ pub struct Outcome {
     pub result: Result<Reply, RunError>,
     /// How many events the run emitted (stored before the outcome is returned).
     pub emitted: usize,
+}
+
+thread_local! {
+    /// The scope runs on this thread evaluate in, emptied after each: it keeps its vectors'
+    /// capacity, so a run does not allocate them anew.
+    static SCOPE: std::cell::Cell<Option<Scope<'static>>> = const { std::cell::Cell::new(None) };
 }
 
 /// Runs the script named in `invocation` from `snapshot`.
@@ -212,7 +228,8 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, invocation: Invocation, with_event: 
         state.cancel = Arc::clone(cancel);
     }
     let active = context::enter(state);
-    let mut scope = Scope::new();
+    // A nested run (`actions::run`) finds the slot empty and makes its own.
+    let mut scope = SCOPE.take().unwrap_or_default();
     // `push_dynamic`: rhai's `Scope::push` of a map rebuilds it entry by entry.
     scope.push_dynamic("input", input);
     if with_event {
@@ -222,6 +239,8 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, invocation: Invocation, with_event: 
     }
     let evaluated = snapshot.engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast);
     let state = active.finish();
+    scope.clear();
+    SCOPE.set(Some(scope));
 
     let source = ast.source().unwrap_or(&invocation.script);
     let result = evaluated.map_err(|err| run_error(source, err, timeout, max_operations)).and_then(reply);
@@ -286,7 +305,7 @@ fn redact_error(error: RunError, secrets: &crate::secrets::Secrets) -> RunError 
 
 fn reply(value: Dynamic) -> Result<Reply, RunError> {
     let invalid = |message: String| RunError::Invalid { message: format!("the script's result {message}") };
-    let json = |value: &Dynamic| serde_json::to_string(&convert::Json(value)).map_err(|err| invalid(err.to_string()));
+    let json = |value: &Dynamic| convert::json_text(&convert::Json(value)).map_err(|err| invalid(err.to_string()));
     if let Some(response) = value.read_lock::<Response>() {
         let text = json(&response.body)?;
         let headers =
@@ -302,7 +321,9 @@ fn reply(value: Dynamic) -> Result<Reply, RunError> {
 pub fn new_id() -> String {
     let millis = u64::try_from(Utc::now().timestamp_millis()).unwrap_or_default();
     let random: [u8; 10] = std::array::from_fn(|_| fastrand::u8(..));
-    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid().to_string()
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+    // Encoded into a stack buffer: `to_string` goes through the formatting machinery.
+    uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
 }
 
 fn kind_of(value: &Value) -> &'static str {

@@ -41,7 +41,15 @@ impl From<RunRecord> for Pending {
 
 /// The run log record of `outcome`.
 pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
-    let trigger = invocation.event.get("kind").map_or_else(|| "manual".to_string(), ToString::to_string);
+    let event = &invocation.event;
+    let (trigger, detail) = match &invocation.event_text {
+        Some(text) => (text.kind.to_string(), text.detail.clone()),
+        None => {
+            let trigger = event.get("kind").map_or_else(|| "manual".to_string(), convert::to_text);
+            let detail = detail(&trigger, |name| event.get(name).map(convert::to_text));
+            (trigger, detail)
+        }
+    };
     let (status, error) = match &outcome.result {
         Ok(_) => ("ok", None),
         Err(err @ RunError::Timeout { .. }) => ("timeout", Some(err.to_string())),
@@ -59,11 +67,10 @@ pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
             serde_json::json!({ "level": "info", "text": format!("[{} more lines not kept]", outcome.dropped_lines) }),
         );
     }
-    let event = &invocation.event;
     let record = RunRecord {
         id: outcome.run_id.clone(),
         script: outcome.script.clone(),
-        detail: detail(&trigger, |name| event.get(name).map(ToString::to_string)),
+        detail,
         trigger,
         started_at: String::new(),
         duration_ms: outcome.duration.as_secs_f64() * 1000.0,
@@ -80,7 +87,7 @@ pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
         retry_of: invocation.retry_of,
     };
     let input = json(&invocation.input);
-    let event = invocation.event_text.unwrap_or_else(|| json(&Dynamic::from_map(invocation.event)));
+    let event = invocation.event_text.map_or_else(|| json(&Dynamic::from_map(invocation.event)), |text| text.json);
     Pending { record, input, event, started_at: Some(outcome.started_at) }
 }
 
@@ -105,7 +112,7 @@ pub fn redact(pending: Pending, secrets: &Secrets) -> RunRow {
 fn detail(trigger: &str, event: impl Fn(&str) -> Option<String>) -> String {
     let field = |name: &str| event(name).unwrap_or_default();
     match trigger {
-        "http" => format!("{} {}", field("method"), field("route")),
+        "http" => [field("method"), field("route")].join(" "),
         "cron" => field("name"),
         "watch" => field("path"),
         "event" => field("name"),
@@ -115,7 +122,7 @@ fn detail(trigger: &str, event: impl Fn(&str) -> Option<String>) -> String {
 
 /// `value` as JSON text (a value JSON cannot hold becomes the error's text).
 fn json(value: &Dynamic) -> String {
-    serde_json::to_string(&convert::Json(value)).unwrap_or_else(|err| Value::String(err.to_string()).to_string())
+    convert::json_text(&convert::Json(value)).unwrap_or_else(|err| Value::String(err.to_string()).to_string())
 }
 
 /// JSON `text` with secrets redacted; too large values become a shortened JSON string.

@@ -9,7 +9,7 @@ use crate::config::{Auth, Mode};
 use crate::engine::RunError;
 use crate::engine::convert;
 use crate::queue::Policy;
-use crate::runner::{self, Invocation};
+use crate::runner::{self, EventText, Invocation};
 use crate::store::QueueItem;
 use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, Request, State};
@@ -147,8 +147,12 @@ async fn serve(
     // A script that never names `event` gets none, so its record takes the event as JSON text
     // written straight from the request, without building the map.
     let mut invocation = if live.snapshot.event_unused.contains(&config.script) {
-        let mut invocation = Invocation::with_event(config.script.clone(), input, event.summary());
-        invocation.event_text = Some(event.to_json());
+        let mut invocation = Invocation::with_event(config.script.clone(), input, Map::new());
+        invocation.event_text = Some(EventText {
+            kind: "http",
+            detail: [parts.method.as_str(), " ", &route.pattern].concat(),
+            json: event.to_json(),
+        });
         invocation
     } else {
         Invocation::with_event(config.script.clone(), input, event.to_map())

@@ -68,17 +68,7 @@ impl<'a> HttpEvent<'a> {
 
     /// The event as JSON text, as the run log stores it.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Only what a run log record's summary reads (`kind`, `method`, `route`), for a run whose
-    /// full event travels as [`HttpEvent::to_json`].
-    pub fn summary(&self) -> Map {
-        let mut map = Map::new();
-        map.insert("kind".into(), self.kind.into());
-        map.insert("method".into(), self.method.into());
-        map.insert("route".into(), self.route.into());
-        map
+        crate::engine::convert::json_text(self).unwrap_or_default()
     }
 }
 
