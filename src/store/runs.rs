@@ -5,6 +5,7 @@
 //! latest start, id range) and decode only the rest.
 
 use super::{Store, StoreError};
+use crate::json_write;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -77,21 +78,25 @@ fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, name: &str, value: &T) -> ser
 /// written as they are, already serialized.
 fn push_record(out: &mut Vec<u8>, row: &RunRow) -> serde_json::Result<()> {
     let r = &row.record;
-    field(out, "{\"id\":", &r.id)?;
-    field(out, ",\"script\":", &r.script)?;
-    field(out, ",\"trigger\":", &r.trigger)?;
-    field(out, ",\"detail\":", &r.detail)?;
-    field(out, ",\"started_at\":", &r.started_at)?;
+    let text = |out: &mut Vec<u8>, name: &str, value: Option<&str>| {
+        out.extend_from_slice(name.as_bytes());
+        json_write::push_opt_str(out, value);
+    };
+    text(out, "{\"id\":", Some(&r.id));
+    text(out, ",\"script\":", Some(&r.script));
+    text(out, ",\"trigger\":", Some(&r.trigger));
+    text(out, ",\"detail\":", Some(&r.detail));
+    text(out, ",\"started_at\":", Some(&r.started_at));
     field(out, ",\"duration_ms\":", &r.duration_ms)?;
-    field(out, ",\"status\":", &r.status)?;
-    field(out, ",\"error\":", &r.error)?;
+    text(out, ",\"status\":", Some(&r.status));
+    text(out, ",\"error\":", r.error.as_deref());
     for (name, json) in [(",\"lines\":", &row.lines), (",\"input\":", &row.input), (",\"event\":", &row.event)] {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(if json.is_empty() { b"null" } else { json.as_bytes() });
     }
-    field(out, ",\"result\":", &r.result)?;
+    text(out, ",\"result\":", r.result.as_deref());
     field(out, ",\"attempt\":", &r.attempt)?;
-    field(out, ",\"retry_of\":", &r.retry_of)?;
+    text(out, ",\"retry_of\":", r.retry_of.as_deref());
     out.push(b'}');
     Ok(())
 }
