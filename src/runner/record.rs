@@ -96,7 +96,7 @@ pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
 pub fn redact(pending: Pending, secrets: &Secrets) -> RunRow {
     let Pending { mut record, input, event, started_at } = pending;
     if let Some(started_at) = started_at {
-        record.started_at = started_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        record.started_at = crate::stdlib::time::rfc3339_utc(&started_at, chrono::SecondsFormat::Micros);
     }
     let input = redacted_json(input, secrets, MAX_INPUT);
     let event = redacted_json(event, secrets, MAX_INPUT);

@@ -7,6 +7,48 @@ use chrono_tz::Tz;
 use rhai::{Dynamic, Engine, Module};
 use std::time::Duration;
 
+/// `utc` as RFC 3339 text ending in `Z`, the text of chrono's `to_rfc3339_opts(format, true)`,
+/// written without the formatting machinery: run start times and script results write one
+/// per run, and chrono's way showed in profiles. Years beyond 0-9999 and leap seconds are left
+/// to chrono.
+pub fn rfc3339_utc(utc: &DateTime<Utc>, format: SecondsFormat) -> String {
+    use chrono::{Datelike, Timelike};
+    let nanos = utc.nanosecond();
+    if !(0..=9999).contains(&utc.year()) || nanos >= 1_000_000_000 {
+        return utc.to_rfc3339_opts(format, true);
+    }
+    let digits = match format {
+        SecondsFormat::Secs => 0,
+        SecondsFormat::Millis => 3,
+        SecondsFormat::Micros => 6,
+        SecondsFormat::Nanos => 9,
+        _ if nanos == 0 => 0,
+        _ if nanos.is_multiple_of(1_000_000) => 3,
+        _ if nanos.is_multiple_of(1_000) => 6,
+        _ => 9,
+    };
+    let mut out = String::with_capacity(32);
+    let mut push = |value: u32, width: u32, separator: Option<char>| {
+        for place in (0..width).rev() {
+            out.push(char::from(b'0' + u8::try_from(value / 10u32.pow(place) % 10).unwrap_or_default()));
+        }
+        if let Some(separator) = separator {
+            out.push(separator);
+        }
+    };
+    push(utc.year().unsigned_abs(), 4, Some('-'));
+    push(utc.month(), 2, Some('-'));
+    push(utc.day(), 2, Some('T'));
+    push(utc.hour(), 2, Some(':'));
+    push(utc.minute(), 2, Some(':'));
+    push(utc.second(), 2, (digits > 0).then_some('.'));
+    if digits > 0 {
+        push(nanos / 10u32.pow(9 - digits), digits, None);
+    }
+    out.push('Z');
+    out
+}
+
 /// An instant, shown in a timezone (UTC unless one was chosen).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Time {
@@ -23,7 +65,7 @@ impl Time {
     pub fn to_rfc3339(&self) -> String {
         match self.zone {
             Some(zone) => self.utc.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            None => self.utc.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            None => rfc3339_utc(&self.utc, SecondsFormat::AutoSi),
         }
     }
 
@@ -277,6 +319,30 @@ pub fn sleep(milliseconds: i64) -> Result<Dynamic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Timelike;
+
+    #[test]
+    fn rfc3339_utc_writes_what_chrono_writes() -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let formats = [
+            SecondsFormat::Secs,
+            SecondsFormat::Millis,
+            SecondsFormat::Micros,
+            SecondsFormat::Nanos,
+            SecondsFormat::AutoSi,
+        ];
+        let nanos = [0, 7, 120_000_000, 123_000, 123_456_789, 999_999_999, 1_500_000_000];
+        for text in ["2026-11-27T07:05:09Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1970-01-01T00:00:00Z"] {
+            for nano in nanos {
+                let Some(utc) = DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc).with_nanosecond(nano) else {
+                    continue;
+                };
+                for format in formats {
+                    assert_eq!(rfc3339_utc(&utc, format), utc.to_rfc3339_opts(format, true), "{utc:?} {format:?}");
+                }
+            }
+        }
+        Ok(())
+    }
 
     #[test]
     fn parses_local_time_across_dst() {

@@ -64,7 +64,13 @@ pub fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Body, ApiError> {
 
 /// Query parameters as strings (the last of repeated names wins).
 pub fn raw_query(query: Option<&str>) -> BTreeMap<String, String> {
-    query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+    // Inserted one by one: `collect` into a BTreeMap sorts through a Vec first, costly for the
+    // one or two parameters a request usually has.
+    let mut raw = BTreeMap::new();
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned() {
+        raw.insert(name, value);
+    }
+    raw
 }
 
 /// Query parameters for `input`: declared ones checked and converted, others passed as text.
@@ -72,7 +78,10 @@ pub fn typed_query(
     raw: &BTreeMap<String, String>,
     declared: &BTreeMap<String, QueryParam>,
 ) -> Result<Map<String, Value>, ApiError> {
-    let mut out: Map<String, Value> = raw.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let mut out = Map::new();
+    for (name, value) in raw.iter().filter(|(name, _)| !declared.contains_key(*name)) {
+        out.insert(name.clone(), Value::String(value.clone()));
+    }
     let mut details = Vec::new();
     for (name, param) in declared {
         let value = match raw.get(name) {
