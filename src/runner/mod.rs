@@ -28,10 +28,11 @@ pub struct Invocation {
     pub script: String,
     /// The `input`: a map (or `()`, an empty one); anything else fails the run.
     pub input: Dynamic,
-    /// The `event` map; `kind` says what started the run.
+    /// The `event` map; `kind` says what started the run. Empty when the trigger wrote
+    /// `event_text` for a script that never names `event`.
     pub event: Map,
-    /// The event already written as the run log stores it, by a trigger whose script never
-    /// names `event` (no map is built for it; `event` is then empty).
+    /// The event already written as the run log stores it (the HTTP trigger writes it straight
+    /// from the request); when set, the record takes it rather than writing `event`.
     pub event_text: Option<EventText>,
     /// Overrides `[limits] timeout`.
     pub timeout: Option<Duration>,

@@ -144,19 +144,15 @@ async fn serve(
         None => None,
     };
 
-    // A script that never names `event` gets none, so its record takes the event as JSON text
-    // written straight from the request, without building the map.
-    let mut invocation = if live.snapshot.event_unused.contains(&config.script) {
-        let mut invocation = Invocation::with_event(config.script.clone(), input, Map::new());
-        invocation.event_text = Some(EventText {
-            kind: "http",
-            detail: [parts.method.as_str(), " ", &route.pattern].concat(),
-            json: event.to_json(),
-        });
-        invocation
-    } else {
-        Invocation::with_event(config.script.clone(), input, event.to_map())
-    };
+    // The record takes the event as JSON text written straight from the request; the map is
+    // built only for a script that names `event`.
+    let map = if live.snapshot.event_unused.contains(&config.script) { Map::new() } else { event.to_map() };
+    let mut invocation = Invocation::with_event(config.script.clone(), input, map);
+    invocation.event_text = Some(EventText {
+        kind: "http",
+        detail: [parts.method.as_str(), " ", &route.pattern].concat(),
+        json: event.to_json(),
+    });
     invocation.timeout = config.timeout.map(|t| t.0);
     invocation.max_operations = config.max_operations;
     invocation.run_id = Some(run_id.to_string());
