@@ -28,6 +28,7 @@ n=0
 for bin in "$@"; do
     n=$((n + 1))
     dir="$OUT/$n"
+    bin="$(realpath "$bin")"
     mkdir -p "$dir"
     cp -r "$ROOT/benches/hubs/http" "$dir/hub"
     (cd "$dir" && exec valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
@@ -35,17 +36,22 @@ for bin in "$@"; do
     server=$!
     for _ in $(seq 300); do
         grep -q "listening on" "$dir/serve.out" 2>/dev/null && break
+        kill -0 "$server" 2>/dev/null || break
         sleep 0.1
     done
-    url="$(grep -o 'http://[0-9.:]*' "$dir/serve.out" | head -1)"
-    [ -n "$url" ] || { echo "instructions.sh: $bin did not start; see $dir/serve.err" >&2; exit 1; }
+    url="$(grep -o 'http://[0-9.:]*' "$dir/serve.out" | head -1 || true)"
+    if [ -z "$url" ]; then
+        kill "$server" 2>/dev/null || true
+        echo "instructions.sh: $bin did not start; see $dir/serve.err" >&2
+        exit 1
+    fi
 
     # Warm up (the run log's writer starts with the first record), zero the counters, load,
     # then dump: the dump holds the loaded period only.
     wrk -t1 -c4 -d2s "$url$ROUTE" >/dev/null
-    callgrind_control -z "$server" >/dev/null
+    callgrind_control -z "$server" >/dev/null 2>&1
     requests="$(wrk -t1 -c4 -d"${DURATION}s" "$url$ROUTE" | awk '/requests in/ {print $1}')"
-    callgrind_control -d "$server" >/dev/null
+    callgrind_control -d "$server" >/dev/null 2>&1
     for _ in $(seq 100); do
         [ -s "$dir/callgrind.out.1" ] && break
         sleep 0.1

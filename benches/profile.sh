@@ -32,7 +32,7 @@ for _ in $(seq 300); do
     grep -q "listening on" "$OUT/serve.out" 2>/dev/null && break
     sleep 0.1
 done
-URL="$(grep -o 'http://[0-9.:]*' "$OUT/serve.out" | head -1)"
+URL="$(grep -o 'http://[0-9.:]*' "$OUT/serve.out" | head -1 || true)"
 [ -n "$URL" ] || { echo "profile.sh: the server did not start; see $OUT/serve.err" >&2; exit 1; }
 
 # Warm up (the run log's writer starts with the first record), then load and record together.
