@@ -18,11 +18,18 @@ pub fn push_str(out: &mut Vec<u8>, text: &str) {
 }
 
 /// Appends `text` as a JSON string, or `null` for `None`.
-pub fn push_opt_str(out: &mut Vec<u8>, text: Option<&str>) {
+fn push_opt_str(out: &mut Vec<u8>, text: Option<&str>) {
     match text {
         Some(text) => push_str(out, text),
         None => out.extend_from_slice(b"null"),
     }
+}
+
+/// Appends `"name":` as given in `prefixed_name` (with its leading `{` or `,`), then `value` as
+/// a JSON string or `null`.
+pub fn push_field(out: &mut Vec<u8>, prefixed_name: &str, value: Option<&str>) {
+    out.extend_from_slice(prefixed_name.as_bytes());
+    push_opt_str(out, value);
 }
 
 /// Appends a JSON object of string values, in the order given.

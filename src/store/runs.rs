@@ -78,25 +78,21 @@ fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, name: &str, value: &T) -> ser
 /// written as they are, already serialized.
 fn push_record(out: &mut Vec<u8>, row: &RunRow) -> serde_json::Result<()> {
     let r = &row.record;
-    let text = |out: &mut Vec<u8>, name: &str, value: Option<&str>| {
-        out.extend_from_slice(name.as_bytes());
-        json_write::push_opt_str(out, value);
-    };
-    text(out, "{\"id\":", Some(&r.id));
-    text(out, ",\"script\":", Some(&r.script));
-    text(out, ",\"trigger\":", Some(&r.trigger));
-    text(out, ",\"detail\":", Some(&r.detail));
-    text(out, ",\"started_at\":", Some(&r.started_at));
+    json_write::push_field(out, "{\"id\":", Some(&r.id));
+    json_write::push_field(out, ",\"script\":", Some(&r.script));
+    json_write::push_field(out, ",\"trigger\":", Some(&r.trigger));
+    json_write::push_field(out, ",\"detail\":", Some(&r.detail));
+    json_write::push_field(out, ",\"started_at\":", Some(&r.started_at));
     field(out, ",\"duration_ms\":", &r.duration_ms)?;
-    text(out, ",\"status\":", Some(&r.status));
-    text(out, ",\"error\":", r.error.as_deref());
+    json_write::push_field(out, ",\"status\":", Some(&r.status));
+    json_write::push_field(out, ",\"error\":", r.error.as_deref());
     for (name, json) in [(",\"lines\":", &row.lines), (",\"input\":", &row.input), (",\"event\":", &row.event)] {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(if json.is_empty() { b"null" } else { json.as_bytes() });
     }
-    text(out, ",\"result\":", r.result.as_deref());
+    json_write::push_field(out, ",\"result\":", r.result.as_deref());
     field(out, ",\"attempt\":", &r.attempt)?;
-    text(out, ",\"retry_of\":", r.retry_of.as_deref());
+    json_write::push_field(out, ",\"retry_of\":", r.retry_of.as_deref());
     out.push(b'}');
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The `event` of an HTTP run, read once from the request: a Rhai map for a script that reads
-//! it, or straight JSON text for the run log when the script never names `event`. A unit test
-//! holds the two forms (and serde's) to the same JSON.
+//! it, and JSON text written straight from the request for the run log. A unit test holds the
+//! two forms to the same JSON.
 
 use super::table::RouteEntry;
 use crate::json_write;
@@ -88,22 +88,18 @@ impl<'a> HttpEvent<'a> {
     /// text as the map's (a test checks).
     pub fn to_json(&self) -> String {
         let mut out = Vec::with_capacity(256);
-        let text = |out: &mut Vec<u8>, name: &str, value: Option<&str>| {
-            out.extend_from_slice(name.as_bytes());
-            json_write::push_opt_str(out, value);
-        };
-        text(&mut out, "{\"body\":", Some(&self.body));
-        text(&mut out, ",\"client\":", self.client);
+        json_write::push_field(&mut out, "{\"body\":", Some(&self.body));
+        json_write::push_field(&mut out, ",\"client\":", self.client);
         out.extend_from_slice(b",\"headers\":");
         json_write::push_object(&mut out, self.headers.iter().map(|(name, value)| (*name, value.as_ref())));
-        text(&mut out, ",\"kind\":", Some(self.kind));
-        text(&mut out, ",\"method\":", Some(self.method));
+        json_write::push_field(&mut out, ",\"kind\":", Some(self.kind));
+        json_write::push_field(&mut out, ",\"method\":", Some(self.method));
         out.extend_from_slice(b",\"params\":");
         json_write::push_object(&mut out, self.params.iter().map(|(name, value)| (*name, *value)));
-        text(&mut out, ",\"path\":", Some(self.path));
+        json_write::push_field(&mut out, ",\"path\":", Some(self.path));
         out.extend_from_slice(b",\"query\":");
         json_write::push_object(&mut out, self.query.iter().map(|(name, value)| (name.as_str(), value.as_str())));
-        text(&mut out, ",\"route\":", Some(self.route));
+        json_write::push_field(&mut out, ",\"route\":", Some(self.route));
         out.push(b'}');
         json_write::into_string(out)
     }
