@@ -46,7 +46,8 @@ pub fn push_object<'a>(out: &mut Vec<u8>, fields: impl IntoIterator<Item = (&'a 
     out.push(b'}');
 }
 
-/// The bytes written, as text (only ever valid UTF-8: every piece appended was a `str` or ASCII).
+/// The bytes written, as text: only ever valid UTF-8 (every piece appended was a `str`, ASCII or
+/// serde_json output), so the lossy path is never taken.
 pub fn into_string(out: Vec<u8>) -> String {
     String::from_utf8(out).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }

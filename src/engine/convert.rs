@@ -101,8 +101,7 @@ impl serde::Serialize for Json<'_> {
 pub fn json_text(value: &impl serde::Serialize) -> serde_json::Result<String> {
     let mut buffer = Vec::with_capacity(256);
     serde_json::to_writer(&mut buffer, value)?;
-    // serde_json writes UTF-8 only, so this never takes the lossy path.
-    Ok(String::from_utf8(buffer).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned()))
+    Ok(crate::json_write::into_string(buffer))
 }
 
 /// A Rhai object map as a JSON object.

@@ -146,8 +146,7 @@ impl Store {
         records.push(b']');
         // Stored as text (not a blob), which SQLite's JSON functions, and so the `runs` view, read.
         // (Never lossy: serde_json writes UTF-8 and the JSON columns are strings already.)
-        let records =
-            String::from_utf8(records).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+        let records = json_write::into_string(records);
         let connection = self.lock();
         connection
             .prepare_cached(
