@@ -1,9 +1,8 @@
 //! The run log writer: records are handed over without waiting and written in batches on a
 //! thread of their own, so no response waits on a disk flush. Old records are pruned there too.
 
-use crate::runner::record::Pending;
 use crate::secrets::Secrets;
-use crate::store::Store;
+use crate::store::{RecordText, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -34,7 +33,7 @@ pub fn since(text: &str) -> Result<String, String> {
 }
 
 enum Message {
-    Record(Box<(Pending, Secrets)>),
+    Record(Box<(RecordText, Secrets)>),
     Flush(Sender<()>),
 }
 
@@ -77,8 +76,8 @@ impl RunLog {
 
     /// Queues a record for writing; it waits only while `CAPACITY` records are already waiting for
     /// the writer. `secrets` are redacted from it on the writer thread, off the request path.
-    pub fn record(&self, record: impl Into<Pending>, secrets: Secrets) {
-        self.send(Message::Record(Box::new((record.into(), secrets))));
+    pub fn record(&self, record: RecordText, secrets: Secrets) {
+        self.send(Message::Record(Box::new((record, secrets))));
     }
 
     /// Waits until every record handed over so far is written (or the writer gave up).
@@ -158,7 +157,7 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
             match message {
                 Message::Record(entry) => {
                     let (record, secrets) = *entry;
-                    records.push(crate::runner::record::redact(record, &secrets));
+                    records.extend(crate::runner::record::redact(record, &secrets));
                 }
                 Message::Flush(done) => flushes.push(done),
             }

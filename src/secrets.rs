@@ -5,6 +5,9 @@
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
     values: std::sync::Arc<[String]>,
+    /// The values as they read inside a JSON string, and inside JSON text kept in a JSON string,
+    /// where that differs (quotes, backslashes, control characters).
+    escaped: std::sync::Arc<[String]>,
 }
 
 impl Secrets {
@@ -15,7 +18,52 @@ impl Secrets {
         // Longest first, so a secret that contains another is redacted whole.
         values.sort_by_key(|value| std::cmp::Reverse(value.len()));
         values.dedup();
-        Self { values: values.into() }
+        // Escaped once for a JSON string, twice for JSON text kept in a JSON string (a run's result).
+        let escape = |value: &str| {
+            let quoted = serde_json::Value::String(value.to_string()).to_string();
+            quoted[1..quoted.len() - 1].to_string()
+        };
+        let escaped = values
+            .iter()
+            .flat_map(|value| {
+                let once = escape(value);
+                let twice = escape(&once);
+                [once, twice].into_iter().filter(move |form| form != value)
+            })
+            .collect();
+        Self { values: values.into(), escaped }
+    }
+
+    /// Whether JSON `text` may hold a secret value, as it is or as written inside a JSON string.
+    pub fn found_in_json(&self, text: &str) -> bool {
+        self.values.iter().chain(self.escaped.iter()).any(|value| text.contains(value.as_str()))
+    }
+
+    /// Redacts every string in `value`, object keys too; a number whose digits hold a secret
+    /// becomes the redacted digits, as a string.
+    pub fn redact_value(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => *text = self.redacted(std::mem::take(text)),
+            Value::Number(number) => {
+                let digits = number.to_string();
+                let redacted = self.redacted(digits.clone());
+                if redacted != digits {
+                    *value = Value::String(redacted);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.redact_value(item)),
+            Value::Object(fields) => {
+                *fields = std::mem::take(fields)
+                    .into_iter()
+                    .map(|(key, mut item)| {
+                        self.redact_value(&mut item);
+                        (self.redacted(key), item)
+                    })
+                    .collect();
+            }
+            Value::Bool(_) | Value::Null => {}
+        }
     }
 
     /// `text` with every secret value replaced by `***`.
@@ -34,12 +82,24 @@ impl Secrets {
         text
     }
 
-    /// Like [`Secrets::redacted`], for JSON text: should a replacement break the JSON (a secret
-    /// that ended inside an escape sequence), the redacted text is kept as one JSON string, so
-    /// what is stored stays JSON and still holds no secret.
+    /// Like [`Secrets::redacted`], for text that may hold JSON: values are also replaced as they
+    /// read inside a JSON string.
+    pub fn redacted_in_json(&self, text: String) -> String {
+        let mut text = self.redacted(text);
+        for value in self.escaped.iter() {
+            if text.contains(value.as_str()) {
+                text = text.replace(value.as_str(), "***");
+            }
+        }
+        text
+    }
+
+    /// Like [`Secrets::redacted_in_json`], for JSON text: should a replacement break the JSON (a
+    /// secret that ended inside an escape sequence), the redacted text is kept as one JSON
+    /// string, so what is stored stays JSON and still holds no secret.
     pub fn redacted_json(&self, text: String) -> String {
         let length = text.len();
-        let redacted = self.redacted(text);
+        let redacted = self.redacted_in_json(text);
         // Secrets are longer than `***`, so an unchanged length means nothing was replaced.
         if redacted.len() == length || serde_json::from_str::<serde::de::IgnoredAny>(&redacted).is_ok() {
             return redacted;
@@ -56,6 +116,23 @@ mod tests {
     fn redacts_every_occurrence_longest_first() {
         let secrets = Secrets::new(["abcd".to_string(), "abcdef".to_string(), "xy".to_string()]);
         assert_eq!(secrets.redact("k=abcdef&j=abcd&xy"), "k=***&j=***&xy");
+    }
+
+    #[test]
+    fn finds_secrets_in_json_as_written_there_and_redacts_values() {
+        let secrets = Secrets::new(["sh\"h\\x".to_string(), "123456".to_string(), "plain-token".to_string()]);
+        let text = serde_json::json!({ "quoted": "a sh\"h\\x b" }).to_string();
+        assert!(!text.contains("sh\"h\\x"), "the raw form is not in the JSON text: {text}");
+        assert!(secrets.found_in_json(&text));
+        assert!(secrets.found_in_json(r#"{"n":91234567}"#));
+        assert!(!secrets.found_in_json(r#"{"a":"plain-tok","n":12345}"#));
+        let mut value = serde_json::json!({
+            "quoted": "a sh\"h\\x b",
+            "n": 91234567,
+            "plain-token": ["x plain-token", 7, true, null],
+        });
+        secrets.redact_value(&mut value);
+        assert_eq!(value, serde_json::json!({ "quoted": "a *** b", "n": "9***7", "***": ["x ***", 7, true, null] }));
     }
 
     #[test]

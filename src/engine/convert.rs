@@ -43,12 +43,7 @@ impl serde::Serialize for Json<'_> {
             return serializer.serialize_str(&value.as_immutable_string_ref().map_err(S::Error::custom)?);
         }
         if value.is_map() {
-            let map = value.as_map_ref().map_err(S::Error::custom)?;
-            let mut out = serializer.serialize_map(Some(map.len()))?;
-            for (key, item) in map.iter() {
-                out.serialize_entry(key.as_str(), &Json(item))?;
-            }
-            return out.end();
+            return JsonMap(&*value.as_map_ref().map_err(S::Error::custom)?).serialize(serializer);
         }
         if value.is_unit() {
             return serializer.serialize_unit();
@@ -88,11 +83,25 @@ impl serde::Serialize for Json<'_> {
             // Keys in sorted order, as a `serde_json::Map` holds them.
             let mut out = serializer.serialize_map(Some(3))?;
             out.serialize_entry("body", &Json(&response.body))?;
-            out.serialize_entry("headers", &Json(&Dynamic::from_map(response.headers.clone())))?;
+            out.serialize_entry("headers", &JsonMap(&response.headers))?;
             out.serialize_entry("status", &response.status)?;
             return out.end();
         }
         Err(S::Error::custom(format!("a value of type `{}` cannot be converted to JSON", value.type_name())))
+    }
+}
+
+/// A Rhai object map as a JSON object for serde, like [`Json`] of a map without wrapping it.
+pub struct JsonMap<'a>(pub &'a Map);
+
+impl serde::Serialize for JsonMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut out = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, item) in self.0.iter() {
+            out.serialize_entry(key.as_str(), &Json(item))?;
+        }
+        out.end()
     }
 }
 

@@ -290,10 +290,10 @@ fn finish(
         emitted: events.len(),
     };
     if invocation.record {
-        let pending = record::of(&outcome, invocation);
-        let (host, record) = (&snapshot.capabilities.host, &pending.record);
-        host.metrics.run(&record.script, &record.trigger, &record.status, outcome.duration.as_secs_f64());
-        host.runlog.record(pending, secrets.clone());
+        let host = &snapshot.capabilities.host;
+        let labels = record::labels(&outcome, &invocation);
+        host.metrics.run(&outcome.script, &labels.trigger, labels.status, outcome.duration.as_secs_f64());
+        host.runlog.record(record::of(&outcome, &invocation, &labels, secrets), secrets.clone());
     }
     outcome
 }

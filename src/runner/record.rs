@@ -3,51 +3,33 @@
 use super::{Invocation, Outcome};
 use crate::engine::{RunError, convert};
 use crate::secrets::Secrets;
-use crate::store::{RunRecord, RunRow};
-use rhai::Dynamic;
+use crate::store::{RecordFields, RecordText, RunRecord};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Longest stored result text.
 const MAX_RESULT: usize = 4_096;
 /// Largest input kept whole (so the run can be retried); larger ones keep a summary.
 const MAX_INPUT: usize = 256 * 1024;
 
-/// A record as a run hands it over: its input and event already JSON text, written on the
-/// run's own thread, so the writer frees a few strings rather than the run's Rhai values (freeing
-/// another thread's many small allocations cost the workers more than the writing itself).
-/// [`redact`] (on the run log's writer thread, off the request path) bounds them and removes
-/// secrets before they are stored.
-pub struct Pending {
-    /// The record; its `input` and `event` are replaced by the two below.
-    pub record: RunRecord,
-    pub input: String,
-    pub event: String,
-    /// When set, written into the record's `started_at`.
-    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+/// What started a run and how it ended: the parts of its record that its metrics count by too.
+pub struct Labels<'a> {
+    pub trigger: Cow<'a, str>,
+    /// The route, job, file or event, in a few words.
+    pub detail: Cow<'a, str>,
+    pub status: &'static str,
+    pub error: Option<String>,
 }
 
-impl From<RunRecord> for Pending {
-    /// A record already in JSON form (a skipped cron occurrence).
-    fn from(mut record: RunRecord) -> Self {
-        if record.detail.is_empty() {
-            let event = &record.event;
-            record.detail = detail(&record.trigger, |name| event.get(name).and_then(Value::as_str).map(String::from));
-        }
-        let input = std::mem::take(&mut record.input).to_string();
-        let event = std::mem::take(&mut record.event).to_string();
-        Self { record, input, event, started_at: None }
-    }
-}
-
-/// The run log record of `outcome`.
-pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
-    let event = &invocation.event;
+/// The labels of `outcome`'s record.
+pub fn labels<'a>(outcome: &Outcome, invocation: &'a Invocation) -> Labels<'a> {
     let (trigger, detail) = match &invocation.event_text {
-        Some(text) => (text.kind.to_string(), text.detail.clone()),
+        Some(text) => (Cow::Borrowed(text.kind), Cow::Borrowed(text.detail.as_str())),
         None => {
+            let event = &invocation.event;
             let trigger = event.get("kind").map_or_else(|| "manual".to_string(), convert::to_text);
             let detail = detail(&trigger, |name| event.get(name).map(convert::to_text));
-            (trigger, detail)
+            (Cow::Owned(trigger), Cow::Owned(detail))
         }
     };
     let (status, error) = match &outcome.result {
@@ -57,6 +39,88 @@ pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
         Err(err) if invocation.last_attempt => ("dead", Some(err.to_string())),
         Err(err) => ("error", Some(err.to_string())),
     };
+    Labels { trigger, detail, status, error }
+}
+
+/// The run log record of `outcome`, written as JSON text on the run's own thread: the writer
+/// copies it whole into its batch (after [`redact`]), so no more than that one string crosses
+/// threads (freeing another thread's many small allocations cost the workers more than the
+/// writing itself). An input, event or result too large to keep whole is redacted and shortened
+/// here, before the cut, so a cut can never leave part of a secret behind.
+pub fn of(outcome: &Outcome, invocation: &Invocation, labels: &Labels<'_>, secrets: &Secrets) -> RecordText {
+    let lines = lines(outcome);
+    let input = bounded(json(&convert::Json(&invocation.input)), secrets);
+    let event = match &invocation.event_text {
+        Some(text) => bounded(Cow::Borrowed(&text.json), secrets),
+        None => bounded(json(&convert::JsonMap(&invocation.event)), secrets),
+    };
+    let result = outcome.result.as_ref().ok().map(|reply| {
+        let text = match reply.status {
+            Some(status) => Cow::Owned(format!("{status} {}", reply.text)),
+            None => Cow::Borrowed(reply.text.as_str()),
+        };
+        if text.len() > MAX_RESULT {
+            return Cow::Owned(shorten(secrets.redacted_in_json(text.into_owned()), MAX_RESULT));
+        }
+        text
+    });
+    let started_at = crate::stdlib::time::rfc3339_utc(&outcome.started_at, chrono::SecondsFormat::Micros);
+    RecordText::new(&RecordFields {
+        id: &outcome.run_id,
+        script: &outcome.script,
+        trigger: &labels.trigger,
+        detail: &labels.detail,
+        started_at: &started_at,
+        duration_ms: outcome.duration.as_secs_f64() * 1000.0,
+        status: labels.status,
+        error: labels.error.as_deref(),
+        attempt: invocation.attempt,
+        retry_of: invocation.retry_of.as_deref(),
+        lines: &lines,
+        input: &input,
+        event: &event,
+        result: result.as_deref(),
+    })
+}
+
+/// The record of a run that never ran (a skipped cron occurrence), given whole.
+pub fn given(mut record: RunRecord) -> RecordText {
+    if record.detail.is_empty() {
+        let event = &record.event;
+        record.detail = detail(&record.trigger, |name| event.get(name).and_then(Value::as_str).map(String::from));
+    }
+    RecordText::of(&record)
+}
+
+/// Makes a record safe to store: secret values in its lines, input, event and result become
+/// `***`. A record holding none, nearly every one, is stored as it was written; one that holds a
+/// secret is read back and every string and number in those parts redacted, so the JSON stays
+/// whole whatever the secret's characters. `None` only if the record cannot be read back, which
+/// a record written by `RecordText::new` always can.
+pub fn redact(record: RecordText, secrets: &Secrets) -> Option<RecordText> {
+    if !secrets.found_in_json(record.contents()) {
+        return Some(record);
+    }
+    match record.record() {
+        Ok(mut read) => {
+            for value in [&mut read.lines, &mut read.input, &mut read.event] {
+                secrets.redact_value(value);
+            }
+            read.result = read.result.map(|result| secrets.redacted_in_json(result));
+            Some(RecordText::of(&read))
+        }
+        Err(err) => {
+            tracing::error!("a run log record holding a secret could not be read back to redact it: {err}");
+            None
+        }
+    }
+}
+
+/// The run's printed and logged lines as a JSON array of `{level, text}`.
+fn lines(outcome: &Outcome) -> Cow<'static, str> {
+    if outcome.lines.is_empty() && outcome.dropped_lines == 0 {
+        return Cow::Borrowed("[]");
+    }
     let mut lines: Vec<Value> = outcome
         .lines
         .iter()
@@ -67,45 +131,7 @@ pub fn of(outcome: &Outcome, invocation: Invocation) -> Pending {
             serde_json::json!({ "level": "info", "text": format!("[{} more lines not kept]", outcome.dropped_lines) }),
         );
     }
-    let record = RunRecord {
-        id: outcome.run_id.clone(),
-        script: outcome.script.clone(),
-        detail,
-        trigger,
-        started_at: String::new(),
-        duration_ms: outcome.duration.as_secs_f64() * 1000.0,
-        status: status.to_string(),
-        error,
-        lines: Value::Array(lines),
-        input: Value::Null,
-        event: Value::Null,
-        result: outcome.result.as_ref().ok().map(|reply| match reply.status {
-            Some(status) => format!("{status} {}", reply.text),
-            None => reply.text.clone(),
-        }),
-        attempt: invocation.attempt,
-        retry_of: invocation.retry_of,
-    };
-    let input = json(&invocation.input);
-    let event = invocation.event_text.map_or_else(|| json(&Dynamic::from_map(invocation.event)), |text| text.json);
-    Pending { record, input, event, started_at: Some(outcome.started_at) }
-}
-
-/// Makes a record safe to store and writes its JSON once: secrets in its input, event and result
-/// become `***`, and an input or event too large to keep whole becomes a shortened string.
-pub fn redact(pending: Pending, secrets: &Secrets) -> RunRow {
-    let Pending { mut record, input, event, started_at } = pending;
-    if let Some(started_at) = started_at {
-        record.started_at = crate::stdlib::time::rfc3339_utc(&started_at, chrono::SecondsFormat::Micros);
-    }
-    let input = redacted_json(input, secrets, MAX_INPUT);
-    let event = redacted_json(event, secrets, MAX_INPUT);
-    let lines = secrets.redacted_json(std::mem::take(&mut record.lines).to_string());
-    if let Some(result) = record.result.take() {
-        // Redacted before shortening, so a cut can never leave part of a secret behind.
-        record.result = Some(shorten(secrets.redacted(result), MAX_RESULT));
-    }
-    RunRow { record, lines, input, event }
+    Cow::Owned(Value::Array(lines).to_string())
 }
 
 /// What started the run, in a few words: the route, job, file or event.
@@ -121,17 +147,21 @@ fn detail(trigger: &str, event: impl Fn(&str) -> Option<String>) -> String {
 }
 
 /// `value` as JSON text (a value JSON cannot hold becomes the error's text).
-fn json(value: &Dynamic) -> String {
-    convert::json_text(&convert::Json(value)).unwrap_or_else(|err| Value::String(err.to_string()).to_string())
+fn json(value: &impl serde::Serialize) -> Cow<'static, str> {
+    Cow::Owned(convert::json_text(value).unwrap_or_else(|err| Value::String(err.to_string()).to_string()))
 }
 
-/// JSON `text` with secrets redacted; too large values become a shortened JSON string.
-fn redacted_json(text: String, secrets: &Secrets, limit: usize) -> String {
-    let redacted = secrets.redacted_json(text);
-    if redacted.len() > limit {
-        return Value::String(shorten(redacted, limit)).to_string();
+/// JSON `text` as it is, or, when too large to keep whole, redacted and shortened into a JSON
+/// string.
+fn bounded<'a>(text: Cow<'a, str>, secrets: &Secrets) -> Cow<'a, str> {
+    if text.len() <= MAX_INPUT {
+        return text;
     }
-    redacted
+    let redacted = secrets.redacted_json(text.into_owned());
+    if redacted.len() <= MAX_INPUT {
+        return Cow::Owned(redacted);
+    }
+    Cow::Owned(Value::String(shorten(redacted, MAX_INPUT)).to_string())
 }
 
 fn shorten(mut text: String, limit: usize) -> String {
@@ -144,4 +174,90 @@ fn shorten(mut text: String, limit: usize) -> String {
         text.push('…');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::context::{Level, Line};
+    use crate::runner::Reply;
+    use serde_json::json;
+
+    const SECRET: &str = "s3cret\"9";
+
+    fn outcome(result: &str) -> Outcome {
+        Outcome {
+            run_id: "01900000-0000-7000-8000-000000000000".into(),
+            script: "job".into(),
+            started_at: chrono::DateTime::UNIX_EPOCH,
+            duration: std::time::Duration::from_micros(1500),
+            lines: vec![Line { level: Level::Print, text: format!("saw {SECRET}") }],
+            dropped_lines: 0,
+            result: Ok(Reply { status: None, headers: Vec::new(), text: result.to_string() }),
+            emitted: 0,
+        }
+    }
+
+    fn written(outcome: &Outcome, invocation: &Invocation, secrets: &Secrets) -> RecordText {
+        of(outcome, invocation, &labels(outcome, invocation), secrets)
+    }
+
+    #[test]
+    fn a_record_is_written_as_it_reads_back() -> serde_json::Result<()> {
+        let secrets = Secrets::default();
+        let outcome = outcome(r#"{"ok":true}"#);
+        let input = convert::to_dynamic(&json!({ "name": "Ada", "n": [1, 2.5] }));
+        let invocation = Invocation::new("job", input);
+        let record = written(&outcome, &invocation, &secrets);
+        let read = record.record()?;
+        assert_eq!(
+            (read.trigger.as_str(), read.status.as_str(), read.started_at.as_str(), read.duration_ms),
+            ("manual", "ok", "1970-01-01T00:00:00.000000Z", 1.5)
+        );
+        assert_eq!(read.input, json!({ "name": "Ada", "n": [1, 2.5] }));
+        assert_eq!(read.event, json!({ "kind": "manual" }));
+        assert_eq!(read.lines, json!([{ "level": "print", "text": format!("saw {SECRET}") }]));
+        assert_eq!(read.result.as_deref(), Some(r#"{"ok":true}"#));
+        // Without secrets to look for, the record is stored as written.
+        let json = record.json().to_string();
+        assert_eq!(redact(record, &secrets).map(|r| r.json().to_string()), Some(json));
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_every_part_a_run_was_given_printed_or_returned() -> serde_json::Result<()> {
+        let secrets = Secrets::new([SECRET.to_string(), "424242".to_string()]);
+        let outcome = outcome(&json!({ "echo": SECRET }).to_string());
+        let input = convert::to_dynamic(&json!({ "token": SECRET, "pin": 14242420, SECRET: 1 }));
+        let mut invocation = Invocation::new("job", input);
+        invocation.event.insert("header".into(), format!("Bearer {SECRET}").into());
+        let record = redact(written(&outcome, &invocation, &secrets), &secrets).expect("a record");
+        assert!(!secrets.found_in_json(record.json()), "{}", record.json());
+        let read = record.record()?;
+        assert_eq!(read.input, json!({ "token": "***", "pin": "1***0", "***": 1 }));
+        assert_eq!(read.event["header"], "Bearer ***");
+        assert_eq!(read.lines[0]["text"], "saw ***");
+        // The result is JSON text, so the secret is in it as a JSON string writes it.
+        assert_eq!(read.result.as_deref(), Some(r#"{"echo":"***"}"#));
+        assert_eq!((read.id, read.started_at), (outcome.run_id, "1970-01-01T00:00:00.000000Z".to_string()));
+        Ok(())
+    }
+
+    #[test]
+    fn an_input_too_large_to_keep_is_redacted_before_it_is_cut() -> serde_json::Result<()> {
+        let secrets = Secrets::new([SECRET.to_string()]);
+        // The secret straddles the cut, so shortening first would keep part of it.
+        let filler = "x".repeat(MAX_INPUT - 12);
+        let input = convert::to_dynamic(&json!({ "text": format!("{filler}{SECRET}{filler}") }));
+        let invocation = Invocation::new("job", input);
+        let record = redact(written(&outcome("null"), &invocation, &secrets), &secrets).expect("a record");
+        let kept = record.record()?.input;
+        let kept = kept.as_str().expect("a shortened input is a string");
+        assert!(
+            kept.ends_with("…") && kept.contains("***") && !kept.contains("s3cret"),
+            "{}",
+            &kept[kept.len() - 40..]
+        );
+        Ok(())
+    }
 }

@@ -11,7 +11,7 @@ mod watch;
 
 pub use events::StoredEvent;
 pub use queue::QueueItem;
-pub use runs::{RunFilter, RunRecord, RunRow};
+pub use runs::{RecordFields, RecordText, RunFilter, RunRecord};
 pub use watch::{FileStatus, LedgerEntry, LedgerRecord};
 
 use rusqlite::Connection;

@@ -9,6 +9,7 @@ use crate::json_write;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 /// One record of the run log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,14 +41,127 @@ pub struct RunRecord {
     pub retry_of: Option<String>,
 }
 
-/// A record ready to be written: its JSON columns already serialized (and redacted) as text; the
-/// record's own `lines`, `input` and `event` are not read.
+/// The fields of a record as [`RecordText::new`] writes them; `lines`, `input` and `event` are
+/// JSON text already.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordFields<'a> {
+    pub id: &'a str,
+    pub script: &'a str,
+    pub trigger: &'a str,
+    pub detail: &'a str,
+    pub started_at: &'a str,
+    pub duration_ms: f64,
+    pub status: &'a str,
+    pub error: Option<&'a str>,
+    pub attempt: u32,
+    pub retry_of: Option<&'a str>,
+    pub lines: &'a str,
+    pub input: &'a str,
+    pub event: &'a str,
+    pub result: Option<&'a str>,
+}
+
+/// One record as JSON text (an object with the fields of [`RunRecord`]), written once where the
+/// run ran and copied whole into its batch, with where its batch's row reads the id, script,
+/// status and start time from.
 #[derive(Debug)]
-pub struct RunRow {
-    pub record: RunRecord,
-    pub lines: String,
-    pub input: String,
-    pub event: String,
+pub struct RecordText {
+    json: String,
+    id: Range<usize>,
+    script: Range<usize>,
+    status: Range<usize>,
+    started_at: Range<usize>,
+    /// Where the lines, input, event and result begin: what a run was given, printed or returned.
+    contents: usize,
+}
+
+impl RecordText {
+    /// Writes a record. What a run was given, printed or returned comes last, so
+    /// [`RecordText::contents`] is one slice.
+    pub fn new(fields: &RecordFields<'_>) -> Self {
+        let sized = fields.lines.len() + fields.input.len() + fields.event.len() + fields.result.map_or(0, str::len);
+        let mut out = Vec::with_capacity(sized + 320);
+        let id = quoted(&mut out, "{\"id\":", fields.id);
+        let script = quoted(&mut out, ",\"script\":", fields.script);
+        json_write::push_field(&mut out, ",\"trigger\":", Some(fields.trigger));
+        json_write::push_field(&mut out, ",\"detail\":", Some(fields.detail));
+        let started_at = quoted(&mut out, ",\"started_at\":", fields.started_at);
+        number(&mut out, ",\"duration_ms\":", fields.duration_ms);
+        let status = quoted(&mut out, ",\"status\":", fields.status);
+        json_write::push_field(&mut out, ",\"error\":", fields.error);
+        number(&mut out, ",\"attempt\":", fields.attempt);
+        json_write::push_field(&mut out, ",\"retry_of\":", fields.retry_of);
+        let contents = out.len();
+        for (name, json) in
+            [(",\"lines\":", fields.lines), (",\"input\":", fields.input), (",\"event\":", fields.event)]
+        {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(if json.is_empty() { "null" } else { json }.as_bytes());
+        }
+        json_write::push_field(&mut out, ",\"result\":", fields.result);
+        out.push(b'}');
+        Self { json: json_write::into_string(out), id, script, status, started_at, contents }
+    }
+
+    /// Writes a record given whole (a skipped cron occurrence, a record redacted again).
+    pub fn of(record: &RunRecord) -> Self {
+        let (lines, input, event) = (record.lines.to_string(), record.input.to_string(), record.event.to_string());
+        Self::new(&RecordFields {
+            id: &record.id,
+            script: &record.script,
+            trigger: &record.trigger,
+            detail: &record.detail,
+            started_at: &record.started_at,
+            duration_ms: record.duration_ms,
+            status: &record.status,
+            error: record.error.as_deref(),
+            attempt: record.attempt,
+            retry_of: record.retry_of.as_deref(),
+            lines: &lines,
+            input: &input,
+            event: &event,
+            result: record.result.as_deref(),
+        })
+    }
+
+    /// The record's JSON text.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// The part of [`RecordText::json`] holding the run's lines, input, event and result: where
+    /// secrets may be.
+    pub fn contents(&self) -> &str {
+        &self.json[self.contents..]
+    }
+
+    /// The record read back.
+    pub fn record(&self) -> serde_json::Result<RunRecord> {
+        serde_json::from_str(&self.json)
+    }
+
+    fn id(&self) -> &str {
+        &self.json[self.id.clone()]
+    }
+
+    fn started_at(&self) -> &str {
+        &self.json[self.started_at.clone()]
+    }
+}
+
+/// Appends `"name":"value"` (`name` with its leading comma or brace) and returns where the
+/// value's text lies, as escaped, between its quotes.
+fn quoted(out: &mut Vec<u8>, prefixed_name: &str, value: &str) -> Range<usize> {
+    let start = out.len() + prefixed_name.len() + 1;
+    json_write::push_field(out, prefixed_name, Some(value));
+    start..out.len() - 1
+}
+
+/// Appends `"name":number` (`name` with its leading comma or brace).
+fn number(out: &mut Vec<u8>, prefixed_name: &str, value: impl Serialize) {
+    out.extend_from_slice(prefixed_name.as_bytes());
+    // Writing a number into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, &value);
 }
 
 /// Which records `runs_list` returns, newest first.
@@ -66,35 +180,6 @@ impl RunRecord {
             && filter.status.as_ref().is_none_or(|status| &self.status == status)
             && filter.since.as_ref().is_none_or(|since| &self.started_at >= since)
     }
-}
-
-/// Appends `"name":value` (`name` with its leading comma or brace).
-fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, name: &str, value: &T) -> serde_json::Result<()> {
-    out.extend_from_slice(name.as_bytes());
-    serde_json::to_writer(out, value)
-}
-
-/// Appends one record as a JSON object with the fields of [`RunRecord`]; its JSON columns are
-/// written as they are, already serialized.
-fn push_record(out: &mut Vec<u8>, row: &RunRow) -> serde_json::Result<()> {
-    let r = &row.record;
-    json_write::push_field(out, "{\"id\":", Some(&r.id));
-    json_write::push_field(out, ",\"script\":", Some(&r.script));
-    json_write::push_field(out, ",\"trigger\":", Some(&r.trigger));
-    json_write::push_field(out, ",\"detail\":", Some(&r.detail));
-    json_write::push_field(out, ",\"started_at\":", Some(&r.started_at));
-    field(out, ",\"duration_ms\":", &r.duration_ms)?;
-    json_write::push_field(out, ",\"status\":", Some(&r.status));
-    json_write::push_field(out, ",\"error\":", r.error.as_deref());
-    for (name, json) in [(",\"lines\":", &row.lines), (",\"input\":", &row.input), (",\"event\":", &row.event)] {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(if json.is_empty() { b"null" } else { json.as_bytes() });
-    }
-    json_write::push_field(out, ",\"result\":", r.result.as_deref());
-    field(out, ",\"attempt\":", &r.attempt)?;
-    json_write::push_field(out, ",\"retry_of\":", r.retry_of.as_deref());
-    out.push(b'}');
-    Ok(())
 }
 
 /// The records of one batch, oldest first. A record that cannot be read is reported and
@@ -123,37 +208,43 @@ fn decode(seq: i64, records: &str) -> Vec<RunRecord> {
 
 impl Store {
     /// Writes a batch of records as one row, after every record already there.
-    pub fn runs_insert(&self, rows: &[RunRow]) -> Result<(), StoreError> {
+    pub fn runs_insert(&self, records: &[RecordText]) -> Result<(), StoreError> {
         let (Some(first), Some(last)) =
-            (rows.iter().map(|r| &r.record.id).min(), rows.iter().map(|r| &r.record.id).max())
+            (records.iter().map(RecordText::id).min(), records.iter().map(RecordText::id).max())
         else {
             return Ok(());
         };
-        let latest_start = rows.iter().map(|r| &r.record.started_at).max().unwrap_or(first);
-        let names = |field: fn(&RunRecord) -> &String| {
-            let distinct: BTreeSet<&String> = rows.iter().map(|row| field(&row.record)).collect();
-            serde_json::to_string(&distinct)
-        };
-        let (scripts, statuses) = (names(|r| &r.script)?, names(|r| &r.status)?);
-        let mut records = Vec::with_capacity(rows.iter().map(|r| r.input.len() + r.event.len() + 400).sum());
-        records.push(b'[');
-        for (index, row) in rows.iter().enumerate() {
-            if index > 0 {
-                records.push(b',');
+        let latest_start = records.iter().map(RecordText::started_at).max().unwrap_or(first);
+        // JSON arrays of the distinct names, each already escaped as a JSON string's text.
+        let names = |field: fn(&RecordText) -> Range<usize>| {
+            let distinct: BTreeSet<&str> = records.iter().map(|record| &record.json[field(record)]).collect();
+            let mut out = String::from("[");
+            for (index, name) in distinct.into_iter().enumerate() {
+                out.push_str(if index > 0 { ",\"" } else { "\"" });
+                out.push_str(name);
+                out.push('"');
             }
-            push_record(&mut records, row)?;
-        }
-        records.push(b']');
+            out.push(']');
+            out
+        };
+        let (scripts, statuses) = (names(|r| r.script.clone()), names(|r| r.status.clone()));
         // Stored as text (not a blob), which SQLite's JSON functions, and so the `runs` view, read.
-        // (Never lossy: serde_json writes UTF-8 and the JSON columns are strings already.)
-        let records = json_write::into_string(records);
+        let mut batch = String::with_capacity(records.iter().map(|r| r.json.len() + 1).sum::<usize>() + 1);
+        batch.push('[');
+        for (index, record) in records.iter().enumerate() {
+            if index > 0 {
+                batch.push(',');
+            }
+            batch.push_str(&record.json);
+        }
+        batch.push(']');
         let connection = self.lock();
         connection
             .prepare_cached(
                 "INSERT INTO run_batches (count, first_id, last_id, latest_start, scripts, statuses, records)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![rows.len(), first, last, latest_start, scripts, statuses, records])?;
+            .execute(params![records.len(), first, last, latest_start, scripts, statuses, batch])?;
         Ok(())
     }
 
@@ -252,8 +343,8 @@ mod tests {
         Ok((dir, store))
     }
 
-    fn row(id: &str, started_at: &str) -> RunRow {
-        let record = RunRecord {
+    fn row(id: &str, started_at: &str) -> RunRecord {
+        RunRecord {
             id: id.to_string(),
             script: "job".to_string(),
             trigger: "manual".to_string(),
@@ -262,22 +353,26 @@ mod tests {
             duration_ms: 1.5,
             status: "ok".to_string(),
             error: None,
-            lines: serde_json::Value::Null,
-            input: serde_json::Value::Null,
-            event: serde_json::Value::Null,
+            lines: serde_json::json!([]),
+            input: serde_json::json!({}),
+            event: serde_json::json!({}),
             result: None,
             attempt: 1,
             retry_of: None,
-        };
-        RunRow { record, lines: "[]".to_string(), input: "{}".to_string(), event: "{}".to_string() }
+        }
+    }
+
+    /// Writes `records` as one batch.
+    fn insert(store: &Store, records: &[RunRecord]) -> Result<(), StoreError> {
+        store.runs_insert(&records.iter().map(RecordText::of).collect::<Vec<_>>())
     }
 
     /// Records `run-000` .. `run-{count - 1}`, one a second from midnight, written in batches.
     fn write(store: &Store, count: usize, per_batch: usize) -> Result<(), StoreError> {
-        let rows: Vec<RunRow> = (0..count)
+        let rows: Vec<RunRecord> = (0..count)
             .map(|n| row(&format!("run-{n:03}"), &format!("2025-01-01T00:{:02}:{:02}Z", n / 60, n % 60)))
             .collect();
-        rows.chunks(per_batch).try_for_each(|batch| store.runs_insert(batch))
+        rows.chunks(per_batch).try_for_each(|batch| insert(store, batch))
     }
 
     fn ids(store: &Store) -> Result<Vec<String>, StoreError> {
@@ -293,15 +388,15 @@ mod tests {
     fn a_record_reads_back_as_written() -> Result<(), StoreError> {
         let (_dir, store) = open()?;
         let mut written = row("0194aaaa-1111", "2025-01-01T00:00:01.250000Z");
-        written.record.error = Some("boom at \"x\" \u{e9}\n(line 2)".into());
-        written.record.result = Some("{\"a\":1}".into());
-        written.record.retry_of = Some("0194aaaa-0000".into());
-        written.record.attempt = 2;
-        written.record.duration_ms = 0.125;
-        written.lines = r#"[{"level":"info","text":"hi"}]"#.into();
-        written.input = r#"{"name":"Zoë","n":[1,2.5,null]}"#.into();
-        written.event = r#"{"kind":"http","headers":{"host":"x"}}"#.into();
-        store.runs_insert(&[written])?;
+        written.error = Some("boom at \"x\" \u{e9}\n(line 2)".into());
+        written.result = Some("{\"a\":1}".into());
+        written.retry_of = Some("0194aaaa-0000".into());
+        written.attempt = 2;
+        written.duration_ms = 0.125;
+        written.lines = serde_json::json!([{"level": "info", "text": "hi"}]);
+        written.input = serde_json::json!({"name": "Zoë", "n": [1, 2.5, null]});
+        written.event = serde_json::json!({"kind": "http", "headers": {"host": "x"}});
+        insert(&store, &[written])?;
         let read = store.run_get("0194aaaa-1111")?.expect("the record");
         assert_eq!(read.error.as_deref(), Some("boom at \"x\" \u{e9}\n(line 2)"));
         assert_eq!(read.result.as_deref(), Some("{\"a\":1}"));
@@ -314,11 +409,31 @@ mod tests {
     }
 
     #[test]
+    fn names_that_need_escaping_are_kept_and_filtered_on() -> Result<(), StoreError> {
+        let (_dir, store) = open()?;
+        let mut odd = row("odd", "2025-01-01T00:00:01Z");
+        odd.script = "say \"hi\"\\now".into();
+        odd.status = "st\u{e9}tus\n".into();
+        odd.detail = "GET /a\tb".into();
+        assert_eq!(RecordText::of(&odd).record()?, odd);
+        insert(&store, &[odd.clone(), row("plain", "2025-01-01T00:00:02Z")])?;
+        let filter = |script: &str, status: Option<&str>| RunFilter {
+            script: Some(script.into()),
+            status: status.map(String::from),
+            limit: 10,
+            ..RunFilter::default()
+        };
+        assert_eq!(store.runs_list(&filter(&odd.script, Some(&odd.status)))?, [odd]);
+        assert_eq!(listed(&store, filter("job", None))?, ["plain"]);
+        Ok(())
+    }
+
+    #[test]
     fn lists_newest_written_first_across_batches() -> Result<(), StoreError> {
         let (_dir, store) = open()?;
         // A long run that started first but ended (and was written) last is the newest.
-        store.runs_insert(&[row("short", "2025-01-01T00:00:02Z"), row("other", "2025-01-01T00:00:03Z")])?;
-        store.runs_insert(&[row("long", "2025-01-01T00:00:01Z")])?;
+        insert(&store, &[row("short", "2025-01-01T00:00:02Z"), row("other", "2025-01-01T00:00:03Z")])?;
+        insert(&store, &[row("long", "2025-01-01T00:00:01Z")])?;
         assert_eq!(ids(&store)?, ["long", "other", "short"]);
         let since = RunFilter { since: Some("2025-01-01T00:00:02Z".into()), limit: 10, ..RunFilter::default() };
         assert_eq!(listed(&store, since)?, ["other", "short"]);
@@ -332,13 +447,13 @@ mod tests {
         let (_dir, store) = open()?;
         let with = |id: &str, script: &str, status: &str| {
             let mut row = row(id, "2025-01-01T00:00:01Z");
-            row.record.script = script.into();
-            row.record.status = status.into();
+            row.script = script.into();
+            row.status = status.into();
             row
         };
-        store.runs_insert(&[with("a1", "a", "ok"), with("b1", "b", "error"), with("a2", "a", "error")])?;
-        store.runs_insert(&[with("b2", "b", "ok")])?;
-        store.runs_insert(&[with("a3", "a", "ok"), with("b3", "b", "ok")])?;
+        insert(&store, &[with("a1", "a", "ok"), with("b1", "b", "error"), with("a2", "a", "error")])?;
+        insert(&store, &[with("b2", "b", "ok")])?;
+        insert(&store, &[with("a3", "a", "ok"), with("b3", "b", "ok")])?;
         let filter = |script: Option<&str>, status: Option<&str>, limit: usize| RunFilter {
             script: script.map(String::from),
             status: status.map(String::from),
@@ -356,11 +471,8 @@ mod tests {
     #[test]
     fn gets_by_id_or_unique_prefix() -> Result<(), StoreError> {
         let (_dir, store) = open()?;
-        store.runs_insert(&[
-            row("0194aaaa-1111", "2025-01-01T00:00:01Z"),
-            row("0194aaaa-2222", "2025-01-01T00:00:02Z"),
-        ])?;
-        store.runs_insert(&[row("0194bbbb-3333", "2025-01-01T00:00:03Z")])?;
+        insert(&store, &[row("0194aaaa-1111", "2025-01-01T00:00:01Z"), row("0194aaaa-2222", "2025-01-01T00:00:02Z")])?;
+        insert(&store, &[row("0194bbbb-3333", "2025-01-01T00:00:03Z")])?;
         let get = |id: &str| store.run_get(id).map(|r| r.map(|r| r.id));
         assert_eq!(get("0194aaaa-1111")?.as_deref(), Some("0194aaaa-1111"));
         assert_eq!(get("0194bbbb")?.as_deref(), Some("0194bbbb-3333"));
@@ -371,8 +483,8 @@ mod tests {
         assert_eq!(get("0194cccc")?, None);
         // An id written again: the newest record with it is the one shown.
         let mut again = row("0194aaaa-1111", "2025-01-01T00:00:01Z");
-        again.record.status = "error".to_string();
-        store.runs_insert(&[again])?;
+        again.status = "error".to_string();
+        insert(&store, &[again])?;
         assert_eq!(store.run_get("0194aaaa-1111")?.map(|r| r.status).as_deref(), Some("error"));
         assert_eq!(store.run_get("0194aaaa-1")?.map(|r| r.status).as_deref(), Some("error"));
         Ok(())
@@ -404,8 +516,8 @@ mod tests {
         let expected: Vec<String> = (12..20).rev().map(|n| format!("run-{n:03}")).collect();
         assert_eq!(ids(&store)?, expected);
         // A long run written after younger records waits for them to age.
-        store.runs_insert(&[row("long", "2025-01-01T00:00:00Z")])?;
-        store.runs_insert(&[row("last", "2025-01-01T00:01:00Z")])?;
+        insert(&store, &[row("long", "2025-01-01T00:00:00Z")])?;
+        insert(&store, &[row("last", "2025-01-01T00:01:00Z")])?;
         assert_eq!(store.runs_prune("2025-01-01T00:00:15Z", 100)?, 3);
         assert_eq!(store.run_get("long")?.map(|r| r.id).as_deref(), Some("long"));
         assert_eq!(store.runs_prune("2025-01-01T00:00:30Z", 100)?, 6);
@@ -419,7 +531,7 @@ mod tests {
     #[test]
     fn a_batch_stays_whole_while_any_of_its_records_is_recent() -> Result<(), StoreError> {
         let (_dir, store) = open()?;
-        store.runs_insert(&[row("old", "2025-01-01T00:00:00Z"), row("new", "2025-01-01T00:01:00Z")])?;
+        insert(&store, &[row("old", "2025-01-01T00:00:00Z"), row("new", "2025-01-01T00:01:00Z")])?;
         assert_eq!(store.runs_prune("2025-01-01T00:00:30Z", 100)?, 0);
         assert_eq!(ids(&store)?, ["new", "old"]);
         assert_eq!(store.runs_prune("2025-01-01T00:01:30Z", 100)?, 2);
@@ -429,9 +541,9 @@ mod tests {
     #[test]
     fn a_damaged_record_or_batch_hides_nothing_else() -> Result<(), StoreError> {
         let (_dir, store) = open()?;
-        store.runs_insert(&[row("first", "2025-01-01T00:00:01Z")])?;
-        store.runs_insert(&[row("before", "2025-01-01T00:00:02Z"), row("after", "2025-01-01T00:00:03Z")])?;
-        store.runs_insert(&[row("last", "2025-01-01T00:00:04Z")])?;
+        insert(&store, &[row("first", "2025-01-01T00:00:01Z")])?;
+        insert(&store, &[row("before", "2025-01-01T00:00:02Z"), row("after", "2025-01-01T00:00:03Z")])?;
+        insert(&store, &[row("last", "2025-01-01T00:00:04Z")])?;
         {
             let connection = store.lock();
             // The second batch loses a field of its first record; the first batch is not JSON.

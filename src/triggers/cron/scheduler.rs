@@ -190,7 +190,7 @@ impl Job {
         let job = &self.snapshot.manifest.crons[self.index];
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         self.snapshot.capabilities.host.runlog.record(
-            RunRecord {
+            crate::runner::record::given(RunRecord {
                 id: crate::runner::new_id(),
                 script: job.script.clone(),
                 trigger: "cron".into(),
@@ -207,7 +207,7 @@ impl Job {
                 result: None,
                 attempt: 1,
                 retry_of: None,
-            },
+            }),
             self.snapshot.capabilities.secrets.clone(),
         );
     }
