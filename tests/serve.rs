@@ -127,10 +127,13 @@ fn results_map_to_statuses_and_every_response_has_a_run_id() {
     let missing = server.get("/nowhere", &[]);
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json()["error"], "no route for GET /nowhere");
+    // Under the built-in endpoints' prefix, an unknown path is still the hub's to answer.
+    let unknown = server.get("/_/nowhere", &[]);
+    assert_eq!((unknown.status, unknown.json()["error"].as_str()), (404, Some("no route for GET /_/nowhere")));
     let wrong = server.send(Method::DELETE, "/json", &[], None);
     assert_eq!(wrong.status, 405);
     assert_eq!(wrong.header("allow").as_deref(), Some("GET"));
-    for reply in [ok, text, nothing, created, failed, missing, wrong] {
+    for reply in [ok, text, nothing, created, failed, missing, unknown, wrong] {
         assert!(reply.header("x-run-id").is_some_and(|id| id.len() == 36), "{reply:?}");
     }
 }

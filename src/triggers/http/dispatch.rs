@@ -20,16 +20,21 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Axum fallback handler: every request that is not a built-in endpoint.
-pub async fn handle(
+/// The router's fallback: a path under a built-in prefix that no built-in endpoint has.
+pub async fn fallback(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    handle(&state, peer, request).await
+}
+
+/// A request to the hub's routes.
+pub async fn handle(state: &AppState, peer: SocketAddr, request: Request) -> Response {
     let run_id = runner::new_id();
     let live = state.live.load_full();
     let mut route = None;
-    let mut response = match serve(&state, &live, peer, request, &run_id, &mut route).await {
+    let mut response = match serve(state, &live, peer, request, &run_id, &mut route).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };

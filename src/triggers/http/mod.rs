@@ -2,6 +2,7 @@
 //! drive it without a socket; [`server::serve`] runs it on a bound listener until shutdown.
 
 mod admin;
+mod app;
 mod auth;
 mod dispatch;
 mod docs;
@@ -86,7 +87,8 @@ impl AppState {
     }
 }
 
-/// Every route of the app: built-in endpoints, then the hub's routes as the fallback.
+/// Every route of the app: built-in endpoints, then the hub's routes as the fallback. (A
+/// connection's [`app::App`] sends only built-in paths here.)
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/_/health", get(health))
@@ -95,7 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_/metrics", get(admin::metrics))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))
-        .fallback(dispatch::handle)
+        .fallback(dispatch::fallback)
         .with_state(state)
 }
 

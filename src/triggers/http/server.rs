@@ -1,9 +1,9 @@
 //! Running the app on an already-bound listener until a shutdown future resolves, then letting
 //! in-flight requests finish for up to a grace period.
 
+use super::app::MakeApp;
 use super::{AppState, router};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Serves until `shutdown` resolves; then stops accepting and waits up to `grace` for requests
@@ -15,7 +15,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = MakeApp { router: router(state.clone()), state };
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections; waiting for requests in flight");
