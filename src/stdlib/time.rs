@@ -27,26 +27,36 @@ pub fn rfc3339_utc(utc: &DateTime<Utc>, format: SecondsFormat) -> String {
         _ if nanos.is_multiple_of(1_000) => 6,
         _ => 9,
     };
-    let mut out = String::with_capacity(32);
-    let mut push = |value: u32, width: u32, separator: Option<char>| {
-        for place in (0..width).rev() {
-            out.push(char::from(b'0' + u8::try_from(value / 10u32.pow(place) % 10).unwrap_or_default()));
-        }
-        if let Some(separator) = separator {
-            out.push(separator);
-        }
-    };
-    push(utc.year().unsigned_abs(), 4, Some('-'));
-    push(utc.month(), 2, Some('-'));
-    push(utc.day(), 2, Some('T'));
-    push(utc.hour(), 2, Some(':'));
-    push(utc.minute(), 2, Some(':'));
-    push(utc.second(), 2, (digits > 0).then_some('.'));
+    // Written into a stack buffer and copied once: pushing character by character onto a String
+    // cost more than the date arithmetic.
+    let mut out = [0u8; 32];
+    let naive = utc.naive_utc();
+    let mut at = put_digits(&mut out, 0, naive.year().unsigned_abs(), 4, b'-');
+    at = put_digits(&mut out, at, naive.month(), 2, b'-');
+    at = put_digits(&mut out, at, naive.day(), 2, b'T');
+    at = put_digits(&mut out, at, naive.hour(), 2, b':');
+    at = put_digits(&mut out, at, naive.minute(), 2, b':');
+    at = put_digits(&mut out, at, naive.second(), 2, if digits > 0 { b'.' } else { b'Z' });
     if digits > 0 {
-        push(nanos / 10u32.pow(9 - digits), digits, None);
+        let mut fraction = nanos;
+        for _ in digits..9 {
+            fraction /= 10;
+        }
+        at = put_digits(&mut out, at, fraction, digits, b'Z');
     }
-    out.push('Z');
-    out
+    // Only ASCII digits and separators were written, so this never falls back.
+    std::str::from_utf8(&out[..at]).map_or_else(|_| utc.to_rfc3339_opts(format, true), str::to_owned)
+}
+
+/// Writes the last `width` decimal digits of `value` at `at` in `out`, then `after`; returns
+/// where the next field starts.
+fn put_digits(out: &mut [u8; 32], at: usize, mut value: u32, width: usize, after: u8) -> usize {
+    for slot in out[at..at + width].iter_mut().rev() {
+        *slot = b'0' + u8::try_from(value % 10).unwrap_or_default();
+        value /= 10;
+    }
+    out[at + width] = after;
+    at + width + 1
 }
 
 /// An instant, shown in a timezone (UTC unless one was chosen).
