@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 const HAND_OFF_AFTER: u64 = 100_000;
 
 /// What to run and with what. Input and event are held as Rhai values, so a trigger that builds
-/// them directly (HTTP) converts nothing for the script; the run log record writes them as JSON
-/// once the run is over.
+/// them directly (HTTP) converts nothing for the script; the run log record writes the input as
+/// JSON before the run (the script then takes the map itself) and the event after it.
 #[derive(Clone, Debug)]
 pub struct Invocation {
     /// The script's name in the hub.
@@ -191,7 +191,7 @@ pub fn run(snapshot: &Snapshot, invocation: Invocation) -> Outcome {
                 .cloned()
                 .unwrap_or_else(|| RunError::NotFound { script: invocation.script.clone() });
             let run_id = invocation.run_id.clone().unwrap_or_else(new_id);
-            finish(snapshot, invocation, run_id, Utc::now(), Instant::now(), None, Err(error))
+            finish(snapshot, invocation, run_id, Ended::at_once(Utc::now(), Instant::now()), Err(error))
         }
     }
 }
@@ -202,7 +202,7 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
 }
 
 /// Runs `ast`; without `with_event` (a script that never names it) `event` is left out of scope.
-fn evaluate(snapshot: &Snapshot, ast: &AST, invocation: Invocation, with_event: bool) -> Outcome {
+fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_event: bool) -> Outcome {
     let run_id = invocation.run_id.clone().unwrap_or_else(new_id);
     let started_at = Utc::now();
     let clock = Instant::now();
@@ -210,16 +210,18 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, invocation: Invocation, with_event: 
     let timeout = invocation.timeout.unwrap_or(limits.timeout.0);
     let max_operations = invocation.max_operations.unwrap_or(limits.max_operations);
 
-    // The script gets copies (cheap: strings are shared), so the record keeps what it was given.
-    let input = if invocation.input.is_unit() {
-        Dynamic::from_map(Map::new())
-    } else if invocation.input.is_map() {
-        invocation.input.clone()
-    } else {
+    if !invocation.input.is_unit() && !invocation.input.is_map() {
         let error = RunError::Invalid {
             message: format!("input must be a JSON object, not {}", kind_of(&invocation.input_json())),
         };
-        return finish(snapshot, invocation, run_id, started_at, clock, None, Err(error));
+        return finish(snapshot, invocation, run_id, Ended::at_once(started_at, clock), Err(error));
+    }
+    // The record's input is written before the run, so the script can have the map itself
+    // rather than a copy of it, whatever it does to it.
+    let input_json = invocation.record.then(|| record::input_json(&invocation.input, &snapshot.capabilities.secrets));
+    let input = match std::mem::take(&mut invocation.input) {
+        input if input.is_unit() => Dynamic::from_map(Map::new()),
+        input => input,
     };
 
     let mut state = RunState::new(timeout, max_operations);
@@ -248,18 +250,35 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, invocation: Invocation, with_event: 
 
     let source = ast.source().unwrap_or(&invocation.script);
     let result = evaluated.map_err(|err| run_error(source, err, timeout, max_operations)).and_then(reply);
-    finish(snapshot, invocation, run_id, started_at, clock, state, result)
+    let ended = Ended { started_at, clock, state, input_json };
+    finish(snapshot, invocation, run_id, ended, result)
+}
+
+/// What is known of a run once it is over, beside its result.
+struct Ended {
+    started_at: DateTime<Utc>,
+    clock: Instant,
+    /// The run's state, if it got as far as running.
+    state: Option<RunState>,
+    /// The record's input, when written before the run.
+    input_json: Option<String>,
+}
+
+impl Ended {
+    /// A run that never started.
+    fn at_once(started_at: DateTime<Utc>, clock: Instant) -> Self {
+        Self { started_at, clock, state: None, input_json: None }
+    }
 }
 
 fn finish(
     snapshot: &Snapshot,
     invocation: Invocation,
     run_id: String,
-    started_at: DateTime<Utc>,
-    clock: Instant,
-    state: Option<RunState>,
+    ended: Ended,
     result: Result<Reply, RunError>,
 ) -> Outcome {
+    let Ended { started_at, clock, state, input_json } = ended;
     let secrets = &snapshot.capabilities.secrets;
     let (mut lines, dropped_lines, events) = state.map(|s| (s.lines, s.dropped_lines, s.emitted)).unwrap_or_default();
     let mut result = result;
@@ -293,7 +312,7 @@ fn finish(
         let host = &snapshot.capabilities.host;
         let labels = record::labels(&outcome, &invocation);
         host.metrics.run(&outcome.script, &labels.trigger, labels.status, outcome.duration.as_secs_f64());
-        host.runlog.record(record::of(&outcome, &invocation, &labels, secrets), secrets.clone());
+        host.runlog.record(record::of(&outcome, &invocation, &labels, secrets, input_json), secrets.clone());
     }
     outcome
 }

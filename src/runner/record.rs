@@ -47,9 +47,16 @@ pub fn labels<'a>(outcome: &Outcome, invocation: &'a Invocation) -> Labels<'a> {
 /// threads (freeing another thread's many small allocations cost the workers more than the
 /// writing itself). An input, event or result too large to keep whole is redacted and shortened
 /// here, before the cut, so a cut can never leave part of a secret behind.
-pub fn of(outcome: &Outcome, invocation: &Invocation, labels: &Labels<'_>, secrets: &Secrets) -> RecordText {
+/// `input_json` is the input as [`input_json`] wrote it before the run, if it did.
+pub fn of(
+    outcome: &Outcome,
+    invocation: &Invocation,
+    labels: &Labels<'_>,
+    secrets: &Secrets,
+    input_json: Option<String>,
+) -> RecordText {
     let lines = lines(outcome);
-    let input = bounded(json(&convert::Json(&invocation.input)), secrets);
+    let input = input_json.unwrap_or_else(|| self::input_json(&invocation.input, secrets));
     let event = match &invocation.event_text {
         Some(text) => bounded(Cow::Borrowed(&text.json), secrets),
         None => bounded(json(&convert::JsonMap(&invocation.event)), secrets),
@@ -81,6 +88,11 @@ pub fn of(outcome: &Outcome, invocation: &Invocation, labels: &Labels<'_>, secre
         event: &event,
         result: result.as_deref(),
     })
+}
+
+/// A run's input as its record keeps it.
+pub fn input_json(input: &rhai::Dynamic, secrets: &Secrets) -> String {
+    bounded(json(&convert::Json(input)), secrets).into_owned()
 }
 
 /// The record of a run that never ran (a skipped cron occurrence), given whole.
@@ -199,7 +211,7 @@ mod tests {
     }
 
     fn written(outcome: &Outcome, invocation: &Invocation, secrets: &Secrets) -> RecordText {
-        of(outcome, invocation, &labels(outcome, invocation), secrets)
+        of(outcome, invocation, &labels(outcome, invocation), secrets, None)
     }
 
     #[test]

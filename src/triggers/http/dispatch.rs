@@ -108,10 +108,7 @@ async fn serve(
     }
 
     // Built straight as Rhai values: the script reads them, the run log writes them as JSON after the run.
-    let mut fields = Map::new();
-    for (name, value) in &query {
-        fields.insert(name.as_str().into(), convert::to_dynamic(value));
-    }
+    let mut fields = query;
     for (name, value) in &params {
         fields.insert(name.as_str().into(), value.as_str().into());
     }
