@@ -199,7 +199,9 @@ mod terminal {
         enter(&mut session, "parse(\"{\\\"n\\\": 41}\").n + 1000");
         session.exp_string("1041").expect("the completed call runs");
         prompt(&mut session);
-        enter(&mut session, "let marker_value = 5;");
+        // Entries that print, so the next is typed only once the REPL took them.
+        enter(&mut session, "let marker_value = 5; marker_value * 1111");
+        session.exp_string("5555").expect("the variable is set");
         prompt(&mut session);
         session.send("marker_v\t").expect("type");
         session.flush().expect("flush");
@@ -216,7 +218,11 @@ mod terminal {
         let mut session = start(&hub);
         enter(&mut session, "fn triple(x) {");
         enter(&mut session, "  x * 3");
-        enter(&mut session, "}");
+        // The entry prints once it is taken, so the next is not typed ahead of the REPL (a
+        // prompt alone may be one of the entry's redraws; on a loaded machine typed-ahead input
+        // could be lost).
+        enter(&mut session, r#"} print("triple " + "defined")"#);
+        session.exp_string("triple defined").expect("the entry ends where its brackets close");
         prompt(&mut session);
         enter(&mut session, "triple(1234)");
         session.exp_string("3702").expect("the function spans lines");
@@ -238,7 +244,8 @@ mod terminal {
         enter(&mut second, UP);
         second.exp_string("42017").expect("Up recalls the first session's entry");
         prompt(&mut second);
-        enter(&mut second, "let other = 1;");
+        enter(&mut second, "let other = 1; other + 8000");
+        second.exp_string("8001").expect("evaluated");
         prompt(&mut second);
         second.send("\x12").expect("Ctrl-R");
         second.send("7000").expect("search text");
