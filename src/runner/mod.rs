@@ -328,7 +328,7 @@ fn redact_error(error: RunError, secrets: &crate::secrets::Secrets) -> RunError 
 
 fn reply(value: Dynamic) -> Result<Reply, RunError> {
     let invalid = |message: String| RunError::Invalid { message: format!("the script's result {message}") };
-    let json = |value: &Dynamic| convert::json_text(&convert::Json(value)).map_err(|err| invalid(err.to_string()));
+    let json = |value: &Dynamic| convert::json_text(value).map_err(invalid);
     if let Some(response) = value.read_lock::<Response>() {
         let text = json(&response.body)?;
         let headers =

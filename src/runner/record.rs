@@ -59,7 +59,7 @@ pub fn of(
     let input = input_json.unwrap_or_else(|| self::input_json(&invocation.input, secrets));
     let event = match &invocation.event_text {
         Some(text) => bounded(Cow::Borrowed(&text.json), secrets),
-        None => bounded(json(&convert::JsonMap(&invocation.event)), secrets),
+        None => bounded(json(convert::map_json_text(&invocation.event)), secrets),
     };
     let result = outcome.result.as_ref().ok().map(|reply| {
         let text = match reply.status {
@@ -92,7 +92,7 @@ pub fn of(
 
 /// A run's input as its record keeps it.
 pub fn input_json(input: &rhai::Dynamic, secrets: &Secrets) -> String {
-    bounded(json(&convert::Json(input)), secrets).into_owned()
+    bounded(json(convert::json_text(input)), secrets).into_owned()
 }
 
 /// The record of a run that never ran (a skipped cron occurrence), given whole.
@@ -158,9 +158,9 @@ fn detail(trigger: &str, event: impl Fn(&str) -> Option<String>) -> String {
     }
 }
 
-/// `value` as JSON text (a value JSON cannot hold becomes the error's text).
-fn json(value: &impl serde::Serialize) -> Cow<'static, str> {
-    Cow::Owned(convert::json_text(value).unwrap_or_else(|err| Value::String(err.to_string()).to_string()))
+/// JSON text, or for a value JSON cannot hold the error's text as a JSON string.
+fn json(text: Result<String, String>) -> Cow<'static, str> {
+    Cow::Owned(text.unwrap_or_else(|err| Value::String(err).to_string()))
 }
 
 /// JSON `text` as it is, or, when too large to keep whole, redacted and shortened into a JSON

@@ -80,27 +80,29 @@ impl RecordText {
     /// [`RecordText::contents`] is one slice.
     pub fn new(fields: &RecordFields<'_>) -> Self {
         let sized = fields.lines.len() + fields.input.len() + fields.event.len() + fields.result.map_or(0, str::len);
-        let mut out = Vec::with_capacity(sized + 320);
+        let mut out = String::with_capacity(sized + 320);
         let id = quoted(&mut out, "{\"id\":", fields.id);
         let script = quoted(&mut out, ",\"script\":", fields.script);
         json_write::push_field(&mut out, ",\"trigger\":", Some(fields.trigger));
         json_write::push_field(&mut out, ",\"detail\":", Some(fields.detail));
         let started_at = quoted(&mut out, ",\"started_at\":", fields.started_at);
-        number(&mut out, ",\"duration_ms\":", fields.duration_ms);
+        out.push_str(",\"duration_ms\":");
+        json_write::push_f64(&mut out, fields.duration_ms);
         let status = quoted(&mut out, ",\"status\":", fields.status);
         json_write::push_field(&mut out, ",\"error\":", fields.error);
-        number(&mut out, ",\"attempt\":", fields.attempt);
+        out.push_str(",\"attempt\":");
+        json_write::push_int(&mut out, fields.attempt);
         json_write::push_field(&mut out, ",\"retry_of\":", fields.retry_of);
         let contents = out.len();
         for (name, json) in
             [(",\"lines\":", fields.lines), (",\"input\":", fields.input), (",\"event\":", fields.event)]
         {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(if json.is_empty() { "null" } else { json }.as_bytes());
+            out.push_str(name);
+            out.push_str(if json.is_empty() { "null" } else { json });
         }
         json_write::push_field(&mut out, ",\"result\":", fields.result);
-        out.push(b'}');
-        Self { json: json_write::into_string(out), id, script, status, started_at, contents }
+        out.push('}');
+        Self { json: out, id, script, status, started_at, contents }
     }
 
     /// Writes a record given whole (a skipped cron occurrence, a record redacted again).
@@ -151,17 +153,10 @@ impl RecordText {
 
 /// Appends `"name":"value"` (`name` with its leading comma or brace) and returns where the
 /// value's text lies, as escaped, between its quotes.
-fn quoted(out: &mut Vec<u8>, prefixed_name: &str, value: &str) -> Range<usize> {
+fn quoted(out: &mut String, prefixed_name: &str, value: &str) -> Range<usize> {
     let start = out.len() + prefixed_name.len() + 1;
     json_write::push_field(out, prefixed_name, Some(value));
     start..out.len() - 1
-}
-
-/// Appends `"name":number` (`name` with its leading comma or brace).
-fn number(out: &mut Vec<u8>, prefixed_name: &str, value: impl Serialize) {
-    out.extend_from_slice(prefixed_name.as_bytes());
-    // Writing a number into a Vec cannot fail.
-    let _ = serde_json::to_writer(out, &value);
 }
 
 /// Which records `runs_list` returns, newest first.

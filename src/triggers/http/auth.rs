@@ -1,8 +1,11 @@
 //! API keys and scopes: who is calling, and may they call this route.
 
 use crate::config::{Key, Manifest};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use subtle::ConstantTimeEq;
+
+/// `X-Api-Key`, named once: a lookup by text parses the name on every request.
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// The token a request presents, from `Authorization: Bearer TOKEN` or `X-Api-Key: TOKEN`.
 pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
@@ -12,7 +15,7 @@ pub fn presented_token(headers: &HeaderMap) -> Option<&str> {
             return parts.next().map(str::trim).filter(|token| !token.is_empty());
         }
     }
-    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|token| !token.is_empty())
+    headers.get(X_API_KEY).and_then(|v| v.to_str().ok()).map(str::trim).filter(|token| !token.is_empty())
 }
 
 /// The key whose token equals `token`. Every key is compared, in constant time per key, so the

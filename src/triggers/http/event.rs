@@ -88,21 +88,21 @@ impl<'a> HttpEvent<'a> {
     /// The event as JSON text, as the run log stores it: written by hand (`json_write`), the same
     /// text as the map's (a test checks).
     pub fn to_json(&self) -> String {
-        let mut out = Vec::with_capacity(256);
+        let mut out = String::with_capacity(256);
         json_write::push_field(&mut out, "{\"body\":", Some(&self.body));
         json_write::push_field(&mut out, ",\"client\":", self.client);
-        out.extend_from_slice(b",\"headers\":");
+        out.push_str(",\"headers\":");
         json_write::push_object(&mut out, self.headers.iter().map(|(name, value)| (*name, value.as_ref())));
         json_write::push_field(&mut out, ",\"kind\":", Some(self.kind));
         json_write::push_field(&mut out, ",\"method\":", Some(self.method));
-        out.extend_from_slice(b",\"params\":");
+        out.push_str(",\"params\":");
         json_write::push_object(&mut out, self.params.iter().map(|(name, value)| (*name, *value)));
         json_write::push_field(&mut out, ",\"path\":", Some(self.path));
-        out.extend_from_slice(b",\"query\":");
+        out.push_str(",\"query\":");
         json_write::push_object(&mut out, self.query.iter().map(|(name, value)| (name.as_str(), value.as_str())));
         json_write::push_field(&mut out, ",\"route\":", Some(self.route));
-        out.push(b'}');
-        json_write::into_string(out)
+        out.push('}');
+        out
     }
 }
 
