@@ -73,25 +73,14 @@ impl Secrets {
 
     /// Like [`Secrets::redact`], taking the text: when it holds no secret it is returned as it is,
     /// without a copy.
-    pub fn redacted(&self, mut text: String) -> String {
-        for value in self.values.iter() {
-            if text.contains(value.as_str()) {
-                text = text.replace(value.as_str(), "***");
-            }
-        }
-        text
+    pub fn redacted(&self, text: String) -> String {
+        replace_all(text, self.values.iter())
     }
 
     /// Like [`Secrets::redacted`], for text that may hold JSON: values are also replaced as they
     /// read inside a JSON string.
     pub fn redacted_in_json(&self, text: String) -> String {
-        let mut text = self.redacted(text);
-        for value in self.escaped.iter() {
-            if text.contains(value.as_str()) {
-                text = text.replace(value.as_str(), "***");
-            }
-        }
-        text
+        replace_all(text, self.values.iter().chain(self.escaped.iter()))
     }
 
     /// Like [`Secrets::redacted_in_json`], for JSON text: should a replacement break the JSON (a
@@ -106,6 +95,17 @@ impl Secrets {
         }
         serde_json::Value::String(redacted).to_string()
     }
+}
+
+/// `text` with each of `values` replaced by `***`, in the order given; unchanged text is not
+/// copied.
+fn replace_all<'a>(mut text: String, values: impl Iterator<Item = &'a String>) -> String {
+    for value in values {
+        if text.contains(value.as_str()) {
+            text = text.replace(value.as_str(), "***");
+        }
+    }
+    text
 }
 
 #[cfg(test)]

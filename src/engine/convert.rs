@@ -105,90 +105,23 @@ impl serde::Serialize for JsonMap<'_> {
     }
 }
 
-/// `value` as JSON text: the text serde_json writes for [`Json`], written by hand into a buffer
-/// sized for a typical small value (serde_json's own loop looks up every byte of every string,
-/// and its `to_string` starts empty and grows the buffer five or six times for a request's
-/// event). Fails for values JSON cannot hold, with the message [`Json`] gives.
+/// `value` as JSON text, written into a buffer sized for a typical small value: serde_json's
+/// own `to_string` starts empty and grows it five or six times for a request's event. Fails for
+/// values JSON cannot hold.
 pub fn json_text(value: &Dynamic) -> Result<String, String> {
-    let mut out = String::with_capacity(256);
-    push_json(&mut out, value)?;
-    Ok(out)
+    text_of(&Json(value))
 }
 
 /// A Rhai object map as JSON text, like [`json_text`] of the map.
 pub fn map_json_text(map: &Map) -> Result<String, String> {
-    let mut out = String::with_capacity(256);
-    push_map(&mut out, map)?;
-    Ok(out)
+    text_of(&JsonMap(map))
 }
 
-fn push_json(out: &mut String, value: &Dynamic) -> Result<(), String> {
-    use crate::json_write::{push_f64, push_int, push_str};
-    if value.is_string() {
-        push_str(out, &value.as_immutable_string_ref()?);
-    } else if value.is_map() {
-        push_map(out, &*value.as_map_ref()?)?;
-    } else if value.is_unit() {
-        out.push_str("null");
-    } else if value.is_int() {
-        push_int(out, value.as_int()?);
-    } else if value.is_bool() {
-        out.push_str(if value.as_bool()? { "true" } else { "false" });
-    } else if value.is_array() {
-        out.push('[');
-        for (index, item) in value.as_array_ref()?.iter().enumerate() {
-            if index > 0 {
-                out.push(',');
-            }
-            push_json(out, item)?;
-        }
-        out.push(']');
-    } else if value.is_float() {
-        let f = value.as_float()?;
-        if !f.is_finite() {
-            return Err(format!("{f} cannot be written as JSON"));
-        }
-        push_f64(out, f);
-    } else if value.is_char() {
-        push_str(out, value.as_char()?.encode_utf8(&mut [0; 4]));
-    } else if value.is_blob() {
-        out.push('[');
-        for (index, byte) in value.as_blob_ref()?.iter().enumerate() {
-            if index > 0 {
-                out.push(',');
-            }
-            push_int(out, *byte);
-        }
-        out.push(']');
-    } else if let Some(time) = value.read_lock::<Time>() {
-        push_str(out, &time.to_rfc3339());
-    } else if let Some(response) = value.read_lock::<Response>() {
-        // Keys in sorted order, as a `serde_json::Map` holds them.
-        out.push_str("{\"body\":");
-        push_json(out, &response.body)?;
-        out.push_str(",\"headers\":");
-        push_map(out, &response.headers)?;
-        out.push_str(",\"status\":");
-        push_int(out, response.status);
-        out.push('}');
-    } else {
-        return Err(format!("a value of type `{}` cannot be converted to JSON", value.type_name()));
-    }
-    Ok(())
-}
-
-fn push_map(out: &mut String, map: &Map) -> Result<(), String> {
-    out.push('{');
-    for (index, (key, item)) in map.iter().enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
-        crate::json_write::push_str(out, key);
-        out.push(':');
-        push_json(out, item)?;
-    }
-    out.push('}');
-    Ok(())
+fn text_of(value: &impl serde::Serialize) -> Result<String, String> {
+    let mut buffer = Vec::with_capacity(256);
+    serde_json::to_writer(&mut buffer, value).map_err(|err| err.to_string())?;
+    // serde_json writes only UTF-8, so the lossy path is never taken.
+    Ok(String::from_utf8(buffer).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned()))
 }
 
 /// A Rhai object map as a JSON object.
@@ -234,7 +167,7 @@ mod tests {
     }
 
     #[test]
-    fn json_text_writes_what_serde_json_writes() {
+    fn json_text_writes_every_kind_of_value() {
         let mut value = to_dynamic(&json!({
             "n": -3, "x": 0.30000000000000004, "big": 1e300, "s": "tab\t \"q\" caf\u{e9} \u{1}",
             "list": [true, false, null, {"deep": []}], "empty": {},
@@ -250,10 +183,18 @@ mod tests {
             map.insert("response".into(), Dynamic::from(reply));
         }
         let text = json_text(&value).expect("writable");
-        assert_eq!(text, serde_json::to_string(&Json(&value)).expect("writable"));
-        for bad in [Dynamic::from(f64::INFINITY), Dynamic::from(std::time::Instant::now())] {
-            let expected = serde_json::to_string(&Json(&bad)).expect_err("not JSON").to_string();
-            assert_eq!(json_text(&bad), Err(expected));
-        }
+        let expected = json!({
+            "n": -3, "x": 0.30000000000000004, "big": 1e300, "s": "tab\t \"q\" caf\u{e9} \u{1}",
+            "list": [true, false, null, {"deep": []}], "empty": {},
+            "response": {
+                "body": { "blob": [0, 7, 255], "char": "\n", "time": "1970-01-01T00:00:00Z" },
+                "headers": { "x-a": "1" },
+                "status": 201,
+            },
+        });
+        assert_eq!(text, expected.to_string());
+        assert_eq!(json_text(&Dynamic::from(f64::INFINITY)), Err("inf cannot be written as JSON".to_string()));
+        let instant = json_text(&Dynamic::from(std::time::Instant::now())).expect_err("not JSON");
+        assert!(instant.ends_with("cannot be converted to JSON"), "{instant}");
     }
 }

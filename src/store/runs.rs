@@ -142,8 +142,18 @@ impl RecordText {
         serde_json::from_str(&self.json)
     }
 
+    // The fields a batch's row keeps beside its records, as escaped in the JSON text.
+
     fn id(&self) -> &str {
         &self.json[self.id.clone()]
+    }
+
+    fn script(&self) -> &str {
+        &self.json[self.script.clone()]
+    }
+
+    fn status(&self) -> &str {
+        &self.json[self.status.clone()]
     }
 
     fn started_at(&self) -> &str {
@@ -211,8 +221,8 @@ impl Store {
         };
         let latest_start = records.iter().map(RecordText::started_at).max().unwrap_or(first);
         // JSON arrays of the distinct names, each already escaped as a JSON string's text.
-        let names = |field: fn(&RecordText) -> Range<usize>| {
-            let distinct: BTreeSet<&str> = records.iter().map(|record| &record.json[field(record)]).collect();
+        let names = |field: fn(&RecordText) -> &str| {
+            let distinct: BTreeSet<&str> = records.iter().map(field).collect();
             let mut out = String::from("[");
             for (index, name) in distinct.into_iter().enumerate() {
                 out.push_str(if index > 0 { ",\"" } else { "\"" });
@@ -222,7 +232,7 @@ impl Store {
             out.push(']');
             out
         };
-        let (scripts, statuses) = (names(|r| r.script.clone()), names(|r| r.status.clone()));
+        let (scripts, statuses) = (names(RecordText::script), names(RecordText::status));
         // Stored as text (not a blob), which SQLite's JSON functions, and so the `runs` view, read.
         let mut batch = String::with_capacity(records.iter().map(|r| r.json.len() + 1).sum::<usize>() + 1);
         batch.push('[');
