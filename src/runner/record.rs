@@ -67,9 +67,10 @@ pub fn of(
             None => Cow::Borrowed(reply.text.as_str()),
         };
         if text.len() > MAX_RESULT {
-            return Cow::Owned(shorten(secrets.redacted_in_json(text.into_owned()), MAX_RESULT));
+            return (Cow::Owned(shorten(secrets.redacted_in_json(text.into_owned()), MAX_RESULT)), false);
         }
-        text
+        // The reply's text is the script's value as JSON, unless a status was put before it.
+        (text, reply.status.is_none())
     });
     let started_at = crate::stdlib::time::rfc3339_utc(&outcome.started_at, chrono::SecondsFormat::Micros);
     RecordText::new(&RecordFields {
@@ -86,7 +87,8 @@ pub fn of(
         lines: &lines,
         input: &input,
         event: &event,
-        result: result.as_deref(),
+        result: result.as_ref().map(|(text, _)| text.as_ref()),
+        result_is_json: result.as_ref().is_some_and(|(_, json)| *json),
     })
 }
 

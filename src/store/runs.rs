@@ -33,7 +33,9 @@ pub struct RunRecord {
     pub input: serde_json::Value,
     /// The event map (JSON).
     pub event: serde_json::Value,
-    /// The result, shortened.
+    /// The result, shortened: JSON text (the script's value), or `status body` for a result
+    /// given with `response(...)`.
+    #[serde(deserialize_with = "result_text", default)]
     pub result: Option<String>,
     /// 1 for a first attempt; higher for retries of queued work.
     pub attempt: u32,
@@ -59,6 +61,9 @@ pub struct RecordFields<'a> {
     pub input: &'a str,
     pub event: &'a str,
     pub result: Option<&'a str>,
+    /// `result` is whole JSON text, so an object or array is stored as JSON rather than as a
+    /// string holding it (escaping it again cost a hello request more than writing it).
+    pub result_is_json: bool,
 }
 
 /// One record as JSON text (an object with the fields of [`RunRecord`]), written once where the
@@ -100,7 +105,13 @@ impl RecordText {
             out.push_str(name);
             out.push_str(if json.is_empty() { "null" } else { json });
         }
-        json_write::push_field(&mut out, ",\"result\":", fields.result);
+        match fields.result {
+            Some(json) if fields.result_is_json && json.starts_with(['{', '[']) => {
+                out.push_str(",\"result\":");
+                out.push_str(json);
+            }
+            result => json_write::push_field(&mut out, ",\"result\":", result),
+        }
         out.push('}');
         Self { json: out, id, script, status, started_at, contents }
     }
@@ -123,6 +134,7 @@ impl RecordText {
             input: &input,
             event: &event,
             result: record.result.as_deref(),
+            result_is_json: record.result.as_deref().is_some_and(is_json),
         })
     }
 
@@ -159,6 +171,20 @@ impl RecordText {
     fn started_at(&self) -> &str {
         &self.json[self.started_at.clone()]
     }
+}
+
+/// Whether `text` is whole JSON (a record given whole may hold a result that was shortened).
+fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// A record's result read back as text: stored as a JSON string, or as the JSON itself.
+fn result_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(deserializer)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(text)) => Some(text),
+        Some(json) => Some(json.to_string()),
+    })
 }
 
 /// Appends `"name":"value"` (`name` with its leading comma or brace) and returns where the
@@ -410,6 +436,40 @@ mod tests {
         assert_eq!(read.input, serde_json::json!({"name": "Zoë", "n": [1, 2.5, null]}));
         assert_eq!(read.event, serde_json::json!({"kind": "http", "headers": {"host": "x"}}));
         assert_eq!(read.started_at, "2025-01-01T00:00:01.250000Z");
+        Ok(())
+    }
+
+    #[test]
+    fn a_result_is_stored_as_json_when_whole_and_read_back_as_its_text() -> Result<(), StoreError> {
+        let (_dir, store) = open()?;
+        let results = [
+            ("object", "{\"a\":[1,2.5,\"x\\\"y\"]}", "{\"a\":[1,2.5,\"x\\\"y\"]}"),
+            ("array", "[true,null]", "[true,null]"),
+            ("string", "\"hi\"", "\"\\\"hi\\\"\""),
+            ("status", "201 {\"a\":1}", "\"201 {\\\"a\\\":1}\""),
+            ("shortened", "{\"a\":\"xx…", "\"{\\\"a\\\":\\\"xx…\""),
+        ];
+        let records: Vec<RunRecord> = results
+            .iter()
+            .map(|(id, result, _)| RunRecord { result: Some((*result).to_string()), ..row(id, "2025-01-01T00:00:01Z") })
+            .collect();
+        let texts: Vec<RecordText> = records.iter().map(RecordText::of).collect();
+        for ((id, result, stored), text) in results.iter().zip(&texts) {
+            assert!(text.json().ends_with(&format!(",\"result\":{stored}}}")), "{id}: {}", text.json());
+            assert_eq!(text.record()?.result.as_deref(), Some(*result), "{id}");
+        }
+        store.runs_insert(&texts)?;
+        for (id, result, _) in results {
+            assert_eq!(store.run_get(id)?.and_then(|r| r.result).as_deref(), Some(result), "{id}");
+            // The `runs` view shows the same text either way.
+            let viewed: String =
+                store.lock().query_row("SELECT result FROM runs WHERE id = ?1", [id], |row| row.get(0))?;
+            assert_eq!(viewed, result, "{id}");
+        }
+        // Records written before results were stored as JSON hold every result as a string.
+        let legacy = r#"{"id":"old","script":"job","trigger":"manual","detail":"","started_at":"2025-01-01T00:00:01Z","duration_ms":1,"status":"ok","error":null,"attempt":1,"retry_of":null,"lines":[],"input":{},"event":{},"result":"{\"a\":1}"}"#;
+        let read: RunRecord = serde_json::from_str(legacy)?;
+        assert_eq!(read.result.as_deref(), Some("{\"a\":1}"));
         Ok(())
     }
 

@@ -13,12 +13,15 @@ use crate::runner::{self, EventText, Invocation};
 use crate::store::QueueItem;
 use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use rhai::{Dynamic, Map};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+/// Parsed once: a header name given as text is parsed on every insert.
+const X_RUN_ID: HeaderName = HeaderName::from_static("x-run-id");
 
 /// The router's fallback: a path under a built-in prefix that no built-in endpoint has.
 pub async fn fallback(
@@ -41,7 +44,7 @@ pub async fn handle(state: &AppState, peer: SocketAddr, request: Request) -> Res
     let metrics = &live.snapshot.capabilities.host.metrics;
     metrics.http(route.as_ref().map_or("unmatched", |route| route.label.as_str()), response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&run_id) {
-        response.headers_mut().insert("x-run-id", value);
+        response.headers_mut().insert(X_RUN_ID, value);
     }
     response
 }

@@ -147,9 +147,9 @@ pub fn success(reply: Reply, run_id: &str) -> Response {
     } else if reply.text.starts_with('"') {
         // A string result is sent as text, not as a JSON string.
         let text = serde_json::from_str::<String>(&reply.text).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], text).into_response()
+        with_body(status, "text/plain; charset=utf-8", text)
     } else {
-        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], reply.text).into_response()
+        with_body(status, "application/json", reply.text)
     };
     for (name, value) in reply.headers {
         match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
@@ -162,5 +162,14 @@ pub fn success(reply: Reply, run_id: &str) -> Response {
             }
         }
     }
+    response
+}
+
+/// A response with `body` of `content_type`, built directly: through `IntoResponse` a text body
+/// first gets a `text/plain` content type that is then replaced.
+fn with_body(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
