@@ -5,7 +5,7 @@
 //! (stdlib I/O uses `block_in_place`, which stays on the thread), so the thread-local is exact.
 
 use rhai::Dynamic;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -56,7 +56,8 @@ pub enum Stop {
 pub struct RunState {
     pub deadline: Instant,
     pub max_operations: u64,
-    pub cancel: Arc<AtomicBool>,
+    /// Set from another thread to stop the run (an interrupted REPL entry, a stopping hub).
+    pub cancel: Option<Arc<AtomicBool>>,
     pub lines: Vec<Line>,
     pub dropped_lines: usize,
     /// Also write each line to stderr as it happens (used by `switchboard run`).
@@ -77,7 +78,7 @@ impl RunState {
         Self {
             deadline: Instant::now() + timeout,
             max_operations,
-            cancel: Arc::new(AtomicBool::new(false)),
+            cancel: None,
             lines: Vec::new(),
             dropped_lines: 0,
             echo: false,
@@ -91,11 +92,18 @@ impl RunState {
 
 thread_local! {
     static CURRENT: RefCell<Option<RunState>> = const { RefCell::new(None) };
+    /// The operation count at which [`progress`] next has something to check: below it, the
+    /// callback Rhai makes on every operation returns at once. 0 makes the next call check.
+    static NEXT_CHECK: Cell<u64> = const { Cell::new(0) };
 }
+
+/// How often (in operations) a run looks at the clock and its cancel flag.
+const CHECK_EVERY: u64 = 256;
 
 /// Makes `state` the current run of this thread until the returned guard's [`Active::finish`].
 pub fn enter(state: RunState) -> Active {
     let previous = CURRENT.with(|current| current.borrow_mut().replace(state));
+    NEXT_CHECK.set(0);
     Active { previous }
 }
 
@@ -108,6 +116,8 @@ impl Active {
     /// Ends the run and returns its state.
     pub fn finish(mut self) -> Option<RunState> {
         let previous = self.previous.take();
+        // The run that resumes (if any) recomputes its next check.
+        NEXT_CHECK.set(0);
         CURRENT.with(|current| std::mem::replace(&mut *current.borrow_mut(), previous))
     }
 }
@@ -115,6 +125,7 @@ impl Active {
 impl Drop for Active {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
+            NEXT_CHECK.set(0);
             CURRENT.with(|current| *current.borrow_mut() = Some(previous));
         }
     }
@@ -122,6 +133,9 @@ impl Drop for Active {
 
 /// Rhai's progress callback: stops the run at its operation limit, deadline or cancellation.
 pub fn progress(operations: u64) -> Option<Dynamic> {
+    if operations < NEXT_CHECK.get() {
+        return None;
+    }
     CURRENT.with(|current| {
         let mut current = current.borrow_mut();
         let state = current.as_mut()?;
@@ -133,14 +147,17 @@ pub fn progress(operations: u64) -> Option<Dynamic> {
             return Some(Dynamic::from(Stop::Operations));
         }
         // Reading the clock on every operation would double the cost of tight loops.
-        if operations.is_multiple_of(256) {
-            if state.cancel.load(Ordering::Relaxed) {
+        if operations.is_multiple_of(CHECK_EVERY) {
+            if state.cancel.as_ref().is_some_and(|cancel| cancel.load(Ordering::Relaxed)) {
                 return Some(Dynamic::from(Stop::Cancelled));
             }
             if Instant::now() >= state.deadline {
                 return Some(Dynamic::from(Stop::Timeout));
             }
         }
+        let next = (operations / CHECK_EVERY + 1) * CHECK_EVERY;
+        let next = next.min(state.max_operations.saturating_add(1));
+        NEXT_CHECK.set(state.hand_off_after.map_or(next, |after| next.min(after)));
         None
     })
 }
@@ -218,6 +235,21 @@ mod tests {
         assert_eq!(stop, Some(Stop::Operations));
         active.finish();
         assert!(progress(u64::MAX).is_none(), "no limits outside a run");
+    }
+
+    #[test]
+    fn a_nested_run_and_the_run_it_returns_to_each_keep_their_own_limits() {
+        let outer = enter(RunState::new(Duration::from_secs(60), 1000));
+        assert!(progress(5).is_none());
+        let inner = enter(RunState::new(Duration::from_secs(60), 10));
+        assert!(progress(3).is_none());
+        let stop = progress(11).and_then(|token| token.try_cast::<Stop>());
+        assert_eq!(stop, Some(Stop::Operations), "the inner limit holds though the outer run checked first");
+        inner.finish();
+        assert!(progress(12).is_none(), "the outer run goes on under its own limit");
+        let stop = progress(1001).and_then(|token| token.try_cast::<Stop>());
+        assert_eq!(stop, Some(Stop::Operations));
+        outer.finish();
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl serde::Serialize for Json<'_> {
             return serializer.collect_seq(bytes.iter());
         }
         if let Some(time) = value.read_lock::<Time>() {
-            return serializer.serialize_str(&time.to_rfc3339());
+            return time.with_rfc3339(|text| serializer.serialize_str(text));
         }
         if let Some(response) = value.read_lock::<Response>() {
             // Keys in sorted order, as a `serde_json::Map` holds them.

@@ -87,7 +87,7 @@ impl Session {
         let mut state = RunState::new(timeout, max_operations);
         state.echo = true;
         state.secrets = self.snapshot.capabilities.secrets.clone();
-        state.cancel = Arc::clone(&self.interrupt);
+        state.cancel = Some(Arc::clone(&self.interrupt));
         self.interrupt.store(false, Ordering::SeqCst);
         let active = context::enter(state);
         let evaluated = engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);

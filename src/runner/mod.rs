@@ -179,7 +179,7 @@ thread_local! {
 }
 
 /// Runs the script named in `invocation` from `snapshot`.
-pub fn run(snapshot: &Snapshot, invocation: Invocation) -> Outcome {
+pub fn run(snapshot: &Snapshot, mut invocation: Invocation) -> Outcome {
     match snapshot.scripts.get(&invocation.script) {
         Some(ast) => {
             let with_event = !snapshot.event_unused.contains(&invocation.script);
@@ -190,7 +190,7 @@ pub fn run(snapshot: &Snapshot, invocation: Invocation) -> Outcome {
                 .problem(&invocation.script)
                 .cloned()
                 .unwrap_or_else(|| RunError::NotFound { script: invocation.script.clone() });
-            let run_id = invocation.run_id.clone().unwrap_or_else(new_id);
+            let run_id = invocation.run_id.take().unwrap_or_else(new_id);
             finish(snapshot, invocation, run_id, Ended::at_once(Utc::now(), Instant::now()), Err(error))
         }
     }
@@ -203,7 +203,7 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
 
 /// Runs `ast`; without `with_event` (a script that never names it) `event` is left out of scope.
 fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_event: bool) -> Outcome {
-    let run_id = invocation.run_id.clone().unwrap_or_else(new_id);
+    let run_id = invocation.run_id.take().unwrap_or_else(new_id);
     let started_at = Utc::now();
     let clock = Instant::now();
     let limits = &snapshot.manifest.limits;
@@ -230,9 +230,7 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_eve
     if invocation.hand_off {
         state.hand_off_after = Some(HAND_OFF_AFTER);
     }
-    if let Some(cancel) = &invocation.cancel {
-        state.cancel = Arc::clone(cancel);
-    }
+    state.cancel.clone_from(&invocation.cancel);
     let active = context::enter(state);
     // A nested run (`actions::run`) finds the slot empty and makes its own.
     let mut scope = SCOPE.take().unwrap_or_default();

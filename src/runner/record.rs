@@ -72,24 +72,26 @@ pub fn of(
         // The reply's text is the script's value as JSON, unless a status was put before it.
         (text, reply.status.is_none())
     });
-    let started_at = crate::stdlib::time::rfc3339_utc(&outcome.started_at, chrono::SecondsFormat::Micros);
-    RecordText::new(&RecordFields {
-        id: &outcome.run_id,
-        script: &outcome.script,
-        trigger: &labels.trigger,
-        detail: &labels.detail,
-        started_at: &started_at,
-        duration_ms: outcome.duration.as_secs_f64() * 1000.0,
-        status: labels.status,
-        error: labels.error.as_deref(),
-        attempt: invocation.attempt,
-        retry_of: invocation.retry_of.as_deref(),
-        lines: &lines,
-        input: &input,
-        event: &event,
-        result: result.as_ref().map(|(text, _)| text.as_ref()),
-        result_is_json: result.as_ref().is_some_and(|(_, json)| *json),
-    })
+    let write = |started_at: &str| {
+        RecordText::new(&RecordFields {
+            id: &outcome.run_id,
+            script: &outcome.script,
+            trigger: &labels.trigger,
+            detail: &labels.detail,
+            started_at,
+            duration_ms: outcome.duration.as_secs_f64() * 1000.0,
+            status: labels.status,
+            error: labels.error.as_deref(),
+            attempt: invocation.attempt,
+            retry_of: invocation.retry_of.as_deref(),
+            lines: &lines,
+            input: &input,
+            event: &event,
+            result: result.as_ref().map(|(text, _)| text.as_ref()),
+            result_is_json: result.as_ref().is_some_and(|(_, json)| *json),
+        })
+    };
+    crate::stdlib::time::with_rfc3339_utc(&outcome.started_at, chrono::SecondsFormat::Micros, write)
 }
 
 /// A run's input as its record keeps it.

@@ -12,10 +12,16 @@ use std::time::Duration;
 /// per run, and chrono's way showed in profiles. Years beyond 0-9999 and leap seconds are left
 /// to chrono.
 pub fn rfc3339_utc(utc: &DateTime<Utc>, format: SecondsFormat) -> String {
+    with_rfc3339_utc(utc, format, str::to_owned)
+}
+
+/// Hands [`rfc3339_utc`]'s text to `write` from a stack buffer, so writing it into other text
+/// (a run log record, a JSON result) allocates nothing.
+pub fn with_rfc3339_utc<R>(utc: &DateTime<Utc>, format: SecondsFormat, write: impl FnOnce(&str) -> R) -> R {
     use chrono::{Datelike, Timelike};
     let nanos = utc.nanosecond();
     if !(0..=9999).contains(&utc.year()) || nanos >= 1_000_000_000 {
-        return utc.to_rfc3339_opts(format, true);
+        return write(&utc.to_rfc3339_opts(format, true));
     }
     let digits = match format {
         SecondsFormat::Secs => 0,
@@ -27,8 +33,7 @@ pub fn rfc3339_utc(utc: &DateTime<Utc>, format: SecondsFormat) -> String {
         _ if nanos.is_multiple_of(1_000) => 6,
         _ => 9,
     };
-    // Written into a stack buffer and copied once: pushing character by character onto a String
-    // cost more than the date arithmetic.
+    // Pushing character by character onto a String cost more than the date arithmetic.
     let mut out = [0u8; 32];
     let naive = utc.naive_utc();
     let mut at = put_digits(&mut out, 0, naive.year().unsigned_abs(), 4, b'-');
@@ -45,7 +50,10 @@ pub fn rfc3339_utc(utc: &DateTime<Utc>, format: SecondsFormat) -> String {
         at = put_digits(&mut out, at, fraction, digits, b'Z');
     }
     // Only ASCII digits and separators were written, so this never falls back.
-    std::str::from_utf8(&out[..at]).map_or_else(|_| utc.to_rfc3339_opts(format, true), str::to_owned)
+    match std::str::from_utf8(&out[..at]) {
+        Ok(text) => write(text),
+        Err(_) => write(&utc.to_rfc3339_opts(format, true)),
+    }
 }
 
 /// Writes the last `width` decimal digits of `value` at `at` in `out`, then `after`; returns
@@ -73,9 +81,14 @@ impl Time {
 
     /// RFC 3339 text in the time's zone, e.g. `2026-11-27T07:00:00+00:00`.
     pub fn to_rfc3339(&self) -> String {
+        self.with_rfc3339(str::to_owned)
+    }
+
+    /// Hands [`Time::to_rfc3339`]'s text to `write`, without allocating it for a UTC time.
+    pub fn with_rfc3339<R>(&self, write: impl FnOnce(&str) -> R) -> R {
         match self.zone {
-            Some(zone) => self.utc.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            None => rfc3339_utc(&self.utc, SecondsFormat::AutoSi),
+            Some(zone) => write(&self.utc.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            None => with_rfc3339_utc(&self.utc, SecondsFormat::AutoSi, write),
         }
     }
 

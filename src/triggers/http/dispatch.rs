@@ -58,8 +58,8 @@ async fn serve(
     matched: &mut Option<Arc<RouteEntry>>,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_string();
-    let (route, params) = match live.table.lookup(&parts.method, &path) {
+    let path = parts.uri.path();
+    let (route, params) = match live.table.lookup(&parts.method, path) {
         Lookup::Found { route, params } => {
             *matched = Some(Arc::clone(&route));
             (route, params)
@@ -67,7 +67,9 @@ async fn serve(
         Lookup::WrongMethod { allowed } => {
             return Err(ApiError::MethodNotAllowed { allowed: allowed.into_iter().map(String::from).collect() });
         }
-        Lookup::NotFound => return Err(ApiError::NotFound { method: parts.method.to_string(), path }),
+        Lookup::NotFound => {
+            return Err(ApiError::NotFound { method: parts.method.to_string(), path: path.to_string() });
+        }
     };
     let manifest = &live.snapshot.manifest;
     let config = &manifest.routes[route.index];
