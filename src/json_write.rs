@@ -5,14 +5,16 @@
 
 /// Appends `text` as a JSON string, exactly as `serde_json` writes it.
 pub fn push_str(out: &mut String, text: &str) {
-    // A fold without an early exit, so the compiler checks many bytes at a time.
-    let plain = text.bytes().fold(true, |plain, byte| plain & (byte >= 0x20) & (byte != b'"') & (byte != b'\\'));
     out.reserve(text.len() + 2);
     out.push('"');
-    if plain {
-        out.push_str(text);
-    } else {
-        push_escaped(out, text);
+    // A table lookup per byte, stopping at the first that needs escaping: for the short strings
+    // of a record (~10 bytes) fewer instructions than checking every byte 8 or 32 at a time.
+    match text.bytes().position(|byte| ESCAPE[usize::from(byte)] != 0) {
+        None => out.push_str(text),
+        Some(first) => {
+            out.push_str(&text[..first]);
+            push_escaped(out, &text[first..]);
+        }
     }
     out.push('"');
 }

@@ -122,6 +122,11 @@ fn admin_api_needs_the_admin_scope_and_serves_runs() {
     assert_eq!(records[0]["id"], run_id.as_str());
     assert_eq!(records[0]["trigger"], "http");
     assert_eq!(records[0]["detail"], "GET /hello");
+    // A HEAD request answered by the GET route is recorded as what it was.
+    let head = server.send(reqwest::Method::HEAD, "/hello", &[], None);
+    let head_id = head.header("x-run-id").unwrap();
+    let head_record = server.get(&format!("/_/runs/{head_id}"), &admin).json();
+    assert_eq!((head.status, head_record["detail"].as_str()), (200, Some("HEAD /hello")));
     let one = server.get(&format!("/_/runs/{run_id}"), &admin);
     let one = one.json();
     assert_eq!(one["lines"][0]["text"], "hello ran");

@@ -115,8 +115,8 @@ impl Invocation {
 pub struct EventText {
     /// What started the run (`event.kind`).
     pub kind: &'static str,
-    /// The record's summary of the event, such as `GET /hello`.
-    pub detail: String,
+    /// The record's summary of the event, such as `GET /hello` (shared with the route).
+    pub detail: Arc<str>,
     /// The whole event as JSON.
     pub json: String,
 }

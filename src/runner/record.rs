@@ -24,7 +24,7 @@ pub struct Labels<'a> {
 /// The labels of `outcome`'s record.
 pub fn labels<'a>(outcome: &Outcome, invocation: &'a Invocation) -> Labels<'a> {
     let (trigger, detail) = match &invocation.event_text {
-        Some(text) => (Cow::Borrowed(text.kind), Cow::Borrowed(text.detail.as_str())),
+        Some(text) => (Cow::Borrowed(text.kind), Cow::Borrowed(&*text.detail)),
         None => {
             let event = &invocation.event;
             let trigger = event.get("kind").map_or_else(|| "manual".to_string(), convert::to_text);

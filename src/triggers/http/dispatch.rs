@@ -42,7 +42,7 @@ pub async fn handle(state: &AppState, peer: SocketAddr, request: Request) -> Res
         Err(error) => error.into_response(),
     };
     let metrics = &live.snapshot.capabilities.host.metrics;
-    metrics.http(route.as_ref().map_or("unmatched", |route| route.label.as_str()), response.status().as_u16());
+    metrics.http(route.as_ref().map_or("unmatched", |route| &*route.label), response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&run_id) {
         response.headers_mut().insert(X_RUN_ID, value);
     }
@@ -133,7 +133,7 @@ async fn serve(
         invocation.timeout = config.timeout.map(|t| t.0);
         invocation.max_operations = config.max_operations;
         let policy = Policy::from_config(config.retry.as_ref());
-        let source = route.label.clone();
+        let source = route.label.to_string();
         let item = QueueItem::new(&invocation, source, policy, config.on_error.clone());
         queue.enqueue(item).await.map_err(|message| ApiError::Unavailable { message })?;
         let body = serde_json::json!({ "run_id": run_id, "status": "queued" });
@@ -157,7 +157,12 @@ async fn serve(
     let mut invocation = Invocation::with_event(config.script.clone(), input, map);
     invocation.event_text = Some(EventText {
         kind: "http",
-        detail: [parts.method.as_str(), " ", &route.pattern].concat(),
+        // The route's own label unless a GET route answers a HEAD request.
+        detail: if parts.method == route.method {
+            Arc::clone(&route.label)
+        } else {
+            [parts.method.as_str(), " ", &route.pattern].concat().into()
+        },
         json: event.to_json(),
     });
     invocation.timeout = config.timeout.map(|t| t.0);

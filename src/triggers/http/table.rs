@@ -17,7 +17,7 @@ pub struct RouteEntry {
     /// The path as written in OpenAPI form (`/tasks/{id}`).
     pub pattern: String,
     /// `METHOD pattern`, the route's name in metrics and queue items.
-    pub label: String,
+    pub label: Arc<str>,
     pub rate_limit: Option<RateLimit>,
     pub permits: Option<Arc<Semaphore>>,
     pub schema: Option<Arc<jsonschema::Validator>>,
@@ -100,7 +100,7 @@ fn entry(hub: &Path, index: usize, route: &Route, pattern: String) -> Result<Rou
         .map(|file| load_schema(hub, file))
         .transpose()
         .map_err(|err| format!("route[{index}].body_schema: {err}"))?;
-    let label = format!("{method} {pattern}");
+    let label = format!("{method} {pattern}").into();
     Ok(RouteEntry { index, method, pattern, label, rate_limit, permits, schema })
 }
 
