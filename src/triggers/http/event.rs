@@ -2,6 +2,7 @@
 //! it, and JSON text written straight from the request for the run log. A unit test holds the
 //! two forms to the same JSON.
 
+use super::input::RawQuery;
 use super::table::RouteEntry;
 use crate::json_write;
 use axum::http::header;
@@ -20,7 +21,7 @@ pub struct HttpEvent<'a> {
     method: &'a str,
     params: BTreeMap<&'a str, &'a str>,
     path: &'a str,
-    query: &'a BTreeMap<String, String>,
+    query: &'a RawQuery<'a>,
     route: &'a str,
 }
 
@@ -31,7 +32,7 @@ impl<'a> HttpEvent<'a> {
         parts: &'a Parts,
         route: &'a RouteEntry,
         params: &'a [(String, String)],
-        query: &'a BTreeMap<String, String>,
+        query: &'a RawQuery<'a>,
         body: &'a [u8],
         client: Option<&'a str>,
     ) -> Self {
@@ -80,7 +81,7 @@ impl<'a> HttpEvent<'a> {
         map.insert("method".into(), self.method.into());
         map.insert("params".into(), texts(self.params.iter().map(|(name, value)| (*name, *value))));
         map.insert("path".into(), self.path.into());
-        map.insert("query".into(), texts(self.query.iter().map(|(name, value)| (name.as_str(), value.as_str()))));
+        map.insert("query".into(), texts(self.query.iter().map(|(name, value)| (name.as_ref(), value.as_ref()))));
         map.insert("route".into(), self.route.into());
         map
     }
@@ -99,7 +100,7 @@ impl<'a> HttpEvent<'a> {
         json_write::push_object(&mut out, self.params.iter().map(|(name, value)| (*name, *value)));
         json_write::push_field(&mut out, ",\"path\":", Some(self.path));
         out.push_str(",\"query\":");
-        json_write::push_object(&mut out, self.query.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+        json_write::push_object(&mut out, self.query.iter().map(|(name, value)| (name.as_ref(), value.as_ref())));
         json_write::push_field(&mut out, ",\"route\":", Some(self.route));
         out.push('}');
         out
@@ -134,7 +135,7 @@ mod tests {
             schema: None,
         };
         let params = vec![("id".to_string(), "7".to_string())];
-        let query = BTreeMap::from([("x".to_string(), "1".to_string())]);
+        let query = crate::triggers::http::input::raw_query(Some("x=1"));
         let event = HttpEvent::new(&parts, &route, &params, &query, b"{\"a\":1}", Some("ci"));
 
         let text = event.to_json();
