@@ -68,7 +68,8 @@ pub struct RunState {
     pub hand_off_after: Option<u64>,
     /// Events emitted by `events::emit`, stored when the run ends.
     pub emitted: Vec<(String, serde_json::Value)>,
-    /// Redacts lines that are echoed as they happen (kept lines are redacted when the run ends).
+    /// Redacts lines that are echoed as they happen (kept lines are redacted when the run ends);
+    /// set only for a run that echoes.
     pub secrets: crate::secrets::Secrets,
 }
 

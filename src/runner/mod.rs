@@ -183,7 +183,7 @@ pub fn run(snapshot: &Snapshot, mut invocation: Invocation) -> Outcome {
     match snapshot.scripts.get(&invocation.script) {
         Some(ast) => {
             let with_event = !snapshot.event_unused.contains(&invocation.script);
-            evaluate(snapshot, &Arc::clone(ast), invocation, with_event)
+            evaluate(snapshot, ast, invocation, with_event)
         }
         None => {
             let error = snapshot
@@ -226,7 +226,9 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_eve
 
     let mut state = RunState::new(timeout, max_operations);
     state.echo = invocation.echo;
-    state.secrets = snapshot.capabilities.secrets.clone();
+    if invocation.echo {
+        state.secrets = snapshot.capabilities.secrets.clone();
+    }
     if invocation.hand_off {
         state.hand_off_after = Some(HAND_OFF_AFTER);
     }
@@ -271,7 +273,7 @@ impl Ended {
 
 fn finish(
     snapshot: &Snapshot,
-    invocation: Invocation,
+    mut invocation: Invocation,
     run_id: String,
     ended: Ended,
     result: Result<Reply, RunError>,
@@ -298,7 +300,8 @@ fn finish(
     let result = result.map_err(|err| redact_error(err, secrets));
     let outcome = Outcome {
         run_id,
-        script: invocation.script.clone(),
+        // The record reads the script's name from the outcome, so the invocation gives it up.
+        script: std::mem::take(&mut invocation.script),
         started_at,
         duration: clock.elapsed(),
         lines,

@@ -43,7 +43,8 @@ pub async fn handle(state: &AppState, peer: SocketAddr, request: Request) -> Res
     };
     let metrics = &live.snapshot.capabilities.host.metrics;
     metrics.http(route.as_ref().map_or("unmatched", |route| &*route.label), response.status().as_u16());
-    if let Ok(value) = HeaderValue::from_str(&run_id) {
+    // The id's own buffer becomes the header value; `from_str` would copy it.
+    if let Ok(value) = HeaderValue::from_maybe_shared(axum::body::Bytes::from(run_id)) {
         response.headers_mut().insert(X_RUN_ID, value);
     }
     response
@@ -60,10 +61,7 @@ async fn serve(
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let (route, params) = match live.table.lookup(&parts.method, path) {
-        Lookup::Found { route, params } => {
-            *matched = Some(Arc::clone(&route));
-            (route, params)
-        }
+        Lookup::Found { route, params } => (&*matched.insert(route), params),
         Lookup::WrongMethod { allowed } => {
             return Err(ApiError::MethodNotAllowed { allowed: allowed.into_iter().map(String::from).collect() });
         }
@@ -123,7 +121,7 @@ async fn serve(
         }
     }
     let input = Dynamic::from_map(fields);
-    let event = HttpEvent::new(&parts, &route, &params, &raw_query, &bytes, client);
+    let event = HttpEvent::new(&parts, route, &params, &raw_query, &bytes, client);
 
     if config.mode == Mode::Queue {
         let queue =
@@ -201,6 +199,10 @@ async fn read_body(headers: &HeaderMap, body: AxumBody, limit: u64) -> Result<ax
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
+    }
+    // A request without a body (nearly every GET) skips the collecting machinery.
+    if axum::body::HttpBody::is_end_stream(&body) {
+        return Ok(axum::body::Bytes::new());
     }
     let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
     axum::body::to_bytes(body, limit_usize).await.map_err(|_| ApiError::PayloadTooLarge { limit })
