@@ -56,7 +56,8 @@ pub enum Stop {
 pub struct RunState {
     pub deadline: Instant,
     pub max_operations: u64,
-    /// Set from another thread to stop the run (an interrupted REPL entry, a stopping hub).
+    /// Set from another thread to stop the run (Ctrl-C in the REPL); `None` for a run nobody can
+    /// cancel.
     pub cancel: Option<Arc<AtomicBool>>,
     pub lines: Vec<Line>,
     pub dropped_lines: usize,
