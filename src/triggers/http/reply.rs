@@ -60,7 +60,7 @@ pub enum ApiError {
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
+    with_body(status, "application/json", body.to_string())
 }
 
 impl IntoResponse for ApiError {
