@@ -1,6 +1,7 @@
 //! Conversions between Rhai values and JSON: integers stay integers, maps keep their keys.
 
 use crate::engine::response::Response;
+use crate::json_write;
 use crate::stdlib::time::Time;
 use rhai::{Dynamic, Map};
 use serde_json::Value;
@@ -26,102 +27,96 @@ pub fn object_to_map(fields: &serde_json::Map<String, Value>) -> Map {
 }
 
 /// A Rhai value as JSON; fails for values JSON cannot hold (functions, non-finite floats).
+/// Read back from [`json_text`], so a value becomes JSON one way only.
 pub fn to_json(value: &Dynamic) -> Result<Value, String> {
-    serde_json::to_value(Json(value)).map_err(|err| err.to_string())
+    serde_json::from_str(&json_text(value)?).map_err(|err| err.to_string())
 }
 
-/// A Rhai value as JSON for serde: `serde_json::to_string(&Json(&value))` writes the text directly,
-/// without building a `serde_json::Value` first. Containers are read in place.
-pub struct Json<'a>(pub &'a Dynamic);
-
-impl serde::Serialize for Json<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeMap, SerializeSeq};
-        let value = self.0;
-        // The `is_*` tests read the type tag; a failed `as_*` would first build an error text.
-        if value.is_string() {
-            return serializer.serialize_str(&value.as_immutable_string_ref().map_err(S::Error::custom)?);
-        }
-        if value.is_map() {
-            return JsonMap(&*value.as_map_ref().map_err(S::Error::custom)?).serialize(serializer);
-        }
-        if value.is_unit() {
-            return serializer.serialize_unit();
-        }
-        if value.is_int() {
-            return serializer.serialize_i64(value.as_int().map_err(S::Error::custom)?);
-        }
-        if value.is_bool() {
-            return serializer.serialize_bool(value.as_bool().map_err(S::Error::custom)?);
-        }
-        if value.is_array() {
-            let items = value.as_array_ref().map_err(S::Error::custom)?;
-            let mut seq = serializer.serialize_seq(Some(items.len()))?;
-            for item in items.iter() {
-                seq.serialize_element(&Json(item))?;
-            }
-            return seq.end();
-        }
-        if value.is_float() {
-            let f = value.as_float().map_err(S::Error::custom)?;
-            if !f.is_finite() {
-                return Err(S::Error::custom(format!("{f} cannot be written as JSON")));
-            }
-            return serializer.serialize_f64(f);
-        }
-        if value.is_char() {
-            return serializer.serialize_char(value.as_char().map_err(S::Error::custom)?);
-        }
-        if value.is_blob() {
-            let bytes = value.as_blob_ref().map_err(S::Error::custom)?;
-            return serializer.collect_seq(bytes.iter());
-        }
-        if let Some(time) = value.read_lock::<Time>() {
-            return time.with_rfc3339(|text| serializer.serialize_str(text));
-        }
-        if let Some(response) = value.read_lock::<Response>() {
-            // Keys in sorted order, as a `serde_json::Map` holds them.
-            let mut out = serializer.serialize_map(Some(3))?;
-            out.serialize_entry("body", &Json(&response.body))?;
-            out.serialize_entry("headers", &JsonMap(&response.headers))?;
-            out.serialize_entry("status", &response.status)?;
-            return out.end();
-        }
-        Err(S::Error::custom(format!("a value of type `{}` cannot be converted to JSON", value.type_name())))
-    }
-}
-
-/// A Rhai object map as a JSON object for serde, like [`Json`] of a map without wrapping it.
-pub struct JsonMap<'a>(pub &'a Map);
-
-impl serde::Serialize for JsonMap<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut out = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, item) in self.0.iter() {
-            out.serialize_entry(key.as_str(), &Json(item))?;
-        }
-        out.end()
-    }
-}
-
-/// `value` as JSON text, written into a buffer sized for a typical small value: serde_json's
-/// own `to_string` starts empty and grows it five or six times for a request's event. Fails for
-/// values JSON cannot hold.
+/// `value` as JSON text, written straight from the Rhai value into a buffer sized for a typical
+/// small value. Fails for values JSON cannot hold.
 pub fn json_text(value: &Dynamic) -> Result<String, String> {
-    text_of(&Json(value))
+    let mut out = String::with_capacity(256);
+    write_json(&mut out, value)?;
+    Ok(out)
 }
 
 /// A Rhai object map as JSON text, like [`json_text`] of the map.
 pub fn map_json_text(map: &Map) -> Result<String, String> {
-    text_of(&JsonMap(map))
+    let mut out = String::with_capacity(256);
+    write_map(&mut out, map)?;
+    Ok(out)
 }
 
-fn text_of(value: &impl serde::Serialize) -> Result<String, String> {
-    let mut buffer = Vec::with_capacity(256);
-    serde_json::to_writer(&mut buffer, value).map_err(|err| err.to_string())?;
-    // serde_json writes only UTF-8, so the lossy path is never taken.
-    Ok(String::from_utf8(buffer).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned()))
+/// Appends `value` as JSON text, byte for byte as serde_json writes the same data: through
+/// serde's serializer a hello's result cost three times the instructions.
+fn write_json(out: &mut String, value: &Dynamic) -> Result<(), String> {
+    // The `is_*` tests read the type tag; a failed `as_*` would first build an error text.
+    if value.is_string() {
+        json_write::push_str(out, &value.as_immutable_string_ref()?);
+    } else if value.is_map() {
+        write_map(out, &*value.as_map_ref()?)?;
+    } else if value.is_unit() {
+        out.push_str("null");
+    } else if value.is_int() {
+        json_write::push_int(out, value.as_int()?);
+    } else if value.is_bool() {
+        out.push_str(if value.as_bool()? { "true" } else { "false" });
+    } else if value.is_array() {
+        out.push('[');
+        for (index, item) in value.as_array_ref()?.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            write_json(out, item)?;
+        }
+        out.push(']');
+    } else if value.is_float() {
+        let f = value.as_float()?;
+        if !f.is_finite() {
+            return Err(format!("{f} cannot be written as JSON"));
+        }
+        json_write::push_f64(out, f);
+    } else if value.is_char() {
+        json_write::push_str(out, value.as_char()?.encode_utf8(&mut [0; 4]));
+    } else if value.is_blob() {
+        out.push('[');
+        for (index, byte) in value.as_blob_ref()?.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            json_write::push_int(out, *byte);
+        }
+        out.push(']');
+    } else if let Some(time) = value.read_lock::<Time>() {
+        time.with_rfc3339(|text| json_write::push_str(out, text));
+    } else if let Some(response) = value.read_lock::<Response>() {
+        // Keys in sorted order, as a `serde_json::Map` holds them.
+        out.push_str("{\"body\":");
+        write_json(out, &response.body)?;
+        out.push_str(",\"headers\":");
+        write_map(out, &response.headers)?;
+        out.push_str(",\"status\":");
+        json_write::push_int(out, response.status);
+        out.push('}');
+    } else {
+        return Err(format!("a value of type `{}` cannot be converted to JSON", value.type_name()));
+    }
+    Ok(())
+}
+
+/// Appends a Rhai object map as a JSON object, its keys in the map's (sorted) order.
+fn write_map(out: &mut String, map: &Map) -> Result<(), String> {
+    out.push('{');
+    for (index, (key, item)) in map.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        json_write::push_str(out, key);
+        out.push(':');
+        write_json(out, item)?;
+    }
+    out.push('}');
+    Ok(())
 }
 
 /// A Rhai object map as a JSON object.
@@ -134,7 +129,7 @@ pub fn to_text(value: &Dynamic) -> String {
     if value.is_string() {
         return value.clone().into_string().unwrap_or_default();
     }
-    serde_json::to_string(&Json(value)).unwrap_or_else(|_| value.to_string())
+    json_text(value).unwrap_or_else(|_| value.to_string())
 }
 
 #[cfg(test)]
@@ -153,17 +148,18 @@ mod tests {
     #[test]
     fn non_finite_floats_are_refused() {
         assert!(to_json(&Dynamic::from(f64::NAN)).is_err());
-        assert!(serde_json::to_string(&Json(&Dynamic::from(f64::NAN))).is_err());
+        assert_eq!(json_text(&Dynamic::from(f64::NAN)), Err("NaN cannot be written as JSON".to_string()));
     }
 
     #[test]
-    fn writing_json_directly_matches_the_value_conversion() {
-        let original =
-            json!({"n": 3, "x": 1.5, "s": "a \"quoted\"\nline", "list": [true, null, 'c'], "nested": {"a": -7}});
-        let value = to_dynamic(&original);
-        let text = serde_json::to_string(&Json(&value)).expect("writable");
-        assert_eq!(text, to_json(&value).expect("convertible").to_string());
-        assert_eq!(serde_json::from_str::<Value>(&text).expect("valid JSON"), original);
+    fn json_text_is_the_text_serde_json_writes() {
+        let original = json!({
+            "n": 3, "x": 1.5, "s": "a \"quoted\"\nline", "list": [true, null, "c", 1e-7, -0.0], "nested": {"a": -7},
+            "max": i64::MAX, "min": i64::MIN, "unicode": "caf\u{e9} \u{1F600} \u{7f}",
+        });
+        let text = json_text(&to_dynamic(&original)).expect("writable");
+        assert_eq!(text, original.to_string());
+        assert_eq!(map_json_text(&object_to_map(original.as_object().expect("an object"))), Ok(text));
     }
 
     #[test]

@@ -31,8 +31,7 @@ pub fn parse(text: &str) -> Result {
 /// json::stringify(#{ ok: true, n: 1 })    // `{"n":1,"ok":true}`
 /// ```
 pub fn stringify(value: Dynamic) -> Result<String> {
-    let json = convert::to_json(&value).map_err(|err| error("json.stringify", err))?;
-    Ok(json.to_string())
+    convert::json_text(&value).map_err(|err| error("json.stringify", err))
 }
 
 /// Writes a value as indented JSON text.

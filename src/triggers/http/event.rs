@@ -139,7 +139,7 @@ mod tests {
         let event = HttpEvent::new(&parts, &route, &params, &query, b"{\"a\":1}", Some("ci"));
 
         let text = event.to_json();
-        let from_map = serde_json::to_string(&convert::Json(&rhai::Dynamic::from_map(event.to_map())))?;
+        let from_map = convert::map_json_text(&event.to_map())?;
         assert_eq!(text, from_map);
         let value: serde_json::Value = serde_json::from_str(&text)?;
         assert_eq!(
