@@ -29,7 +29,13 @@ pub fn object_to_map(fields: &serde_json::Map<String, Value>) -> Map {
 /// A Rhai value as JSON; fails for values JSON cannot hold (functions, non-finite floats).
 /// Read back from [`json_text`], so a value becomes JSON one way only.
 pub fn to_json(value: &Dynamic) -> Result<Value, String> {
-    serde_json::from_str(&json_text(value)?).map_err(|err| err.to_string())
+    use serde::Deserialize;
+    let text = json_text(value)?;
+    let mut reader = serde_json::Deserializer::from_str(&text);
+    // The text is our own, nested as deep as a value the script already holds: serde_json's
+    // limit of 128 levels, meant for untrusted input, would refuse what a script can build.
+    reader.disable_recursion_limit();
+    Value::deserialize(&mut reader).map_err(|err| err.to_string())
 }
 
 /// `value` as JSON text, written straight from the Rhai value into a buffer sized for a typical
@@ -149,6 +155,16 @@ mod tests {
     fn non_finite_floats_are_refused() {
         assert!(to_json(&Dynamic::from(f64::NAN)).is_err());
         assert_eq!(json_text(&Dynamic::from(f64::NAN)), Err("NaN cannot be written as JSON".to_string()));
+    }
+
+    #[test]
+    fn deeply_nested_values_convert_as_shallow_ones_do() {
+        let mut value = Dynamic::from_array(Vec::new());
+        for _ in 0..300 {
+            value = Dynamic::from_array(vec![value]);
+        }
+        let json = to_json(&value).expect("convertible");
+        assert_eq!(json.to_string(), format!("{}{}", "[".repeat(301), "]".repeat(301)));
     }
 
     #[test]
