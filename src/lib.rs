@@ -6,6 +6,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod hub;
+pub mod json_read;
 pub mod json_write;
 pub mod metrics;
 pub mod queue;

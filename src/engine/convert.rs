@@ -1,8 +1,8 @@
 //! Conversions between Rhai values and JSON: integers stay integers, maps keep their keys.
 
 use crate::engine::response::Response;
-use crate::json_write;
 use crate::stdlib::time::Time;
+use crate::{json_read, json_write};
 use rhai::{Dynamic, Map};
 use serde_json::Value;
 
@@ -28,14 +28,10 @@ pub fn object_to_map(fields: &serde_json::Map<String, Value>) -> Map {
 
 /// A Rhai value as JSON; fails for values JSON cannot hold (functions, non-finite floats).
 /// Read back from [`json_text`], so a value becomes JSON one way only.
+/// A value nested deeper than [`json_read::MAX_DEPTH`] is refused, so whatever is stored from
+/// it (state, events, queued work) can be read back.
 pub fn to_json(value: &Dynamic) -> Result<Value, String> {
-    use serde::Deserialize;
-    let text = json_text(value)?;
-    let mut reader = serde_json::Deserializer::from_str(&text);
-    // The text is our own, nested as deep as a value the script already holds: serde_json's
-    // limit of 128 levels, meant for untrusted input, would refuse what a script can build.
-    reader.disable_recursion_limit();
-    Value::deserialize(&mut reader).map_err(|err| err.to_string())
+    json_read::read(&json_text(value)?).map_err(|err| format!("the value cannot be converted to JSON: {err}"))
 }
 
 /// `value` as JSON text, written straight from the Rhai value into a buffer sized for a typical
@@ -158,13 +154,16 @@ mod tests {
     }
 
     #[test]
-    fn deeply_nested_values_convert_as_shallow_ones_do() {
-        let mut value = Dynamic::from_array(Vec::new());
-        for _ in 0..300 {
-            value = Dynamic::from_array(vec![value]);
-        }
-        let json = to_json(&value).expect("convertible");
-        assert_eq!(json.to_string(), format!("{}{}", "[".repeat(301), "]".repeat(301)));
+    fn values_convert_nested_as_deep_as_can_be_read_back() {
+        let nested = |depth: usize| (1..depth).fold(Dynamic::from_array(Vec::new()), |inner, _| vec![inner].into());
+        let json = to_json(&nested(json_read::MAX_DEPTH)).expect("convertible");
+        assert_eq!(json.to_string(), format!("{}{}", "[".repeat(256), "]".repeat(256)));
+        let deeper = nested(json_read::MAX_DEPTH + 1);
+        assert_eq!(
+            to_json(&deeper),
+            Err("the value cannot be converted to JSON: it is nested deeper than 256 levels".to_string())
+        );
+        assert!(json_text(&deeper).is_ok(), "written as text all the same");
     }
 
     #[test]

@@ -151,7 +151,7 @@ impl RecordText {
 
     /// The record read back.
     pub fn record(&self) -> serde_json::Result<RunRecord> {
-        read_record(&self.json)
+        crate::json_read::read(&self.json)
     }
 
     // The fields a batch's row keeps beside its records, as escaped in the JSON text.
@@ -213,43 +213,6 @@ impl RunRecord {
     }
 }
 
-/// Deepest nesting a record is read back with. serde_json stops at 128 levels, its guard for
-/// untrusted input, and counts the record's and its batch's levels too: a request's JSON body
-/// nested 126 deep (which the request parser accepts) made its whole batch unreadable. 256 holds
-/// any request body with the record around it, and stays shallow enough for a reader's stack.
-const MAX_DEPTH: usize = 256;
-
-/// Reads one stored record, nested up to [`MAX_DEPTH`] levels.
-fn read_record(text: &str) -> serde_json::Result<RunRecord> {
-    if nesting(text) > MAX_DEPTH {
-        return Err(serde::de::Error::custom(format!("it is nested deeper than {MAX_DEPTH} levels")));
-    }
-    let mut reader = serde_json::Deserializer::from_str(text);
-    reader.disable_recursion_limit();
-    let record = RunRecord::deserialize(&mut reader)?;
-    reader.end()?;
-    Ok(record)
-}
-
-/// How deep arrays and objects nest in JSON `text`, counted without recursion.
-fn nesting(text: &str) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0_usize, 0, false, false);
-    for byte in text.bytes() {
-        match byte {
-            _ if escaped => escaped = false,
-            b'\\' if in_string => escaped = true,
-            b'"' => in_string = !in_string,
-            b'[' | b'{' if !in_string => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
-}
-
 /// The records of one batch, oldest first. A record that cannot be read is reported and
 /// skipped, so one damaged (or too deeply nested) record does not hide the rest of its batch,
 /// nor a damaged batch the rest of the log.
@@ -268,7 +231,7 @@ fn decode(seq: i64, records: &str) -> Vec<RunRecord> {
         .into_iter()
         .enumerate()
         .filter_map(|(index, text)| {
-            read_record(text.get())
+            crate::json_read::read(text.get())
                 .map_err(|err| {
                     tracing::warn!("run log batch {seq}, record {index} cannot be read and is skipped: {err}")
                 })
@@ -530,7 +493,6 @@ mod tests {
         insert(&store, &[deep("deeper", 250), deep("too-deep", 300), row("last", "2025-01-01T00:00:03Z")])?;
         assert_eq!(ids(&store)?, ["last", "deeper", "after", "body", "before"]);
         assert_eq!(store.run_get("body")?.map(|r| r.input), Some(nested(127)));
-        assert_eq!(nesting(r#"{"a":"[{\\\"[","b":[[{}]]}"#), 4, "brackets in strings are not counted");
         let error = RecordText::of(&deep("too-deep", 300)).record().expect_err("too deep");
         assert!(error.to_string().contains("nested deeper than 256 levels"), "{error}");
         Ok(())
