@@ -26,10 +26,10 @@ pub fn object_to_map(fields: &serde_json::Map<String, Value>) -> Map {
     fields.iter().map(|(key, value)| (key.as_str().into(), to_dynamic(value))).collect()
 }
 
-/// A Rhai value as JSON; fails for values JSON cannot hold (functions, non-finite floats).
-/// Read back from [`json_text`], so a value becomes JSON one way only.
-/// A value nested deeper than [`json_read::MAX_DEPTH`] is refused, so whatever is stored from
-/// it (state, events, queued work) can be read back.
+/// A Rhai value as JSON; fails for values JSON cannot hold (functions, non-finite floats). Read
+/// back from [`json_text`], so a value becomes JSON one way only; a value nested deeper than
+/// [`json_read::MAX_DEPTH`] is refused, so whatever is stored from it (state, events, queued
+/// work) can be read back.
 pub fn to_json(value: &Dynamic) -> Result<Value, String> {
     json_read::read(&json_text(value)?).map_err(|err| format!("the value cannot be converted to JSON: {err}"))
 }
@@ -49,8 +49,8 @@ pub fn map_json_text(map: &Map) -> Result<String, String> {
     Ok(out)
 }
 
-/// Appends `value` as JSON text, byte for byte as serde_json writes the same data: through
-/// serde's serializer a hello's result cost three times the instructions.
+/// Appends `value` as JSON text, byte for byte as serde_json writes the same data, with about a
+/// tenth fewer instructions than serde's serializer took for a hello's result.
 fn write_json(out: &mut String, value: &Dynamic) -> Result<(), String> {
     // The `is_*` tests read the type tag; a failed `as_*` would first build an error text.
     if value.is_string() {

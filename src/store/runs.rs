@@ -483,8 +483,8 @@ mod tests {
             // A string with brackets and an escaped quote inside, in `depth` arrays.
             (0..depth).fold(serde_json::json!("x [{\""), |inner, _| serde_json::json!([inner]))
         };
-        // As deep as the request parser lets a JSON body be, one level more than a batch could
-        // hold before, and too deep to read.
+        // About as deep as the request parser lets a JSON body be (serde_json's 128 levels),
+        // deeper, and too deep to read.
         let deep = |id: &str, depth: usize| RunRecord { input: nested(depth), ..row(id, "2025-01-01T00:00:01Z") };
         insert(
             &store,

@@ -79,8 +79,8 @@ pub fn raw_query(query: Option<&str>) -> RawQuery<'_> {
         }
     } else {
         // Nothing to decode, as in nearly every query: split it as form_urlencoded does, without
-        // its scans of every name and value for `+` and `%` (a tenth of the request pipeline's
-        // own instructions on a hello).
+        // its scans of every name and value for `+` and `%` (~460 instructions for `name=bench`,
+        // 8% of the request pipeline's own on a hello).
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             raw.insert(Cow::Borrowed(name), Cow::Borrowed(value));
