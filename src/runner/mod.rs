@@ -136,7 +136,7 @@ pub struct Reply {
 impl Reply {
     /// The script's value as JSON.
     pub fn body(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+        crate::json_read::read(&self.text).unwrap_or(Value::Null)
     }
 
     /// The result as one JSON value: the body, or `{status, headers, body}` when the script chose
@@ -360,5 +360,17 @@ fn kind_of(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deeply_nested_result_is_shown_whole() {
+        let text = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let reply = Reply { status: None, headers: Vec::new(), text: text.clone() };
+        assert_eq!(reply.into_json().to_string(), text);
     }
 }
