@@ -90,7 +90,7 @@ impl Secrets {
         let length = text.len();
         let redacted = self.redacted_in_json(text);
         // Secrets are longer than `***`, so an unchanged length means nothing was replaced.
-        if redacted.len() == length || serde_json::from_str::<serde::de::IgnoredAny>(&redacted).is_ok() {
+        if redacted.len() == length || crate::json_read::is_json(&redacted) {
             return redacted;
         }
         serde_json::Value::String(redacted).to_string()

@@ -104,7 +104,7 @@ impl Invocation {
     /// The event as JSON.
     pub fn event_json(&self) -> Value {
         match &self.event_text {
-            Some(text) => serde_json::from_str(&text.json).unwrap_or(Value::Null),
+            Some(text) => crate::json_read::read(&text.json).unwrap_or(Value::Null),
             None => convert::map_to_json(&self.event).map(Value::Object).unwrap_or(Value::Null),
         }
     }

@@ -134,7 +134,8 @@ impl RecordText {
             input: &input,
             event: &event,
             result: record.result.as_deref(),
-            result_is_json: record.result.as_deref().is_some_and(is_json),
+            // A record given whole may hold a result that was shortened, so no longer JSON.
+            result_is_json: record.result.as_deref().is_some_and(crate::json_read::is_json),
         })
     }
 
@@ -171,11 +172,6 @@ impl RecordText {
     fn started_at(&self) -> &str {
         &self.json[self.started_at.clone()]
     }
-}
-
-/// Whether `text` is whole JSON (a record given whole may hold a result that was shortened).
-fn is_json(text: &str) -> bool {
-    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
 /// A record's result read back as text: stored as a JSON string, or as the JSON itself.
