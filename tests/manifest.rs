@@ -153,3 +153,18 @@ allow = ["jq"]
     let out = hub.cmd(&["check"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+#[test]
+fn every_semantic_error_has_its_line_and_column() {
+    let hub = Hub::new();
+    hub.manifest(
+        "[[route]]\nmethod = \"FETCH\"\npath = \"/a\"\nscript = \"nope\"\n\n[fs]\nroots = [\"no-such-folder\"]\n",
+    );
+    hub.cmd(&["check"]).output().fails_with(
+        2,
+        &["switchboard.toml:2:10: route[0].method: unknown method `FETCH`", "switchboard.toml:4:10: route[0].script"],
+    );
+    // Errors found while building the stdlib's capabilities are placed the same way.
+    hub.manifest("[fs]\nroots = [\"no-such-folder\"]\n");
+    hub.cmd(&["check"]).output().fails_with(2, &["switchboard.toml:2:10: fs.roots[0]: cannot use `no-such-folder`"]);
+}

@@ -1,24 +1,33 @@
-//! `switchboard check`: validate the manifest and compile every script, reporting every error.
+//! `switchboard check`: validate the manifest and compile every script, reporting every error,
+//! then build what `serve` builds from them (route table, OpenAPI document) without listening or
+//! opening the store, so whatever `serve` refuses, `check` refuses too, with the same message.
 
 use super::args::HubArgs;
 use super::print_stdout;
 use crate::error::Error;
 use crate::hub::Snapshot;
+use crate::triggers::http::Live;
 use anyhow::Context;
 use std::io::Write;
+use std::sync::Arc;
 
 pub fn check(args: HubArgs) -> Result<(), Error> {
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
     let snapshot = Snapshot::load(&args.dir, runtime.handle().clone())?;
+    let mut stderr = std::io::stderr().lock();
+    for warning in &snapshot.warnings {
+        let _ = writeln!(stderr, "warning: {warning}");
+    }
     if !snapshot.problems.is_empty() {
-        let mut stderr = std::io::stderr().lock();
         for (_, problem) in &snapshot.problems {
             let _ = writeln!(stderr, "error: {problem}");
         }
         let count = snapshot.problems.len();
         return Err(Error::Failed(format!("{count} script{} failed to compile", if count == 1 { "" } else { "s" })));
     }
+    let snapshot = Arc::new(snapshot);
+    Live::new(Arc::clone(&snapshot)).map_err(|message| Snapshot::startup_error(&snapshot.dir, message))?;
     let manifest = &snapshot.manifest;
     print_stdout(&format!(
         "ok: {} scripts, {} routes, {} cron jobs, {} watches, {} subscriptions, {} connections",

@@ -17,16 +17,24 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let snapshot = Snapshot::load(&args.hub.dir, runtime.handle().clone())?;
+    // The same warnings `check` prints, through the log so `--log-format json` stays JSON.
+    for warning in &snapshot.warnings {
+        tracing::warn!("{warning}");
+    }
     if !snapshot.problems.is_empty() {
         for (_, problem) in &snapshot.problems {
             eprintln!("error: {problem}");
         }
         return Err(Error::Failed("not serving a hub whose scripts do not compile (see `switchboard check`)".into()));
     }
+    if let Some(problem) = args.listen.as_deref().and_then(crate::config::listen_problem) {
+        return Err(Error::Usage(format!("--listen: {problem}")));
+    }
     let listen = args.listen.unwrap_or_else(|| snapshot.manifest.server.listen.as_str().to_string());
     let dir = snapshot.dir.clone();
     runtime.block_on(async move {
-        let service = Service::start(dir, snapshot).map_err(Error::Usage)?;
+        let service =
+            Service::start(dir.clone(), snapshot).map_err(|message| Snapshot::startup_error(&dir, message))?;
         let _watcher = if args.no_watch {
             None
         } else {

@@ -73,6 +73,53 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Fills in the line and column of each error about a key of the manifest `text` that has no
+/// position yet: the value's own, or its nearest enclosing table's when the key is not written.
+pub fn locate(text: &str, errors: &mut [ConfigError]) {
+    let manifest = std::ffi::OsStr::new(super::MANIFEST);
+    let unplaced = |error: &ConfigError| error.position.is_none() && error.file.file_name() == Some(manifest);
+    if !errors.iter().any(unplaced) {
+        return;
+    }
+    // A manifest that does not parse has no keys to find; its parse error already has a place.
+    let Ok(document) = toml::de::DeTable::parse(text) else { return };
+    for error in errors.iter_mut().filter(|error| unplaced(error)) {
+        if let Some(offset) = error.key.as_deref().and_then(|key| key_offset(document.get_ref(), key)) {
+            error.position = Some(line_column(text, offset));
+        }
+    }
+}
+
+/// Where the value of `key` (such as `route[2].verify.secret` or `exec.allow[0]`) starts, or
+/// that of the deepest part of it written in the document.
+fn key_offset(document: &toml::de::DeTable<'_>, key: &str) -> Option<usize> {
+    use toml::de::DeValue;
+    let mut table = document;
+    let mut found = None;
+    for part in key.split('.') {
+        let (name, indexes) = match part.find('[') {
+            Some(at) => (&part[..at], &part[at..]),
+            None => (part, ""),
+        };
+        let Some(mut value) = table.get(name) else { return found };
+        found = Some(value.span().start);
+        for index in indexes.split(['[', ']']).filter(|index| !index.is_empty()) {
+            let element = match (value.get_ref(), index.parse::<usize>()) {
+                (DeValue::Array(array), Ok(index)) => array.get(index),
+                _ => None,
+            };
+            let Some(element) = element else { return found };
+            value = element;
+            found = Some(value.span().start);
+        }
+        match value.get_ref() {
+            DeValue::Table(inner) => table = inner,
+            _ => return found,
+        }
+    }
+    found
+}
+
 /// Adds "did you mean `x`?" to serde's "unknown field `y`, expected one of ..." messages.
 pub fn with_suggestion(message: &str) -> String {
     let names: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
@@ -112,6 +159,24 @@ mod tests {
     fn no_suggestion_when_nothing_is_close() {
         let message = "unknown field `zzzzzz`, expected `listen` or `max_body`";
         assert_eq!(with_suggestion(message), message);
+    }
+
+    fn placed(text: &str, key: &str) -> Option<(usize, usize)> {
+        let mut errors = [ConfigError::key(super::super::MANIFEST, key, "wrong")];
+        locate(text, &mut errors);
+        errors[0].position
+    }
+
+    #[test]
+    fn locate_finds_nested_keys_array_elements_and_inline_tables() {
+        let text = "[server]\nlisten = \"x\"\n\n[[route]]\npath = \"/a\"\n[[route]]\npath = \"/b\"\n\
+                    verify = { secret = \"\" }\n\n[exec]\nallow = [\"ok\", \"a;b\"]\n";
+        assert_eq!(placed(text, "server.listen"), Some((2, 10)));
+        assert_eq!(placed(text, "route[1].path"), Some((7, 8)));
+        assert_eq!(placed(text, "route[1].verify.secret"), Some((8, 21)));
+        assert_eq!(placed(text, "exec.allow[1]"), Some((11, 16)));
+        assert_eq!(placed(text, "route[1].timeout").map(|(line, _)| line), Some(6), "falls back to the table");
+        assert_eq!(placed(text, "queue.workers"), None, "nothing of it is written");
     }
 
     #[test]

@@ -4,14 +4,16 @@ mod connection;
 mod error;
 mod interpolate;
 mod manifest;
+mod schema;
 mod units;
 mod validate;
 
 pub use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection, SqliteConnection};
-pub use error::{ConfigError, ConfigErrors, closest, line_column};
+pub use error::{ConfigError, ConfigErrors, closest, line_column, locate};
 pub use interpolate::{ExpandedTable, Text};
 pub use manifest::*;
 pub use units::{Duration, Size};
+pub use validate::{listen_problem, warnings};
 
 use interpolate::Environment;
 use std::collections::HashMap;
@@ -40,7 +42,8 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigErrors> {
     })?;
     let dotenv = read_dotenv(dir)?;
     let loaded = parse(&file, &text, dotenv)?;
-    let errors = validate::manifest(dir, &file, &loaded.manifest);
+    let mut errors = validate::manifest(dir, &file, &loaded.manifest);
+    locate(&text, &mut errors);
     if errors.is_empty() { Ok(loaded) } else { Err(ConfigErrors(errors)) }
 }
 

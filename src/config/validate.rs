@@ -1,7 +1,7 @@
 //! Checks that need more than the manifest's shape: script references, URLs, names, formats.
 
 use super::{ConfigError, Connection, Manifest, closest};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -11,6 +11,8 @@ const SCHEMES: &[&str] = &["hmac-sha256", "hmac-sha1", "stripe"];
 pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError> {
     let scripts = crate::hub::script_names(dir);
     let mut errors = Vec::new();
+    // Errors about other files (a route's JSON Schema), added after the manifest's own.
+    let mut errors_elsewhere = Vec::new();
     let mut error = |key: String, message: String| errors.push(ConfigError::key(file, key, message));
     let script_exists = |key: String, name: &str, error: &mut dyn FnMut(String, String)| {
         if !scripts.iter().any(|known| known == name) {
@@ -21,14 +23,40 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
         }
     };
 
-    if manifest.limits.max_operations == 0 {
+    if let Some(problem) = listen_problem(manifest.server.listen.as_str()) {
+        error("server.listen".into(), problem);
+    }
+    if manifest.server.max_body.0 == 0 {
+        error("server.max_body".into(), "must be at least 1 byte".into());
+    }
+    let limits = &manifest.limits;
+    if limits.max_operations == 0 {
         error("limits.max_operations".into(), "must be greater than 0".into());
     }
-    if manifest.limits.timeout.0.is_zero() {
+    if limits.timeout.0.is_zero() {
         error("limits.timeout".into(), "must be longer than 0s".into());
     }
+    if !(1..=MAX_CALL_DEPTH).contains(&limits.max_call_depth) {
+        error(
+            "limits.max_call_depth".into(),
+            format!(
+                "must be from 1 to {MAX_CALL_DEPTH}; deeper recursion could overflow a thread's stack and abort the whole hub"
+            ),
+        );
+    }
+    // Rhai reads 0 as "no limit", the opposite of what a 0 here looks like it says.
+    let sizes = [
+        ("max_string", limits.max_string.0),
+        ("max_array", limits.max_array as u64),
+        ("max_map", limits.max_map as u64),
+    ];
+    for (field, value) in sizes {
+        if value == 0 {
+            error(format!("limits.{field}"), "must be at least 1 (there is no \"unlimited\")".into());
+        }
+    }
 
-    let mut seen_routes = HashSet::new();
+    let mut seen_routes = HashMap::new();
     for (index, route) in manifest.routes.iter().enumerate() {
         let key = |field: &str| format!("route[{index}].{field}");
         let method = route.method.to_ascii_uppercase();
@@ -37,16 +65,43 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
         }
         if !route.path.starts_with('/') {
             error(key("path"), format!("`{}` must start with `/`", route.path));
+        } else if let Some(problem) = path_problem(&route.path) {
+            error(key("path"), problem);
         } else if route.path.starts_with("/_/") || route.path == "/docs" || route.path == "/openapi.json" {
             error(key("path"), format!("`{}` is reserved for Switchboard (/_/..., /docs, /openapi.json)", route.path));
-        } else if !seen_routes.insert((method, route.path.clone())) {
-            error(key("path"), format!("{} {} is declared twice", route.method, route.path));
+        } else if let Some(first) = seen_routes.insert((method, shape(&route.path)), index) {
+            let same = if manifest.routes[first].path == route.path {
+                String::new()
+            } else {
+                format!(" (as `{}`)", manifest.routes[first].path)
+            };
+            error(
+                key("path"),
+                format!("{} {} is declared twice: route[{first}] has it{same}", route.method, route.path),
+            );
         }
         script_exists(key("script"), &route.script, &mut error);
-        if let Some(schema) = &route.body_schema
-            && !dir.join(schema).is_file()
-        {
-            error(key("body_schema"), format!("no file `{schema}` in the hub"));
+        if let Some(schema) = &route.body_schema {
+            if !dir.join(schema).is_file() {
+                error(key("body_schema"), format!("no file `{schema}` in the hub"));
+            } else if let Some(problem) =
+                super::schema::problem(dir, schema, &format!("route[{index}] {} {}", route.method, route.path))
+            {
+                errors_elsewhere.push(problem);
+            }
+        }
+        match route.concurrency {
+            Some(0) => error(key("concurrency"), "must be at least 1".into()),
+            Some(limit) if limit > tokio::sync::Semaphore::MAX_PERMITS => {
+                error(key("concurrency"), format!("must be at most {}", tokio::sync::Semaphore::MAX_PERMITS));
+            }
+            _ => {}
+        }
+        run_limits(&key, route.timeout, route.max_operations, &mut error);
+        for (name, param) in &route.query {
+            for problem in query_problems(param) {
+                error(key(&format!("query.{name}")), problem);
+            }
         }
         if let Some(limit) = &route.rate_limit
             && !valid_rate(limit)
@@ -56,20 +111,33 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
                 format!("`{limit}` is not a rate; expected \"N/second\", \"N/minute\" or \"N/hour\""),
             );
         }
-        if let Some(verify) = &route.verify
-            && !SCHEMES.contains(&verify.scheme.as_str())
-        {
-            error(
-                key("verify.scheme"),
-                format!("unknown scheme `{}`; expected one of {}", verify.scheme, SCHEMES.join(", ")),
-            );
+        if let Some(verify) = &route.verify {
+            if !SCHEMES.contains(&verify.scheme.as_str()) {
+                error(
+                    key("verify.scheme"),
+                    format!("unknown scheme `{}`; expected one of {}", verify.scheme, SCHEMES.join(", ")),
+                );
+            }
+            if verify.header.trim().is_empty() {
+                error(key("verify.header"), "must name the header that carries the signature".into());
+            }
+            // An empty key signs with nothing a caller does not already know.
+            if verify.secret.as_str().is_empty() {
+                error(key("verify.secret"), "is empty; anyone could sign a request".into());
+            }
+            if verify.tolerance.is_some_and(|tolerance| tolerance.0.is_zero()) {
+                error(key("verify.tolerance"), "must be longer than 0s".into());
+            }
         }
     }
 
     let mut seen_crons = HashSet::new();
     for (index, cron) in manifest.crons.iter().enumerate() {
         let key = |field: &str| format!("cron[{index}].{field}");
-        if !seen_crons.insert(cron.name.as_str()) {
+        run_limits(&key, cron.timeout, cron.max_operations, &mut error);
+        if cron.name.trim().is_empty() {
+            error(key("name"), "must not be empty".into());
+        } else if !seen_crons.insert(cron.name.as_str()) {
             error(key("name"), format!("cron job `{}` is declared twice", cron.name));
         }
         script_exists(key("script"), &cron.script, &mut error);
@@ -113,6 +181,7 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
     }
     for (index, on) in manifest.subscriptions.iter().enumerate() {
         script_exists(format!("on[{index}].script"), &on.script, &mut error);
+        run_limits(&|field: &str| format!("on[{index}].{field}"), on.timeout, None, &mut error);
         if on.event.trim().is_empty() || on.event.chars().any(char::is_whitespace) {
             error(format!("on[{index}].event"), format!("`{}` is not an event name (no spaces)", on.event));
         }
@@ -147,6 +216,14 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
     for (prefix, retry, on_error) in rules {
         if retry.is_some_and(|retry| retry.attempts == 0) {
             error(format!("{prefix}.retry.attempts"), "must be at least 1 (the first attempt counts)".into());
+        }
+        if let Some(retry) = retry
+            && retry.max_backoff < retry.backoff
+        {
+            error(
+                format!("{prefix}.retry.max_backoff"),
+                format!("{} is shorter than backoff ({})", retry.max_backoff, retry.backoff),
+            );
         }
         if let Some(handler) = on_error {
             script_exists(format!("{prefix}.on_error"), handler, &mut error);
@@ -195,6 +272,24 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
         }
     }
 
+    if manifest.run_log.keep_last == 0 {
+        error("run_log.keep_last".into(), "must be at least 1; every run ends in a record".into());
+    }
+    if manifest.run_log.keep_for.0.is_zero() {
+        error("run_log.keep_for".into(), "must be longer than 0s; every run ends in a record".into());
+    }
+    if manifest.exec.timeout.0.is_zero() {
+        error("exec.timeout".into(), "must be longer than 0s".into());
+    }
+    if manifest.exec.max_output.0 == 0 {
+        error("exec.max_output".into(), "must be at least 1 byte".into());
+    }
+    for (index, entry) in manifest.exec.allow.iter().enumerate() {
+        if let Some(problem) = allow_problem(entry.as_str()) {
+            error(format!("exec.allow[{index}]"), problem);
+        }
+    }
+
     let mut seen_keys = HashSet::new();
     for (index, api_key) in manifest.keys.iter().enumerate() {
         if !seen_keys.insert(api_key.name.as_str()) {
@@ -204,7 +299,214 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
             error(format!("key[{index}].token"), "must be at least 8 characters".into());
         }
     }
+    errors.extend(errors_elsewhere);
     errors
+}
+
+/// The deepest `[limits] max_call_depth`. Rhai's own default for release builds: each level of
+/// a script's recursion takes stack, and the threads that run scripts have 2 MiB of it.
+pub const MAX_CALL_DEPTH: usize = 64;
+
+/// A run's own `timeout` and `max_operations` (of a route, job or subscription).
+fn run_limits(
+    key: &dyn Fn(&str) -> String,
+    timeout: Option<super::Duration>,
+    max_operations: Option<u64>,
+    error: &mut dyn FnMut(String, String),
+) {
+    if timeout.is_some_and(|timeout| timeout.0.is_zero()) {
+        error(key("timeout"), "must be longer than 0s".into());
+    }
+    if max_operations == Some(0) {
+        error(key("max_operations"), "must be greater than 0".into());
+    }
+}
+
+/// What is wrong with `[server] listen`, which `serve` binds as written (a host name is looked
+/// up then, not here).
+pub fn listen_problem(listen: &str) -> Option<String> {
+    let expected = "expected HOST:PORT such as \"127.0.0.1:8080\" or \"[::1]:8080\"";
+    if listen.parse::<std::net::SocketAddr>().is_ok() {
+        return None;
+    }
+    let Some((host, port)) = listen.rsplit_once(':') else {
+        return Some(format!("`{listen}` is not an address; {expected}"));
+    };
+    if port.parse::<u16>().is_err() {
+        return Some(format!("`{port}` in `{listen}` is not a port (0 to 65535); {expected}"));
+    }
+    let name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
+    if host.is_empty() || !host.chars().all(name) {
+        return Some(format!("`{host}` in `{listen}` is not a host name or IP address; {expected}"));
+    }
+    None
+}
+
+/// Characters a shell would read specially: a name holding one was meant for a shell, and
+/// `exec` never starts one.
+const SHELL: &[char] =
+    &[';', '&', '|', '<', '>', '$', '`', '\'', '"', '(', ')', '*', '?', '[', ']', '{', '}', '!', '#', '~', '\\'];
+
+/// What is wrong with one `[exec] allow` entry: an empty one, a command line, shell syntax, a
+/// relative path out of the hub. (Whether the program exists is a warning: see [`warnings`].)
+fn allow_problem(entry: &str) -> Option<String> {
+    let trimmed = entry.trim();
+    if trimmed.is_empty() {
+        return Some("an empty program name".into());
+    }
+    if trimmed != entry {
+        return Some(format!("`{entry}` has spaces around it; the program name is matched exactly"));
+    }
+    if entry.starts_with('~') {
+        return Some(format!("`{entry}`: `~` is not expanded; write the absolute path"));
+    }
+    if !entry.contains('/') {
+        if entry.contains(char::is_whitespace) {
+            return Some(format!(
+                "`{entry}` looks like a command line; list only the program and pass arguments to exec::run"
+            ));
+        }
+        if let Some(c) = entry.chars().find(|c| SHELL.contains(c) || c.is_control()) {
+            return Some(format!(
+                "`{entry}` is not a program name (`{}`): exec runs programs directly, never through a shell",
+                c.escape_default()
+            ));
+        }
+        return None;
+    }
+    let path = std::path::Path::new(entry);
+    if path.is_relative() && crate::triggers::watch::spec::normalize(path).starts_with("..") {
+        return Some(format!(
+            "`{entry}` leaves the hub; a relative path must stay inside it (write an absolute path for a program elsewhere)"
+        ));
+    }
+    None
+}
+
+/// What `check` and `serve` warn about but accept: things that may be true only on this machine
+/// or only now, such as a program of `[exec] allow` that is not installed yet.
+pub fn warnings(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError> {
+    let mut warnings = Vec::new();
+    for (index, entry) in manifest.exec.allow.iter().enumerate() {
+        let entry = entry.as_str();
+        if allow_problem(entry).is_some() {
+            continue;
+        }
+        let problem = if entry.contains('/') {
+            let path = dir.join(entry);
+            match std::fs::metadata(&path) {
+                Err(_) => Some(format!("`{entry}` does not exist (yet); calls to it fail until it does")),
+                Ok(meta) if !meta.is_file() => Some(format!("`{entry}` is not a file; calls to it fail")),
+                Ok(meta) if !executable(&meta) => {
+                    Some(format!("`{entry}` is not executable; calls to it fail until it is (chmod +x)"))
+                }
+                Ok(_) => None,
+            }
+        } else {
+            which::which(entry)
+                .is_err()
+                .then(|| format!("`{entry}` is not on PATH; calls to it fail until it is installed"))
+        };
+        if let Some(problem) = problem {
+            warnings.push(ConfigError::key(file, format!("exec.allow[{index}]"), problem));
+        }
+    }
+    warnings
+}
+
+#[cfg(unix)]
+fn executable(meta: &std::fs::Metadata) -> bool {
+    std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn executable(_: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// What is wrong with the parameters of a route path: `:name`, `{name}`, a last `*`, `*name`
+/// or `{*name}`, each name letters, digits and `_`.
+fn path_problem(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let named = |name: &str| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    for (index, segment) in segments.iter().enumerate() {
+        let last = index + 1 == segments.len();
+        let (name, wildcard) = if let Some(inner) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            match inner.strip_prefix('*') {
+                Some(name) => (name, true),
+                None => (inner, false),
+            }
+        } else if let Some(name) = segment.strip_prefix(':') {
+            (name, false)
+        } else if let Some(name) = segment.strip_prefix('*') {
+            (if name.is_empty() { "rest" } else { name }, true)
+        } else if segment.contains(['{', '}', '*']) || segment.starts_with(':') {
+            return Some(format!(
+                "`{path}`: `{segment}` is not a parameter; write `{{name}}`, `:name`, or a last `*name`"
+            ));
+        } else {
+            continue;
+        };
+        if !named(name) {
+            return Some(format!("`{path}`: `{segment}` needs a name of letters, digits and `_`"));
+        }
+        if wildcard && !last {
+            return Some(format!("`{path}`: the wildcard `{segment}` must be the last segment"));
+        }
+    }
+    None
+}
+
+/// A route path with its parameters' names left out: `/a/:id`, `/a/{id}` and `/a/{name}` all
+/// match the same requests.
+fn shape(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with(':') || (segment.starts_with('{') && !segment.starts_with("{*")) {
+                "{}"
+            } else if segment.starts_with('*') || segment.starts_with("{*") {
+                "{*}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// What is wrong with a declared query parameter: a default or allowed value of another type,
+/// or a default that is not one of the allowed values (every request without it would fail).
+fn query_problems(param: &super::QueryParam) -> Vec<String> {
+    use super::ParamType;
+    let fits = |value: &toml::Value| match param.kind {
+        ParamType::String => value.is_str(),
+        ParamType::Integer => value.is_integer(),
+        ParamType::Number => value.is_integer() || value.is_float(),
+        ParamType::Boolean => value.is_bool(),
+    };
+    let kind = match param.kind {
+        ParamType::String => "a string",
+        ParamType::Integer => "an integer",
+        ParamType::Number => "a number",
+        ParamType::Boolean => "a boolean",
+    };
+    let mut problems = Vec::new();
+    if let Some(default) = &param.default
+        && !fits(default)
+    {
+        problems.push(format!("default {default} is not {kind}"));
+    }
+    if let Some(allowed) = &param.allowed {
+        if let Some(value) = allowed.iter().find(|value| !fits(value)) {
+            problems.push(format!("enum value {value} is not {kind}"));
+        }
+        if let Some(default) = &param.default
+            && !allowed.contains(default)
+        {
+            problems.push(format!("default {default} is not one of the enum values"));
+        }
+    }
+    problems
 }
 
 fn valid_rate(text: &str) -> bool {

@@ -26,6 +26,9 @@ pub struct Snapshot {
     pub event_unused: BTreeSet<String>,
     /// Scripts and `lib/` modules that did not compile, with their positions.
     pub problems: Vec<(String, RunError)>,
+    /// What `check` and `serve` both report but accept (such as an allowed program that is not
+    /// installed), with positions.
+    pub warnings: Vec<ConfigError>,
 }
 
 impl Snapshot {
@@ -41,7 +44,11 @@ impl Snapshot {
         let run_log = &loaded.manifest.run_log;
         host.runlog.set_retention(run_log.keep_for.0, run_log.keep_last);
         let secrets = Secrets::new(loaded.secrets);
-        let capabilities = Arc::new(Capabilities::new(dir, &loaded.manifest, secrets, host.clone())?);
+        let capabilities = Arc::new(
+            Capabilities::new(dir, &loaded.manifest, secrets, host.clone())
+                .map_err(|errors| positioned(dir, errors.0))?,
+        );
+        let warnings = positioned(dir, config::warnings(dir, &dir.join(config::MANIFEST), &loaded.manifest)).0;
         let engine = engine::build(&capabilities, &loaded.manifest.limits)
             .map_err(|message| ConfigError::file("stdlib", message))?;
         let mut scripts = BTreeMap::new();
@@ -73,6 +80,7 @@ impl Snapshot {
             scripts,
             event_unused,
             problems,
+            warnings,
         })
     }
 
@@ -81,10 +89,40 @@ impl Snapshot {
         compile(&self.engine, path, &path.display().to_string()).map(|(ast, _)| ast)
     }
 
+    /// An error of what `serve` builds from a snapshot before it listens (the route table, the
+    /// queue), as `serve`, a reload and `check` all report it: a configuration error at its place
+    /// in the manifest when it names a key (`route[1].path: ...`), a usage error otherwise.
+    pub fn startup_error(dir: &Path, message: String) -> crate::error::Error {
+        let key = message.split_once(": ").filter(|(key, _)| is_key_path(key));
+        match key {
+            Some((key, rest)) => {
+                let error = ConfigError::key(dir.join(config::MANIFEST), key, rest);
+                crate::error::Error::Config(positioned(dir, vec![error]))
+            }
+            None => crate::error::Error::Usage(message),
+        }
+    }
+
     /// The compile error of the script `name`, if it has one.
     pub fn problem(&self, name: &str) -> Option<&RunError> {
         self.problems.iter().find(|(script, _)| script == name).map(|(_, err)| err)
     }
+}
+
+/// `errors` with the line and column of each that is about a key of the manifest.
+fn positioned(dir: &Path, mut errors: Vec<ConfigError>) -> ConfigErrors {
+    if let Ok(text) = std::fs::read_to_string(dir.join(config::MANIFEST)) {
+        config::locate(&text, &mut errors);
+    }
+    ConfigErrors(errors)
+}
+
+/// Whether `text` reads like a manifest key path such as `route[1].path`.
+fn is_key_path(text: &str) -> bool {
+    let first = text.split(['.', '[']).next().unwrap_or_default();
+    ["server", "limits", "route", "cron", "watch", "on", "connections", "key", "exec", "fs", "run_log", "queue"]
+        .contains(&first)
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']'))
 }
 
 /// The compiled file and its text.

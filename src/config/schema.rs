@@ -1,0 +1,147 @@
+//! A route's `body_schema` checked the way `serve` compiles it, with the schema file's line and
+//! column and the JSON pointer of the mistake.
+
+use super::{ConfigError, line_column};
+use std::path::Path;
+
+/// What is wrong with the JSON Schema `relative` of the hub at `hub`, if anything. `used_by`
+/// names the route (`route[0] POST /a`); the error names the schema file itself, with a
+/// position when the mistake has one.
+pub fn problem(hub: &Path, relative: &str, used_by: &str) -> Option<ConfigError> {
+    let file = hub.join(relative);
+    let fail = |position, key: Option<String>, message: String| ConfigError {
+        file: file.clone(),
+        position,
+        key,
+        message: format!("{message} (the body_schema of {used_by})"),
+    };
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(err) => return Some(fail(None, None, format!("cannot read: {err}"))),
+    };
+    let schema: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(schema) => schema,
+        Err(err) => return Some(fail(Some((err.line(), err.column())), None, format!("not JSON: {err}"))),
+    };
+    let err = jsonschema::validator_for(&schema).err()?;
+    let pointer = err.instance_path().as_str().to_string();
+    let position = offset(&text, &pointer).map(|at| line_column(&text, at));
+    let key = (!pointer.is_empty()).then_some(pointer);
+    Some(fail(position, key, format!("not a valid JSON Schema: {err}")))
+}
+
+/// Where the value at JSON `pointer` (`/properties/a/type`) starts in the JSON `text`.
+fn offset(text: &str, pointer: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        at = match bytes.get(at)? {
+            b'{' => member(text, at, &token)?,
+            b'[' => element(bytes, at, token.parse().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+/// The start of the value of member `name` of the object at `at`.
+fn member(text: &str, at: usize, name: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, at + 1);
+    while bytes.get(at)? == &b'"' {
+        let end = skip_value(bytes, at)?;
+        let key: String = serde_json::from_str(&text[at..end]).ok()?;
+        at = skip_space(bytes, end);
+        if bytes.get(at)? != &b':' {
+            return None;
+        }
+        at = skip_space(bytes, at + 1);
+        if key == name {
+            return Some(at);
+        }
+        at = skip_space(bytes, skip_value(bytes, at)?);
+        if bytes.get(at) == Some(&b',') {
+            at = skip_space(bytes, at + 1);
+        }
+    }
+    None
+}
+
+/// The start of element `index` of the array at `at`.
+fn element(bytes: &[u8], at: usize, index: usize) -> Option<usize> {
+    let mut at = skip_space(bytes, at + 1);
+    for _ in 0..index {
+        at = skip_space(bytes, skip_value(bytes, at)?);
+        if bytes.get(at)? != &b',' {
+            return None;
+        }
+        at = skip_space(bytes, at + 1);
+    }
+    (bytes.get(at)? != &b']').then_some(at)
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// The end of the value starting at `at` (in text already known to be valid JSON).
+fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at)? {
+        b'"' => {
+            let mut at = at + 1;
+            loop {
+                match bytes.get(at)? {
+                    b'\\' => at += 2,
+                    b'"' => return Some(at + 1),
+                    _ => at += 1,
+                }
+            }
+        }
+        b'{' | b'[' => {
+            let (mut at, mut depth) = (at, 0usize);
+            loop {
+                match bytes.get(at)? {
+                    b'"' => {
+                        at = skip_value(bytes, at)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(at + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                at += 1;
+            }
+        }
+        _ => {
+            let scalar = |byte: &u8| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'+');
+            Some(at + bytes[at..].iter().take_while(|byte| scalar(byte)).count())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_lead_to_the_value_they_name() {
+        let text = "{\n  \"type\": \"object\",\n  \"properties\": {\n    \"a/b\": {\"type\": 5},\n    \"list\": [1, {\"x\": \"y\\\"\"}, true]\n  }\n}";
+        let at = |pointer| offset(text, pointer).map(|at| line_column(text, at));
+        assert_eq!(at(""), Some((1, 1)));
+        assert_eq!(at("/type"), Some((2, 11)));
+        assert_eq!(at("/properties/a~1b/type"), Some((4, 21)));
+        assert_eq!(at("/properties/list/1/x"), Some((5, 23)));
+        assert_eq!(at("/properties/list/2"), Some((5, 31)));
+        assert_eq!(at("/properties/list/3"), None);
+        assert_eq!(at("/nope"), None);
+    }
+}
