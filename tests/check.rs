@@ -292,3 +292,34 @@ fn cron_watch_and_query_mistakes_are_refused() {
         ],
     );
 }
+
+#[test]
+fn a_schedule_that_never_fires_and_a_shared_key_token_are_refused() {
+    let hub = Hub::new();
+    hub.script("a", "1").manifest(&format!(
+        "{LISTEN}[[cron]]\nname = \"feb30\"\nschedule = \"0 0 30 2 *\"\nscript = \"a\"\n\
+         [[key]]\nname = \"one\"\ntoken = \"same-token-123\"\n[[key]]\nname = \"two\"\ntoken = \"same-token-123\"\n"
+    ));
+    refused_by_check_and_serve(
+        &hub,
+        &[
+            "switchboard.toml:5:12: cron[0].schedule: `0 0 30 2 *` never fires",
+            "switchboard.toml:12:9: key[1].token: is the token of key[0] too",
+        ],
+    );
+}
+
+#[test]
+fn scopes_on_a_public_route_are_a_warning_in_check_and_serve() {
+    let hub = Hub::new();
+    hub.script("a", "1").manifest(&format!(
+        "{LISTEN}[[route]]\nmethod = \"GET\"\npath = \"/a\"\nscript = \"a\"\nauth = \"public\"\nscopes = [\"x\"]\n"
+    ));
+    let warning = "switchboard.toml:8:10: route[0].scopes: are not checked: a public route needs no key";
+    let out = hub.cmd(&["check"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.lines().any(|line| line.starts_with("warning: ") && line.contains(warning)), "{}", out.stderr);
+    let server = hub.serve();
+    let logged = crate::harness::wait_until(std::time::Duration::from_secs(10), || server.stderr().contains(warning));
+    assert!(logged, "{}", server.stderr());
+}

@@ -148,8 +148,14 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
                 key("timezone"),
                 format!("unknown timezone `{zone}`; expected an IANA name such as \"Europe/London\""),
             );
-        } else if let Err(err) = crate::triggers::cron::Schedule::parse(&cron.schedule, cron.timezone.as_deref()) {
-            error(key("schedule"), err);
+        } else {
+            match crate::triggers::cron::Schedule::parse(&cron.schedule, cron.timezone.as_deref()) {
+                Err(err) => error(key("schedule"), err),
+                Ok(schedule) if schedule.next_after(chrono::Utc::now()).is_none() => {
+                    error(key("schedule"), format!("`{}` never fires (no such date from now on)", cron.schedule));
+                }
+                Ok(_) => {}
+            }
         }
         if let Some(overlap) = &cron.overlap
             && !matches!(overlap.as_str(), "skip" | "queue" | "allow")
@@ -297,6 +303,9 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
         }
         if api_key.token.as_str().len() < 8 {
             error(format!("key[{index}].token"), "must be at least 8 characters".into());
+        } else if let Some(first) = manifest.keys[..index].iter().position(|other| other.token == api_key.token) {
+            // A caller holding it would be taken for the first key only, with that key's scopes.
+            error(format!("key[{index}].token"), format!("is the token of key[{first}] too; give each key its own"));
         }
     }
     errors.extend(errors_elsewhere);
@@ -387,6 +396,15 @@ fn allow_problem(entry: &str) -> Option<String> {
 /// or only now, such as a program of `[exec] allow` that is not installed yet.
 pub fn warnings(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError> {
     let mut warnings = Vec::new();
+    for (index, route) in manifest.routes.iter().enumerate() {
+        if route.auth == super::Auth::Public && !route.scopes.is_empty() {
+            warnings.push(ConfigError::key(
+                file,
+                format!("route[{index}].scopes"),
+                "are not checked: a public route needs no key (make it auth = \"private\" to require them)",
+            ));
+        }
+    }
     for (index, entry) in manifest.exec.allow.iter().enumerate() {
         let entry = entry.as_str();
         if allow_problem(entry).is_some() {

@@ -90,8 +90,8 @@ impl Snapshot {
     }
 
     /// An error of what `serve` builds from a snapshot before it listens (the route table, the
-    /// queue), as `serve`, a reload and `check` all report it: a configuration error at its place
-    /// in the manifest when it names a key (`route[1].path: ...`), a usage error otherwise.
+    /// queue), as `serve` and `check` both report it: a configuration error at its place in the
+    /// manifest when it names a key (`route[1].path: ...`), a usage error otherwise.
     pub fn startup_error(dir: &Path, message: String) -> crate::error::Error {
         let key = message.split_once(": ").filter(|(key, _)| is_key_path(key));
         match key {
