@@ -1,4 +1,5 @@
-//! Checks that need more than the manifest's shape: script references, URLs, names, formats.
+//! Checks that need more than the manifest's shape (script references, URLs, names, formats, ranges),
+//! shared by `check`, `serve` and a reload, and the warnings they print alike.
 
 use super::{ConfigError, Connection, Manifest, closest};
 use std::collections::{HashMap, HashSet};
