@@ -1,5 +1,5 @@
-//! Checks that need more than the manifest's shape (script references, URLs, names, formats, ranges),
-//! shared by `check`, `serve` and a reload, and the warnings they print alike.
+//! Checks that need more than the manifest's shape (script references, URLs, names, formats,
+//! ranges), shared by `check`, `serve` and a reload; and the warnings `check` and `serve` print alike.
 
 use super::{ConfigError, Connection, Manifest, closest};
 use std::collections::{HashMap, HashSet};
