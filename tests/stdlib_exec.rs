@@ -229,7 +229,10 @@ fn variables_that_make_a_program_load_code_are_refused() {
     }
 
     // Ordinary variables still pass, and what the hub was started with stays behind.
-    hub.script("plain", r#"exec::run("printenv", [], #{ env: #{ GIT_AUTHOR_NAME: "Ada", PYTHONUNBUFFERED: 1 } }).stdout"#);
+    hub.script(
+        "plain",
+        r#"exec::run("printenv", [], #{ env: #{ GIT_AUTHOR_NAME: "Ada", PYTHONUNBUFFERED: 1 } }).stdout"#,
+    );
     let out = hub
         .cmd(&["run", "plain", "--input", "{}"])
         .env("LD_PRELOAD", "")
@@ -330,7 +333,9 @@ fn program(hub: &Hub, relative: &str, body: &str) {
 fn scripts_cannot_change_an_allowed_program() {
     let hub = Hub::new();
     // `./tools/ok.sh` is listed; `tools/linked.sh` is listed and is a link to `bin/real.sh`.
-    hub.manifest("[exec]\nallow = [\"./tools/ok.sh\", \"tools/linked.sh\", \"mytool\"]\n[fs]\nallow_hub_files = true\n");
+    hub.manifest(
+        "[exec]\nallow = [\"./tools/ok.sh\", \"tools/linked.sh\", \"mytool\"]\n[fs]\nallow_hub_files = true\n",
+    );
     program(&hub, "tools/ok.sh", "echo ok");
     program(&hub, "bin/real.sh", "echo real");
     program(&hub, "path/mytool", "echo mine");
@@ -338,7 +343,7 @@ fn scripts_cannot_change_an_allowed_program() {
     hub.file("evil.sh", "#!/bin/sh\necho pwned\n");
     hub.script(
         "rewrite",
-        r#"
+        r##"
         let caught = [];
         for attempt in [
             || fs::write("tools/ok.sh", "#!/bin/sh\necho pwned\n"),
@@ -355,7 +360,7 @@ fn scripts_cannot_change_an_allowed_program() {
             try { attempt.call(); caught.push("allowed"); } catch (err) { caught.push(err); }
         }
         #{ caught: caught, ok: exec::run("./tools/ok.sh", []).stdout, linked: exec::run("tools/linked.sh", []).stdout }
-        "#,
+        "##,
     );
     let path = format!("{}:{}", hub.path().join("path").display(), std::env::var("PATH").unwrap());
     let out = hub.cmd(&["run", "rewrite", "--input", "{}"]).env("PATH", &path).output().json();
@@ -369,7 +374,7 @@ fn scripts_cannot_change_an_allowed_program() {
         "fs.copy: `tools/ok.sh` is a program in [exec] allow",
         "fs.move: `tools` holds a program in [exec] allow (tools/ok.sh); scripts may not change it",
         "fs.remove: `tools` holds a program in [exec] allow (tools/ok.sh)",
-        "fs.write: `bin/real.sh` is a program in [exec] allow; scripts may not change it",
+        "fs.write: `bin/real.sh` is a program in [exec] allow (tools/linked.sh); scripts may not change it",
         "fs.write: `path/mytool` is a program in [exec] allow; scripts may not change it",
     ];
     assert_eq!(caught.len(), expected.len(), "{out:#}");

@@ -393,9 +393,9 @@ fn the_hubs_secret_and_store_files_are_refused_by_every_function() {
         "fs.move: `.env` is the hub's secret file; scripts may not change it",
         "fs.mkdir: `.env` is the hub's secret file; scripts may not change it",
         "fs.read: `data/switchboard.db` is the hub's store; scripts may not read it",
-        "fs.read_bytes: `data/switchboard.db-wal` is the hub's store (data/switchboard.db-wal); scripts may not read it",
-        "fs.read: `data/switchboard.db-shm` is the hub's store (data/switchboard.db-shm); scripts may not read it",
-        "fs.write: `data/switchboard.db-journal` is the hub's store (data/switchboard.db-journal); scripts may not change it",
+        "fs.read_bytes: `data/switchboard.db-wal` is the hub's store; scripts may not read it",
+        "fs.read: `data/switchboard.db-shm` is the hub's store; scripts may not read it",
+        "fs.write: `data/switchboard.db-journal` is the hub's store; scripts may not change it",
         "fs.remove: `data/switchboard.db` is the hub's store; scripts may not change it",
         "fs.read: `.switchboard_history` is the REPL's history; scripts may not read it",
         "fs.remove: `data` holds the hub's store (data/switchboard.db); scripts may not change it",
@@ -499,7 +499,7 @@ fn the_hubs_definition_can_be_read_but_not_changed() {
         "fs.write: `lib/helpers.rhai` is part of the hub's modules; scripts may not change it",
         "fs.remove: `schemas` is part of the hub's schemas; scripts may not change it",
         "fs.move: `lib` is part of the hub's modules; scripts may not change it",
-        "fs.write: `SCRIPTS/x.rhai` is part of the hub's scripts (scripts/x.rhai); scripts may not change it",
+        "fs.write: `SCRIPTS/x.rhai` is part of the hub's scripts; scripts may not change it",
     ];
     assert_eq!(caught.len(), expected.len(), "{out:#}");
     for (got, want) in caught.iter().zip(expected) {
