@@ -385,3 +385,32 @@ fn scripts_cannot_change_an_allowed_program() {
     assert_eq!(out["linked"], json!("real\n"));
     assert_eq!(hub.read("path/mytool"), "#!/bin/sh\necho mine\n");
 }
+
+#[test]
+fn ctrl_c_on_run_ends_the_programs_it_started() {
+    use std::os::unix::process::CommandExt;
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        println!("skipped: needs /proc to see whether a process runs");
+        return;
+    }
+    let hub = Hub::new();
+    hub.manifest("[limits]\ntimeout = \"120s\"\n[exec]\nallow = [\"sh\"]\ntimeout = \"120s\"\n");
+    hub.script("spawn", r#"exec::run("sh", ["-c", "echo $$ > child.pid; sleep 98 & echo $! > grandchild.pid; wait"])"#);
+    // A terminal sends Ctrl-C to its foreground process group: here, a group of its own.
+    let mut run = std::process::Command::new(crate::harness::binary())
+        .args(["run", "spawn", "--dir"])
+        .arg(hub.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let child = pid_in(&hub, "child.pid");
+    let grandchild = pid_in(&hub, "grandchild.pid");
+    let group = format!("-{}", run.id());
+    assert!(std::process::Command::new("kill").args(["-INT", "--", &group]).status().unwrap().success());
+    let ended = crate::harness::wait_until(std::time::Duration::from_secs(20), || run.try_wait().unwrap().is_some());
+    assert!(ended, "switchboard run ignored Ctrl-C");
+    all_end(&[&child, &grandchild]);
+}

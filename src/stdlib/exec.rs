@@ -445,6 +445,31 @@ pub fn stop_all() {
     }
 }
 
+/// Makes Ctrl-C end the process together with the programs it runs, for commands that have no
+/// other use for it (`switchboard run`): the terminal signals only its foreground process group,
+/// and each program has a group of its own. The handler is in place when this returns.
+#[cfg(unix)]
+pub fn end_on_interrupt(runtime: &tokio::runtime::Handle) {
+    /// Exit code of a process ended by SIGINT, by shell convention (128 + 2).
+    const INTERRUPTED_EXIT: i32 = 130;
+    let listening = {
+        let _entered = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    };
+    // Without a handler SIGINT keeps its default, which ends the process (and not the programs).
+    if let Ok(mut interrupts) = listening {
+        runtime.spawn(async move {
+            if interrupts.recv().await.is_some() {
+                stop_all();
+                std::process::exit(INTERRUPTED_EXIT);
+            }
+        });
+    }
+}
+
+#[cfg(not(unix))]
+pub fn end_on_interrupt(_runtime: &tokio::runtime::Handle) {}
+
 /// A running program's process group, listed in [`RUNNING`] while it lives.
 struct Group {
     id: u32,
