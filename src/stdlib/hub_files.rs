@@ -110,8 +110,8 @@ impl HubFiles {
     }
 }
 
-/// Checks one real path against the guards. `path` is the path as the script wrote it;
-/// `show` turns a real path into the hub-relative form scripts see.
+/// Checks real paths against the guards of one access. In its methods `path` is the path as the
+/// script wrote it (for the error) and `show` turns a real path into the form scripts see.
 pub struct Check<'a> {
     pub candidates: &'a [Candidate<'a>],
     pub access: Access,
