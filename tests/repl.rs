@@ -117,6 +117,8 @@ fn piped_load_vars_reset_and_imports() {
 #[test]
 fn piped_reload_sees_new_scripts_and_keeps_variables() {
     let hub = Hub::new();
+    // The session writes a script itself, which `fs` allows only with this setting.
+    hub.manifest("[fs]\nallow_hub_files = true\n");
     let input = "let kept = 5;\nfs::write(\"scripts/late.rhai\", \"input.n * 2\");\n:run late {\"n\": 21}\n:reload\n:run late {\"n\": 21}\nkept\n:routes\n";
     let out = piped(&hub, input);
     assert_eq!(out.stdout, "42\n5\nno routes\n", "stderr: {}", out.stderr);

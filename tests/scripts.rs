@@ -112,3 +112,24 @@ fn results_that_are_not_json_are_explained() {
     hub.script("fnptr", "fn helper() { 1 }\nFn(\"helper\")");
     hub.run("fnptr", "{}").fails_with(1, &["the script's result", "cannot be converted to JSON"]);
 }
+
+#[test]
+fn imports_do_not_follow_links_out_of_lib() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("evil.rhai"), "fn x() { \"outside\" }").unwrap();
+    let hub = Hub::new();
+    hub.file("lib/real.rhai", "fn x() { \"inside\" }");
+    std::os::unix::fs::symlink(outside.path().join("evil.rhai"), hub.path().join("lib/evil.rhai")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), hub.path().join("lib/door")).unwrap();
+    std::os::unix::fs::symlink(hub.path().join("lib/real.rhai"), hub.path().join("lib/alias.rhai")).unwrap();
+    hub.script("file_link", r#"import "evil" as e; e::x()"#);
+    hub.run("file_link", "{}").fails_with(
+        1,
+        &["scripts/file_link.rhai:1:8", "cannot import `evil`: lib/evil.rhai leads outside lib/ (through a link)"],
+    );
+    hub.script("dir_link", r#"import "door/evil" as e; e::x()"#);
+    hub.run("dir_link", "{}").fails_with(1, &["cannot import `door/evil`: lib/door/evil.rhai leads outside lib/"]);
+    // A link that stays inside lib/ is fine.
+    hub.script("alias", r#"import "alias" as a; a::x()"#);
+    assert_eq!(hub.run("alias", "{}").json(), json!("inside"));
+}

@@ -193,3 +193,224 @@ fn a_command_line_in_the_allow_list_is_a_configuration_error() {
     hub.script("noop", "1");
     hub.run("noop", "{}").fails_with(2, &["exec.allow[1]", "`jq -r` looks like a command line"]);
 }
+
+#[test]
+fn variables_that_make_a_program_load_code_are_refused() {
+    let hub = hub(&["printenv"], "");
+    hub.script(
+        "inject",
+        r#"
+        let caught = [];
+        for name in [
+            "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "ld_preload", "DYLD_INSERT_LIBRARIES", "GCONV_PATH",
+            "PYTHONPATH", "PYTHONSTARTUP", "PERL5OPT", "PERL5LIB", "NODE_OPTIONS", "RUBYOPT", "BASH_ENV", "ENV",
+            "BASH_FUNC_echo%%", "GIT_EXEC_PATH", "GIT_SSH_COMMAND", "GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0",
+            "JAVA_TOOL_OPTIONS", "OPENSSL_CONF", "PATH", "HOME", "XDG_CONFIG_HOME", "PAGER", "SHELL",
+        ] {
+            let env = #{};
+            env[name] = "data/evil.so";
+            try { exec::run("printenv", [], #{ env: env }); caught.push(`${name} allowed`); } catch (err) { caught.push(err); }
+        }
+        caught
+        "#,
+    );
+    let out = hub.run("inject", "{}").json();
+    let caught: Vec<&str> = out.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(caught.len(), 26, "{out:#}");
+    assert_eq!(
+        caught[0],
+        "exec.run: env `LD_PRELOAD` is refused: it can make the program load or run code of the script's choosing"
+    );
+    for (err, name) in caught.iter().zip(["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "ld_preload"]) {
+        assert!(err.starts_with(&format!("exec.run: env `{name}` is refused")), "{err}");
+    }
+    for err in &caught {
+        assert!(err.starts_with("exec.run: env `") && err.contains("` is refused"), "{err}");
+    }
+
+    // Ordinary variables still pass, and what the hub was started with stays behind.
+    hub.script(
+        "plain",
+        r#"exec::run("printenv", [], #{ env: #{ GIT_AUTHOR_NAME: "Ada", PYTHONUNBUFFERED: 1 } }).stdout"#,
+    );
+    let out = hub
+        .cmd(&["run", "plain", "--input", "{}"])
+        .env("LD_PRELOAD", "")
+        .env("LD_LIBRARY_PATH", "/nowhere")
+        .env("PYTHONPATH", "/nowhere")
+        .output()
+        .json();
+    let text = out.as_str().unwrap();
+    assert!(text.contains("GIT_AUTHOR_NAME=Ada\n") && text.contains("PYTHONUNBUFFERED=1\n"), "{text}");
+    assert!(!text.contains("LD_") && !text.contains("PYTHONPATH"), "{text}");
+}
+
+/// Whether process `pid` still runs (a zombie waiting for its reaper does not count).
+fn alive(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Waits (bounded) for `file` in the hub to hold a pid and returns it.
+fn pid_in(hub: &Hub, file: &str) -> String {
+    let path = hub.path().join(file);
+    let mut pid = String::new();
+    let found = crate::harness::wait_until(std::time::Duration::from_secs(20), || {
+        pid = std::fs::read_to_string(&path).unwrap_or_default().trim().to_string();
+        !pid.is_empty()
+    });
+    assert!(found, "{file} never held a pid");
+    pid
+}
+
+/// Asserts (with a bounded poll) that every process of `pids` ends.
+fn all_end(pids: &[&str]) {
+    let gone = crate::harness::wait_until(std::time::Duration::from_secs(20), || pids.iter().all(|pid| !alive(pid)));
+    assert!(gone, "still running: {:?}", pids.iter().filter(|pid| alive(pid)).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_timeout_ends_the_programs_children_too() {
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        println!("skipped: needs /proc to see whether a process runs");
+        return;
+    }
+    let hub = Hub::new();
+    hub.manifest("[limits]\ntimeout = \"2s\"\n[exec]\nallow = [\"sh\"]\ntimeout = \"60s\"\n");
+    hub.script(
+        "spawner",
+        r#"
+        let caught = [];
+        // The grandchild holds no pipe: nothing but its process group ties it to the run.
+        let line = `sleep 47 >/dev/null 2>&1 & echo $! > ${input.file}; sleep 46`;
+        try { exec::run("sh", ["-c", line], #{ timeout: input.timeout }); } catch (err) { caught.push(err); }
+        caught
+        "#,
+    );
+    let caught = hub.run("spawner", r#"{"file": "timeout.pid", "timeout": 300}"#).json();
+    assert_eq!(caught, json!(["exec.run: `sh` did not finish within 300ms and was stopped"]));
+    let by_timeout = pid_in(&hub, "timeout.pid");
+    // Bounded by the run's deadline instead (2s left, less than the 60s asked for).
+    hub.run("spawner", r#"{"file": "deadline.pid", "timeout": 60000}"#);
+    let by_deadline = pid_in(&hub, "deadline.pid");
+    all_end(&[&by_timeout, &by_deadline]);
+}
+
+#[test]
+fn a_hub_that_stops_ends_the_programs_it_runs() {
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        println!("skipped: needs /proc to see whether a process runs");
+        return;
+    }
+    let hub = Hub::new();
+    hub.manifest(
+        "[limits]\ntimeout = \"120s\"\n[exec]\nallow = [\"sh\"]\ntimeout = \"120s\"\n\n[[route]]\nmethod = \"GET\"\npath = \"/spawn\"\nscript = \"spawn\"\nauth = \"public\"\n",
+    );
+    hub.script("spawn", r#"exec::run("sh", ["-c", "echo $$ > child.pid; sleep 99 & echo $! > grandchild.pid; wait"])"#);
+    let mut server = hub.serve();
+    let url = server.url("/spawn");
+    let client = server.client.clone();
+    let request = std::thread::spawn(move || client.get(url).send().map(|reply| reply.status()));
+    let child = pid_in(&hub, "child.pid");
+    let grandchild = pid_in(&hub, "grandchild.pid");
+    let stopped = std::process::Command::new("kill").args(["-TERM", &server.pid().to_string()]).status().unwrap();
+    assert!(stopped.success());
+    assert!(server.wait_exit(std::time::Duration::from_secs(60)).is_some(), "serve did not exit");
+    all_end(&[&child, &grandchild]);
+    drop(request);
+}
+
+/// Writes an executable shell script into the hub.
+fn program(hub: &Hub, relative: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    hub.file(relative, &format!("#!/bin/sh\n{body}\n"));
+    std::fs::set_permissions(hub.path().join(relative), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn scripts_cannot_change_an_allowed_program() {
+    let hub = Hub::new();
+    // `./tools/ok.sh` is listed; `tools/linked.sh` is listed and is a link to `bin/real.sh`.
+    hub.manifest(
+        "[exec]\nallow = [\"./tools/ok.sh\", \"tools/linked.sh\", \"mytool\"]\n[fs]\nallow_hub_files = true\n",
+    );
+    program(&hub, "tools/ok.sh", "echo ok");
+    program(&hub, "bin/real.sh", "echo real");
+    program(&hub, "path/mytool", "echo mine");
+    std::os::unix::fs::symlink(hub.path().join("bin/real.sh"), hub.path().join("tools/linked.sh")).unwrap();
+    hub.file("evil.sh", "#!/bin/sh\necho pwned\n");
+    hub.script(
+        "rewrite",
+        r##"
+        let caught = [];
+        for attempt in [
+            || fs::write("tools/ok.sh", "#!/bin/sh\necho pwned\n"),
+            || fs::append("./tools/ok.sh", "echo pwned\n"),
+            || fs::write("tools/../tools/ok.sh", "x"),
+            || fs::remove("tools/ok.sh"),
+            || fs::move("evil.sh", "tools/ok.sh"),
+            || fs::copy("evil.sh", "tools/ok.sh"),
+            || fs::move("tools", "old-tools"),
+            || fs::remove("tools", #{ recursive: true }),
+            || fs::write("bin/real.sh", "x"),
+            || fs::write("path/mytool", "x"),
+        ] {
+            try { attempt.call(); caught.push("allowed"); } catch (err) { caught.push(err); }
+        }
+        #{ caught: caught, ok: exec::run("./tools/ok.sh", []).stdout, linked: exec::run("tools/linked.sh", []).stdout }
+        "##,
+    );
+    let path = format!("{}:{}", hub.path().join("path").display(), std::env::var("PATH").unwrap());
+    let out = hub.cmd(&["run", "rewrite", "--input", "{}"]).env("PATH", &path).output().json();
+    let caught: Vec<&str> = out["caught"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let expected = [
+        "fs.write: `tools/ok.sh` is a program in [exec] allow; scripts may not change it",
+        "fs.append: `./tools/ok.sh` is a program in [exec] allow (tools/ok.sh); scripts may not change it",
+        "fs.write: `tools/../tools/ok.sh` is a program in [exec] allow (tools/ok.sh)",
+        "fs.remove: `tools/ok.sh` is a program in [exec] allow",
+        "fs.move: `tools/ok.sh` is a program in [exec] allow",
+        "fs.copy: `tools/ok.sh` is a program in [exec] allow",
+        "fs.move: `tools` holds a program in [exec] allow (tools/ok.sh); scripts may not change it",
+        "fs.remove: `tools` holds a program in [exec] allow (tools/ok.sh)",
+        "fs.write: `bin/real.sh` is a program in [exec] allow (tools/linked.sh); scripts may not change it",
+        "fs.write: `path/mytool` is a program in [exec] allow; scripts may not change it",
+    ];
+    assert_eq!(caught.len(), expected.len(), "{out:#}");
+    for (got, want) in caught.iter().zip(expected) {
+        assert!(got.starts_with(want), "expected {want:?}\n     got {got:?}");
+    }
+    assert_eq!(out["ok"], json!("ok\n"));
+    assert_eq!(out["linked"], json!("real\n"));
+    assert_eq!(hub.read("path/mytool"), "#!/bin/sh\necho mine\n");
+}
+
+#[test]
+fn ctrl_c_on_run_ends_the_programs_it_started() {
+    use std::os::unix::process::CommandExt;
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        println!("skipped: needs /proc to see whether a process runs");
+        return;
+    }
+    let hub = Hub::new();
+    hub.manifest("[limits]\ntimeout = \"120s\"\n[exec]\nallow = [\"sh\"]\ntimeout = \"120s\"\n");
+    hub.script("spawn", r#"exec::run("sh", ["-c", "echo $$ > child.pid; sleep 98 & echo $! > grandchild.pid; wait"])"#);
+    // A terminal sends Ctrl-C to its foreground process group: here, a group of its own.
+    let mut run = std::process::Command::new(crate::harness::binary())
+        .args(["run", "spawn", "--dir"])
+        .arg(hub.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let child = pid_in(&hub, "child.pid");
+    let grandchild = pid_in(&hub, "grandchild.pid");
+    let group = format!("-{}", run.id());
+    assert!(std::process::Command::new("kill").args(["-INT", "--", &group]).status().unwrap().success());
+    let ended = crate::harness::wait_until(std::time::Duration::from_secs(20), || run.try_wait().unwrap().is_some());
+    assert!(ended, "switchboard run ignored Ctrl-C");
+    all_end(&[&child, &grandchild]);
+}

@@ -324,3 +324,189 @@ fn roots_lists_the_declared_folders() {
     assert_eq!(hub.run("roots", "{}").json(), serde_json::json!([canonical.display().to_string()]));
     assert_eq!(std::fs::read_to_string(outside.path().join("note.md")).unwrap(), "hi");
 }
+
+/// A hub with a `.env`, a store (made by a first run), a REPL history and a link to `.env`.
+fn hub_with_own_files() -> Hub {
+    let hub = Hub::new();
+    hub.file(".env", "SB_TOKEN=hunter2\n")
+        .file(".switchboard_history", "let token = \"hunter2\";\n")
+        .file("public/index.html", "<h1>hi</h1>")
+        .file("data/notes.txt", "mine")
+        .script("noop", "1");
+    symlink(hub.path().join(".env"), hub.path().join("public/env-link")).unwrap();
+    hub.run("noop", "{}").json();
+    assert!(hub.path().join("data/switchboard.db").is_file());
+    hub
+}
+
+#[test]
+fn the_hubs_secret_and_store_files_are_refused_by_every_function() {
+    let hub = hub_with_own_files();
+    // The route `/static/*file` of the issue, fed `../.env`.
+    hub.script("static", "fs::read(`public/${input.file}`)");
+    hub.run("static", r#"{"file": "../.env"}"#).fails_with(
+        1,
+        &["fs.read: `public/../.env` is the hub's secret file (.env); scripts may not read it (set [fs] allow_hub_files = true to allow)"],
+    );
+    hub.script(
+        "probe",
+        r#"
+        let caught = [];
+        for attempt in [
+            || fs::read(".env"), || fs::read("./.env"), || fs::read("public/../.env"),
+            || fs::read("public/env-link"), || fs::read_bytes(".env"), || fs::read_csv(".env"),
+            || fs::read(".ENV"), || fs::exists(".env"), || fs::list(".env"),
+            || fs::write(".env", "SB_TOKEN=mine"), || fs::append(".env", "X=1"),
+            || fs::write_csv(".env", []), || fs::remove(".env"), || fs::write("public/env-link", "x"),
+            || fs::copy(".env", "public/stolen"), || fs::move(".env", "public/stolen"),
+            || fs::move("public/index.html", ".env"), || fs::mkdir(".env"),
+            || fs::read("data/switchboard.db"), || fs::read_bytes("data/switchboard.db-wal"),
+            || fs::read("data/switchboard.db-shm"), || fs::write("data/switchboard.db-journal", ""),
+            || fs::remove("data/switchboard.db"), || fs::read(".switchboard_history"),
+            || fs::remove("data", #{ recursive: true }), || fs::move("data", "old-data"),
+            || fs::copy("data", "public/data"), || fs::copy(".", "public/backup"),
+        ] {
+            try { attempt.call(); caught.push("allowed"); } catch (err) { caught.push(err); }
+        }
+        caught
+        "#,
+    );
+    let out = hub.run("probe", "{}").json();
+    let caught: Vec<&str> = out.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let expected = [
+        "fs.read: `.env` is the hub's secret file; scripts may not read it (set [fs] allow_hub_files = true to allow)",
+        "fs.read: `./.env` is the hub's secret file (.env); scripts may not read it",
+        "fs.read: `public/../.env` is the hub's secret file (.env); scripts may not read it",
+        "fs.read: `public/env-link` is the hub's secret file (.env); scripts may not read it",
+        "fs.read_bytes: `.env` is the hub's secret file; scripts may not read it",
+        "fs.read_csv: `.env` is the hub's secret file; scripts may not read it",
+        "fs.read: `.ENV` is the hub's secret file (.env); scripts may not read it",
+        "fs.exists: `.env` is the hub's secret file; scripts may not look at it",
+        "fs.list: `.env` is the hub's secret file; scripts may not look at it",
+        "fs.write: `.env` is the hub's secret file; scripts may not change it",
+        "fs.append: `.env` is the hub's secret file; scripts may not change it",
+        "fs.write_csv: `.env` is the hub's secret file; scripts may not change it",
+        "fs.remove: `.env` is the hub's secret file; scripts may not change it",
+        "fs.write: `public/env-link` is the hub's secret file (.env); scripts may not change it",
+        "fs.copy: `.env` is the hub's secret file; scripts may not read it",
+        "fs.move: `.env` is the hub's secret file; scripts may not change it",
+        "fs.move: `.env` is the hub's secret file; scripts may not change it",
+        "fs.mkdir: `.env` is the hub's secret file; scripts may not change it",
+        "fs.read: `data/switchboard.db` is the hub's store; scripts may not read it",
+        "fs.read_bytes: `data/switchboard.db-wal` is the hub's store; scripts may not read it",
+        "fs.read: `data/switchboard.db-shm` is the hub's store; scripts may not read it",
+        "fs.write: `data/switchboard.db-journal` is the hub's store; scripts may not change it",
+        "fs.remove: `data/switchboard.db` is the hub's store; scripts may not change it",
+        "fs.read: `.switchboard_history` is the REPL's history; scripts may not read it",
+        "fs.remove: `data` holds the hub's store (data/switchboard.db); scripts may not change it",
+        "fs.move: `data` holds the hub's store (data/switchboard.db); scripts may not change it",
+        "fs.copy: `data` holds the hub's store (data/switchboard.db); scripts may not read it",
+        "fs.copy: `.` holds the hub's secret file (.env); scripts may not read it",
+    ];
+    assert_eq!(caught.len(), expected.len(), "{out:#}");
+    for (got, want) in caught.iter().zip(expected) {
+        assert!(got.starts_with(want), "expected {want:?}\n     got {got:?}");
+    }
+    assert_eq!(hub.read(".env"), "SB_TOKEN=hunter2\n");
+    assert!(hub.path().join("data/switchboard.db").is_file());
+    assert!(!hub.path().join("data/switchboard.db-journal").exists());
+    assert_eq!(hub.read("public/index.html"), "<h1>hi</h1>");
+    assert!(!hub.path().join("public/stolen").exists());
+    assert!(!hub.path().join("public/data").exists());
+    assert!(!hub.path().join("public/backup").exists());
+    assert!(hub.path().join("public/env-link").is_symlink());
+}
+
+#[test]
+fn listings_leave_out_the_hubs_secret_and_store_files_and_other_data_stays_usable() {
+    let hub = hub_with_own_files();
+    hub.script(
+        "ls",
+        r#"
+        fs::write("data/more.txt", "ok");
+        #{
+            top: fs::list(".").map(|e| e.name),
+            data: fs::list("data").map(|e| e.name),
+            notes: fs::read("data/notes.txt"),
+            page: fs::read("public/index.html"),
+        }
+        "#,
+    );
+    assert_eq!(
+        hub.run("ls", "{}").json(),
+        json!({
+            "top": ["data", "public", "scripts", "switchboard.toml"],
+            "data": ["more.txt", "notes.txt"],
+            "notes": "mine",
+            "page": "<h1>hi</h1>"
+        })
+    );
+}
+
+#[test]
+fn a_manifest_setting_lets_scripts_use_the_hubs_own_files() {
+    let hub = hub_with_own_files();
+    hub.manifest("[fs]\nallow_hub_files = true\n");
+    hub.script(
+        "own",
+        r#"
+        fs::append(".switchboard_history", "1 + 1\n");
+        #{
+            env: fs::read("public/env-link"),
+            db: fs::read_bytes("data/switchboard.db").extract(0, 15).as_string(),
+            listed: fs::list("data").map(|e| e.name).contains("switchboard.db"),
+        }
+        "#,
+    );
+    assert_eq!(
+        hub.run("own", "{}").json(),
+        json!({"env": "SB_TOKEN=hunter2\n", "db": "SQLite format 3", "listed": true})
+    );
+    assert!(hub.read(".switchboard_history").ends_with("1 + 1\n"));
+
+    hub.manifest("[fs]\nallow_hub_files = \"yes\"\n");
+    hub.run("own", "{}").fails_with(2, &["fs.allow_hub_files"]);
+}
+
+#[test]
+fn the_hubs_definition_can_be_read_but_not_changed() {
+    let hub = Hub::new();
+    hub.file("lib/helpers.rhai", "fn one() { 1 }").file("schemas/in.json", "{}");
+    hub.script(
+        "rewrite",
+        r#"
+        let caught = [];
+        for attempt in [
+            || fs::write("switchboard.toml", "[exec]\nallow = [\"sh\"]\n"),
+            || fs::append("./scripts/rewrite.rhai", "1"),
+            || fs::write("scripts/new.rhai", "1"),
+            || fs::write("lib/helpers.rhai", "fn one() { 2 }"),
+            || fs::remove("schemas", #{ recursive: true }),
+            || fs::move("lib", "old-lib"),
+            || fs::write("SCRIPTS/x.rhai", "1"),
+        ] {
+            try { attempt.call(); caught.push("allowed"); } catch (err) { caught.push(err); }
+        }
+        #{ caught: caught, read: fs::read("lib/helpers.rhai"), listed: fs::list("scripts").len() }
+        "#,
+    );
+    let out = hub.run("rewrite", "{}").json();
+    let caught: Vec<&str> = out["caught"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let expected = [
+        "fs.write: `switchboard.toml` is the hub's manifest; scripts may not change it (set [fs] allow_hub_files = true to allow)",
+        "fs.append: `./scripts/rewrite.rhai` is part of the hub's scripts (scripts/rewrite.rhai); scripts may not change it",
+        "fs.write: `scripts/new.rhai` is part of the hub's scripts; scripts may not change it",
+        "fs.write: `lib/helpers.rhai` is part of the hub's modules; scripts may not change it",
+        "fs.remove: `schemas` is part of the hub's schemas; scripts may not change it",
+        "fs.move: `lib` is part of the hub's modules; scripts may not change it",
+        "fs.write: `SCRIPTS/x.rhai` is part of the hub's scripts; scripts may not change it",
+    ];
+    assert_eq!(caught.len(), expected.len(), "{out:#}");
+    for (got, want) in caught.iter().zip(expected) {
+        assert!(got.starts_with(want), "expected {want:?}\n     got {got:?}");
+    }
+    assert_eq!(out["read"], json!("fn one() { 1 }"));
+    assert_eq!(out["listed"], json!(1));
+    assert_eq!(hub.read("switchboard.toml"), "");
+    assert!(hub.path().join("schemas/in.json").exists());
+}

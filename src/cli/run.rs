@@ -14,6 +14,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let snapshot = Snapshot::load(&args.hub.dir, runtime.handle().clone())?;
+    crate::stdlib::exec::end_on_interrupt(runtime.handle());
 
     let as_path = Path::new(&args.script);
     let is_file = args.script.ends_with(".rhai") && as_path.is_file();

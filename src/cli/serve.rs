@@ -51,6 +51,8 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
             .await
             .context("server failed")?;
         service.stop(GRACE).await;
+        // The grace period is over: programs started by runs still in flight would outlive us.
+        crate::stdlib::exec::stop_all();
         Ok::<(), Error>(())
     })?;
     // Runs still finishing on blocking threads are abandoned here; the grace period was theirs.

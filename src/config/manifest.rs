@@ -384,4 +384,7 @@ fn default_max_output() -> Size {
 pub struct Fs {
     #[serde(default)]
     pub roots: Vec<Text>,
+    /// Lets scripts read and change the hub's own files (`.env`, the store, the definition).
+    #[serde(default)]
+    pub allow_hub_files: bool,
 }

@@ -170,6 +170,14 @@ pub fn remaining() -> Option<Duration> {
         .with(|current| current.borrow().as_ref().map(|state| state.deadline.saturating_duration_since(Instant::now())))
 }
 
+/// Whether the current run was asked to stop (Ctrl-C in the REPL), for stdlib calls that wait.
+pub fn cancelled() -> bool {
+    CURRENT.with(|current| {
+        let current = current.borrow();
+        current.as_ref().and_then(|state| state.cancel.as_ref()).is_some_and(|cancel| cancel.load(Ordering::Relaxed))
+    })
+}
+
 /// The error that ends a run at its deadline, for stdlib calls that wait (and so are not
 /// interrupted by the progress callback) and find the deadline passed.
 pub fn deadline_error() -> Box<rhai::EvalAltResult> {

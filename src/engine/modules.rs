@@ -1,9 +1,9 @@
 //! `import` resolution: `std/...` from the Rhai modules compiled into the binary, anything else
-//! from the hub's `lib/` folder (never outside it).
+//! from the hub's `lib/` folder (never outside it, not even through a link).
 
 use rhai::module_resolvers::{FileModuleResolver, StaticModuleResolver};
 use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 /// The embedded Rhai-source modules, importable as `import "std/NAME" as name;`.
 pub const STDLIB_MODULES: &[(&str, &str)] = &[
@@ -16,6 +16,8 @@ pub const STDLIB_MODULES: &[(&str, &str)] = &[
 pub struct HubModules {
     embedded: StaticModuleResolver,
     lib: FileModuleResolver,
+    /// `lib/` as the hub names it.
+    lib_dir: PathBuf,
 }
 
 impl HubModules {
@@ -29,7 +31,25 @@ impl HubModules {
                 .map_err(|err| format!("stdlib module {name}: {err}"))?;
             embedded.insert(*name, module);
         }
-        Ok(Self { embedded, lib: FileModuleResolver::new_with_path(hub.join("lib")) })
+        let lib_dir = hub.join("lib");
+        Ok(Self { embedded, lib: FileModuleResolver::new_with_path(&lib_dir), lib_dir })
+    }
+
+    /// Refuses a module file that, through a link, lies outside `lib/`: the same containment as
+    /// `fs`, so a link cannot make the hub run code from anywhere on disk. A file that does not
+    /// exist is left to the resolver, which reports it as missing.
+    fn contain(&self, path: &str, file: &Path) -> Result<(), String> {
+        if file.symlink_metadata().is_err() {
+            return Ok(());
+        }
+        let shown = match file.strip_prefix(&self.lib_dir) {
+            Ok(inside) => format!("lib/{}", inside.display()),
+            Err(_) => file.display().to_string(),
+        };
+        let refuse = |why: &str| format!("cannot import `{path}`: {shown} {why}");
+        let real = file.canonicalize().map_err(|_| refuse("is a link to something that does not exist"))?;
+        let lib = self.lib_dir.canonicalize().map_err(|err| refuse(&format!("cannot be resolved: {err}")))?;
+        if real.starts_with(&lib) { Ok(()) } else { Err(refuse("leads outside lib/ (through a link)")) }
     }
 }
 
@@ -49,6 +69,11 @@ impl ModuleResolver for HubModules {
             let message =
                 format!("cannot import `{path}`: imports are names under lib/, without `..` or a leading `/`");
             return Err(EvalAltResult::ErrorRuntime(message.into(), pos).into());
+        }
+        let file = self.lib.get_file_path(path, None);
+        // A module is read once and then served from the resolver's cache.
+        if !self.lib.is_cached(&file) {
+            self.contain(path, &file).map_err(|message| EvalAltResult::ErrorRuntime(message.into(), pos))?;
         }
         self.lib.resolve(engine, source, path, pos)
     }

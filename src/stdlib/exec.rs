@@ -1,5 +1,6 @@
 //! `exec`: running allow-listed programs directly (never through a shell), with a cleared
-//! environment, a timeout and capped output.
+//! environment, a timeout and capped output, each in its own process group so that ending it
+//! ends whatever it started.
 
 use super::{Capabilities, Result, blocking, def, error};
 use crate::config::{ConfigError, Manifest};
@@ -8,14 +9,100 @@ use rhai::{Array, Blob, Dynamic, Map, Module};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use wait_timeout::ChildExt;
 
 /// The variables a child inherits from the hub process; everything else (API tokens and other
 /// secrets the hub was started with) stays behind.
 const INHERITED_ENV: [&str; 6] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
+
+/// Variables a script may not set for a program, compared without regard to case: each can make
+/// an allowed program load or run code of the script's choosing (a library, a module, a startup
+/// file, a configuration naming a command, another program to start), and the script can write
+/// that code with `fs::write`. Documented in the README's stdlib reference.
+const REFUSED_ENV: &[&str] = &[
+    // Loaders and the C library: shared objects loaded into any program.
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "OPENSSL_CONF",
+    "OPENSSL_ENGINES",
+    "OPENSSL_MODULES",
+    // Shells: startup files, options and hooks.
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "IFS",
+    "CDPATH",
+    "ZDOTDIR",
+    // Interpreters: module paths, startup files and options.
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "PYTHONPLATLIBDIR",
+    "PYTHONBREAKPOINT",
+    "PERL5OPT",
+    "PERL5LIB",
+    "PERLLIB",
+    "PERL5DB",
+    "RUBYOPT",
+    "RUBYLIB",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
+    "PHPRC",
+    "PHP_INI_SCAN_DIR",
+    "TCLLIBPATH",
+    // git: helpers, hooks and commands it runs.
+    "GIT_EXEC_PATH",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_ASKPASS",
+    "GIT_PAGER",
+    "GIT_EDITOR",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_PROXY_COMMAND",
+    "GIT_TEMPLATE_DIR",
+    // Programs other programs start.
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "MANPAGER",
+    "LESSOPEN",
+    "LESSCLOSE",
+    "SHELL",
+    "BROWSER",
+    "SSH_ASKPASS",
+    "SUDO_ASKPASS",
+    // Where programs and their configuration files are looked up.
+    "PATH",
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_CONFIG_DIRS",
+];
+
+/// Prefixes of refused variables: the dynamic loaders (`LD_PRELOAD`, `DYLD_INSERT_LIBRARIES`),
+/// bash's exported functions, git's configuration from the environment, Lua's init and paths.
+const REFUSED_ENV_PREFIXES: &[&str] =
+    &["LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG", "LUA_INIT", "LUA_PATH", "LUA_CPATH"];
+
+/// Whether a script may set the variable `name` for a program.
+fn refused_env(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    REFUSED_ENV.contains(&name.as_str()) || REFUSED_ENV_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
+
+/// How often a waiting call looks at the run's cancel flag and the hub's shutdown.
+const POLL: Duration = Duration::from_millis(50);
 
 /// How long to wait for the output pipes after the program exited, when its timeout is spent.
 /// Its output is already in the pipe buffers by then, so this is only for the reader threads.
@@ -91,6 +178,13 @@ fn is_path(program: &str) -> bool {
     program.contains(['/', std::path::MAIN_SEPARATOR])
 }
 
+/// The files `[exec] allow` names: paths joined to the hub, bare names as found on PATH now.
+/// `fs` refuses to change them, so a script cannot rewrite a program it may run.
+pub fn listed_programs(hub: &Path, manifest: &Manifest) -> Vec<PathBuf> {
+    let entries = manifest.exec.allow.iter().map(|entry| entry.as_str().trim()).filter(|entry| !entry.is_empty());
+    entries.filter_map(|entry| if is_path(entry) { Some(hub.join(entry)) } else { which::which(entry).ok() }).collect()
+}
+
 /// Builds the `exec` module.
 pub fn module(capabilities: &Arc<Capabilities>) -> Module {
     let mut module = Module::new();
@@ -120,10 +214,11 @@ struct Request {
 /// `[exec] max_output` was discarded.
 ///
 /// Options: `stdin` (text or blob), `env` (a map added to the few variables kept from the hub:
-/// PATH, HOME, LANG, LC_ALL, TZ, TMPDIR), `cwd` (a folder inside the hub or `[fs] roots`;
-/// default the hub folder) and `timeout` (milliseconds or text such as `"30s"`; default
-/// `[exec] timeout`, never past the run's own deadline). A program still running at its
-/// timeout is killed and the call fails.
+/// PATH, HOME, LANG, LC_ALL, TZ, TMPDIR; variables that make a program load code, such as
+/// `LD_PRELOAD`, `PYTHONPATH` or `PATH` itself, are refused), `cwd` (a folder inside the hub or
+/// `[fs] roots`; default the hub folder) and `timeout` (milliseconds or text such as `"30s"`;
+/// default `[exec] timeout`, never past the run's own deadline). A program still running at its
+/// timeout is killed with every process it started, and the call fails.
 ///
 /// ```rhai
 /// let result = exec::run("git", ["log", "-1", "--format=%s"], #{ cwd: "repo", timeout: "5s" });
@@ -159,6 +254,11 @@ fn request(
         for (name, value) in map.iter() {
             if name.is_empty() || name.contains(['=', '\0']) {
                 return Err(format!("`{name}` cannot be the name of an environment variable"));
+            }
+            if refused_env(name) {
+                return Err(format!(
+                    "env `{name}` is refused: it can make the program load or run code of the script's choosing"
+                ));
             }
             if value.is_unit() {
                 continue;
@@ -235,11 +335,17 @@ fn execute(program: &str, request: Request, max_output: usize) -> std::result::R
         }
     }
     command.envs(request.env.iter().map(|(name, value)| (name, value)));
+    own_group(&mut command);
     let mut child = command.spawn().map_err(|err| match err.kind() {
         ErrorKind::NotFound => format!("cannot start `{program}`: {} does not exist", request.executable.display()),
         ErrorKind::PermissionDenied => format!("cannot start `{program}`: permission denied"),
         _ => format!("cannot start `{program}`: {err}"),
     })?;
+    let Some(group) = Group::enter(&child) else {
+        kill_group(child.id());
+        stop(&mut child);
+        return Err(format!("`{program}` was stopped: the hub is shutting down"));
+    };
 
     // Every pipe gets its own thread: a program that fills stdout before reading all of its
     // stdin would otherwise wait on us while we wait on it.
@@ -258,23 +364,38 @@ fn execute(program: &str, request: Request, max_output: usize) -> std::result::R
     }
     drop(sender);
 
-    let status = match child.wait_timeout(request.timeout) {
-        Ok(Some(status)) => status,
-        Ok(None) => {
-            stop(&mut child);
-            let limit = humantime::format_duration(Duration::from_millis(
-                u64::try_from(request.timeout.as_millis()).unwrap_or(u64::MAX),
-            ));
-            let why = if request.deadline_bound { " (the time left in this run)" } else { "" };
-            return Err(format!("`{program}` did not finish within {limit}{why} and was stopped"));
+    let deadline = started + request.timeout;
+    // Waiting in slices, so that Ctrl-C in the REPL and a stopping hub are noticed: the program
+    // runs in its own process group, out of reach of the terminal's Ctrl-C.
+    let status = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let waited = child.wait_timeout(left.min(POLL));
+        if STOPPING.load(Ordering::SeqCst) {
+            group.end(&mut child);
+            return Err(format!("`{program}` was stopped: the hub is shutting down"));
         }
-        Err(err) => {
-            stop(&mut child);
-            return Err(format!("cannot wait for `{program}`: {err}"));
+        match waited {
+            Ok(Some(status)) => break status,
+            Ok(None) if context::cancelled() => {
+                group.end(&mut child);
+                return Err(format!("`{program}` was stopped: the run was interrupted"));
+            }
+            Ok(None) if left <= POLL => {
+                group.end(&mut child);
+                let limit = humantime::format_duration(Duration::from_millis(
+                    u64::try_from(request.timeout.as_millis()).unwrap_or(u64::MAX),
+                ));
+                let why = if request.deadline_bound { " (the time left in this run)" } else { "" };
+                return Err(format!("`{program}` did not finish within {limit}{why} and was stopped"));
+            }
+            Ok(None) => {}
+            Err(err) => {
+                group.end(&mut child);
+                return Err(format!("cannot wait for `{program}`: {err}"));
+            }
         }
     };
 
-    let deadline = started + request.timeout;
     let mut stdout = Captured::default();
     let mut stderr = Captured::default();
     for _ in 0..2 {
@@ -284,6 +405,7 @@ fn execute(program: &str, request: Request, max_output: usize) -> std::result::R
             Ok((Stream::Stderr, captured)) => stderr = captured.map_err(|err| format!("reading `{program}`: {err}"))?,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
+                group.end(&mut child);
                 return Err(format!(
                     "`{program}` exited, but a process it started kept its output open past the timeout"
                 ));
@@ -305,6 +427,104 @@ fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Whether the hub is shutting down: programs still running are ended and no new one starts.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// The process groups of the programs running now, in this whole process (every snapshot's
+/// runs), so that a hub that stops can end them: a child outlives the process that started it.
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Ends every program still running, with all it started, and refuses new ones; for a hub that
+/// stops while runs are still in flight.
+pub fn stop_all() {
+    let running = RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    STOPPING.store(true, Ordering::SeqCst);
+    for group in running.iter() {
+        kill_group(*group);
+    }
+}
+
+/// Makes Ctrl-C end the process together with the programs it runs, for commands that have no
+/// other use for it (`switchboard run`): the terminal signals only its foreground process group,
+/// and each program has a group of its own. The handler is in place when this returns.
+#[cfg(unix)]
+pub fn end_on_interrupt(runtime: &tokio::runtime::Handle) {
+    /// Exit code of a process ended by SIGINT, by shell convention (128 + 2).
+    const INTERRUPTED_EXIT: i32 = 130;
+    let listening = {
+        let _entered = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    };
+    // Without a handler SIGINT keeps its default, which ends the process (and not the programs).
+    if let Ok(mut interrupts) = listening {
+        runtime.spawn(async move {
+            if interrupts.recv().await.is_some() {
+                stop_all();
+                std::process::exit(INTERRUPTED_EXIT);
+            }
+        });
+    }
+}
+
+#[cfg(not(unix))]
+pub fn end_on_interrupt(_runtime: &tokio::runtime::Handle) {}
+
+/// A running program's process group, listed in [`RUNNING`] while it lives.
+struct Group {
+    id: u32,
+}
+
+impl Group {
+    /// Lists the group of `child` (its leader); `None` if the hub is already stopping. Checked
+    /// under the lock [`stop_all`] takes, so no program slips past it.
+    fn enter(child: &Child) -> Option<Self> {
+        let mut running = RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if STOPPING.load(Ordering::SeqCst) {
+            return None;
+        }
+        running.push(child.id());
+        Some(Self { id: child.id() })
+    }
+
+    /// Kills the whole group, then reaps the program. The group is killed before the leader is
+    /// reaped, while its id cannot yet be reused.
+    fn end(&self, child: &mut Child) {
+        kill_group(self.id);
+        stop(child);
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let mut running = RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        running.retain(|id| *id != self.id);
+    }
+}
+
+/// Starts the program as the leader of a new process group, so that the group can be ended
+/// whole: `sh -c 'sleep 60 & …'` leaves a grandchild that killing `sh` alone would orphan.
+#[cfg(unix)]
+fn own_group(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    command.process_group(0);
+}
+
+#[cfg(not(unix))]
+fn own_group(_command: &mut Command) {}
+
+/// SIGKILL to every process of group `id`. Through rustix, since `unsafe_code` is forbidden here
+/// and the standard library can signal only its own child, not a group.
+#[cfg(unix)]
+fn kill_group(id: u32) {
+    if let Some(pid) = i32::try_from(id).ok().and_then(rustix::process::Pid::from_raw) {
+        // Fails only when the group is already gone.
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_id: u32) {}
 
 #[derive(Clone, Copy)]
 enum Stream {

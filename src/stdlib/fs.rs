@@ -1,5 +1,7 @@
-//! `fs`: files inside the hub folder and the `[fs] roots`, with `..` and symlink escapes refused.
+//! `fs`: files inside the hub folder and the `[fs] roots`, with `..` and symlink escapes refused
+//! and the hub's own files (`hub_files`) kept from scripts.
 
+use super::hub_files::{Access, Check, HubFiles};
 use super::{Capabilities, Result, blocking, def, error};
 use crate::config::{ConfigError, Manifest};
 use crate::engine::convert;
@@ -15,6 +17,8 @@ pub struct FsPolicy {
     hub: PathBuf,
     /// The hub and each `[fs] roots` entry.
     roots: Vec<PathBuf>,
+    /// The hub's secrets, store, definition and allow-listed programs.
+    hub_files: HubFiles,
 }
 
 impl FsPolicy {
@@ -36,7 +40,11 @@ impl FsPolicy {
                 )),
             }
         }
-        if errors.is_empty() { Ok(Self { hub, roots }) } else { Err(errors) }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let hub_files = HubFiles::new(&hub, manifest);
+        Ok(Self { hub, roots, hub_files })
     }
 
     /// The real path `path` names (relative paths are relative to the hub), with every symlink
@@ -59,6 +67,22 @@ impl FsPolicy {
         };
         let parent = real_path(parent).map_err(|why| format!("`{path}`: {why}"))?;
         self.inside(path, parent.join(name))
+    }
+
+    /// [`FsPolicy::resolve`], refusing the hub's own files guarded against `access`.
+    fn open(&self, path: &str, access: Access) -> std::result::Result<PathBuf, String> {
+        let real = self.resolve(path)?;
+        self.guard(path, &real, access, false)?;
+        Ok(real)
+    }
+
+    /// Refuses `real` (named `path` by the script) if it is a guarded hub file or, for
+    /// `whole_tree` operations on a folder, if it holds one.
+    fn guard(&self, path: &str, real: &Path, access: Access, whole_tree: bool) -> std::result::Result<(), String> {
+        let candidates = self.hub_files.candidates(access);
+        let check = Check { candidates: &candidates, access };
+        let show = |real: &Path| self.display(real);
+        if whole_tree { check.tree(path, real, show) } else { check.path(path, real, show) }
     }
 
     fn inside(&self, path: &str, real: PathBuf) -> std::result::Result<PathBuf, String> {
@@ -86,7 +110,7 @@ impl FsPolicy {
 }
 
 /// Canonicalizes the longest existing ancestor of `path` and appends the missing names.
-fn real_path(path: &Path) -> std::result::Result<PathBuf, String> {
+pub(super) fn real_path(path: &Path) -> std::result::Result<PathBuf, String> {
     let mut existing = path.to_path_buf();
     let mut missing: Vec<OsString> = Vec::new();
     loop {
@@ -205,7 +229,7 @@ fn io<T>(function: &str, work: impl FnOnce() -> std::result::Result<T, String>) 
 /// ```
 pub fn read(capabilities: &Capabilities, path: &str) -> Result<String> {
     io("fs.read", || {
-        let real = capabilities.fs.resolve(path)?;
+        let real = capabilities.fs.open(path, Access::Read)?;
         let bytes = std::fs::read(&real).map_err(|err| failed(path, &err))?;
         String::from_utf8(bytes).map_err(|_| format!("`{path}` is not UTF-8 text; use fs::read_bytes"))
     })
@@ -219,7 +243,7 @@ pub fn read(capabilities: &Capabilities, path: &str) -> Result<String> {
 /// ```
 pub fn read_bytes(capabilities: &Capabilities, path: &str) -> Result<Blob> {
     io("fs.read_bytes", || {
-        let real = capabilities.fs.resolve(path)?;
+        let real = capabilities.fs.open(path, Access::Read)?;
         std::fs::read(&real).map_err(|err| failed(path, &err))
     })
 }
@@ -252,7 +276,7 @@ fn create_parent(path: &str, real: &Path) -> std::result::Result<(), String> {
 pub fn write(capabilities: &Capabilities, path: &str, contents: Dynamic) -> Result<()> {
     io("fs.write", || {
         let bytes = contents_of(contents)?;
-        let real = capabilities.fs.resolve(path)?;
+        let real = capabilities.fs.open(path, Access::Change)?;
         create_parent(path, &real)?;
         std::fs::write(&real, bytes).map_err(|err| failed(path, &err))
     })
@@ -266,7 +290,7 @@ pub fn write(capabilities: &Capabilities, path: &str, contents: Dynamic) -> Resu
 pub fn append(capabilities: &Capabilities, path: &str, contents: Dynamic) -> Result<()> {
     io("fs.append", || {
         let bytes = contents_of(contents)?;
-        let real = capabilities.fs.resolve(path)?;
+        let real = capabilities.fs.open(path, Access::Change)?;
         create_parent(path, &real)?;
         let mut file =
             std::fs::OpenOptions::new().create(true).append(true).open(&real).map_err(|err| failed(path, &err))?;
@@ -285,23 +309,30 @@ pub fn append(capabilities: &Capabilities, path: &str, contents: Dynamic) -> Res
 pub fn list(capabilities: &Capabilities, path: &str) -> Result<Array> {
     io("fs.list", || {
         let policy = &capabilities.fs;
-        let real = policy.resolve(path)?;
+        let real = policy.open(path, Access::Look)?;
         if real.is_file() {
             return Err(format!("`{path}` is a file, not a folder"));
         }
+        let candidates = policy.hub_files.candidates(Access::Look);
+        let hidden = Check { candidates: &candidates, access: Access::Look };
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(&real).map_err(|err| failed(path, &err))? {
             let entry = entry.map_err(|err| failed(path, &err))?;
             let full = entry.path();
+            // The hub's secrets and store are left out, as if they were not there.
+            if !hidden.allows(&full) {
+                continue;
+            }
             let own = entry.metadata().map_err(|err| failed(path, &err))?;
             // A link is described by its target only when `fs` could open that target; the size
-            // and age of a file outside the roots are none of the script's business.
-            let metadata =
-                if own.file_type().is_symlink() && full.to_str().is_some_and(|text| policy.resolve(text).is_ok()) {
-                    std::fs::metadata(&full).unwrap_or(own)
-                } else {
-                    own
-                };
+            // and age of a file outside the roots (or of the hub's secrets) are none of the
+            // script's business.
+            let opens = |text: &str| policy.resolve(text).is_ok_and(|target| hidden.allows(&target));
+            let metadata = if own.file_type().is_symlink() && full.to_str().is_some_and(opens) {
+                std::fs::metadata(&full).unwrap_or(own)
+            } else {
+                own
+            };
             let mut map = Map::new();
             map.insert("name".into(), entry.file_name().to_string_lossy().into_owned().into());
             map.insert("path".into(), policy.display(&full).into());
@@ -322,7 +353,7 @@ pub fn list(capabilities: &Capabilities, path: &str) -> Result<Array> {
 /// if !fs::exists("data/seen.json") { fs::write("data/seen.json", "[]"); }
 /// ```
 pub fn exists(capabilities: &Capabilities, path: &str) -> Result<bool> {
-    io("fs.exists", || Ok(capabilities.fs.resolve(path)?.exists()))
+    io("fs.exists", || Ok(capabilities.fs.open(path, Access::Look)?.exists()))
 }
 
 /// Moves (renames) a file or folder to a new path, replacing a file already there and creating
@@ -342,6 +373,7 @@ pub fn rename(capabilities: &Capabilities, function: &str, from: &str, to: &str)
             if policy.is_root(real) {
                 return Err(format!("`{path}` is the hub folder or an [fs] root and cannot be {fate}"));
             }
+            policy.guard(path, real, Access::Change, true)?;
         }
         if target.starts_with(&source) && target != source {
             return Err(format!("cannot move `{from}` into itself (`{to}`)"));
@@ -369,7 +401,9 @@ pub fn copy(capabilities: &Capabilities, from: &str, to: &str) -> Result<()> {
     io("fs.copy", || {
         let policy = &capabilities.fs;
         let source = policy.resolve(from)?;
+        policy.guard(from, &source, Access::Read, true)?;
         let target = policy.resolve(to)?;
+        policy.guard(to, &target, Access::Change, true)?;
         source.metadata().map_err(|err| failed(from, &err))?;
         if target.starts_with(&source) {
             return Err(format!("cannot copy `{from}` into itself (`{to}`)"));
@@ -434,6 +468,7 @@ pub fn remove(capabilities: &Capabilities, path: &str, options: Map) -> Result<b
         if policy.is_root(&real) {
             return Err(format!("`{path}` is the hub folder or an [fs] root and cannot be removed"));
         }
+        policy.guard(path, &real, Access::Change, true)?;
         match remove_entry(&real, recursive) {
             Ok(()) => Ok(true),
             Err(err) if err.kind() == ErrorKind::NotFound => Ok(false),
@@ -452,7 +487,7 @@ pub fn remove(capabilities: &Capabilities, path: &str, options: Map) -> Result<b
 /// ```
 pub fn mkdir(capabilities: &Capabilities, path: &str) -> Result<()> {
     io("fs.mkdir", || {
-        let real = capabilities.fs.resolve(path)?;
+        let real = capabilities.fs.open(path, Access::Change)?;
         std::fs::create_dir_all(&real).map_err(|err| failed(path, &err))
     })
 }
@@ -484,7 +519,7 @@ pub fn read_csv(capabilities: &Capabilities, path: &str, options: Map) -> Result
             None => true,
             Some(value) => value.as_bool().map_err(|_| "option `headers` must be true or false".to_string())?,
         };
-        let real = capabilities.fs.resolve(path)?;
+        let real = capabilities.fs.open(path, Access::Read)?;
         let bytes = std::fs::read(&real).map_err(|err| failed(path, &err))?;
         let mut reader =
             csv::ReaderBuilder::new().delimiter(delimiter).has_headers(has_headers).from_reader(bytes.as_slice());
@@ -571,7 +606,7 @@ pub fn write_csv(capabilities: &Capabilities, path: &str, rows: Array, options: 
             writer.write_record(&record).map_err(csv_error)?;
         }
         let bytes = writer.into_inner().map_err(|err| format!("`{path}`: {}", err.error()))?;
-        let real = capabilities.fs.resolve(path)?;
+        let real = capabilities.fs.open(path, Access::Change)?;
         create_parent(path, &real)?;
         std::fs::write(&real, bytes).map_err(|err| failed(path, &err))
     })

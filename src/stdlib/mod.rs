@@ -8,6 +8,7 @@ pub mod events;
 pub mod exec;
 pub mod fs;
 pub mod http;
+mod hub_files;
 pub mod json;
 pub mod log;
 pub mod mail;
