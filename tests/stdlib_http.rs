@@ -444,9 +444,16 @@ fn user_and_password_become_basic_credentials() {
         api.server.url()
     ))
     .file(".env", "MC_KEY=0123456789abcdef-us21\n")
-    .script("basic", r#"http::connection("mc").get("/echo").json.headers.authorization"#);
-    // base64("anystring:0123456789abcdef-us21")
-    assert_eq!(hub.run("basic", "{}").json(), "Basic YW55c3RyaW5nOjAxMjM0NTY3ODlhYmNkZWYtdXMyMQ==");
+    .script(
+        "basic",
+        r#"
+        let sent = http::connection("mc").get("/echo").json.headers.authorization;
+        // base64("anystring:0123456789abcdef-us21")
+        #{ right: sent == "Basic YW55c3RyaW5nOjAxMjM0NTY3ODlhYmNkZWYtdXMyMQ==", shown: sent }
+        "#,
+    );
+    // The credentials went to the server, and a result that holds them shows them redacted.
+    assert_eq!(hub.run("basic", "{}").json(), json!({ "right": true, "shown": "Basic ***" }));
     hub.manifest(&format!(
         "[connections.mc]\ntype = \"http\"\nbase_url = \"{}\"\nuser = \"a\"\nheaders = {{ Authorization = \"Bearer x\" }}\n",
         api.server.url()
