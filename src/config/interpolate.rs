@@ -92,7 +92,8 @@ impl Environment {
             } else if let Some(body) = after.strip_prefix('{') {
                 let end = body
                     .find('}')
-                    .ok_or_else(|| format!("unterminated `${{` in \"{raw}\" (write `$$` for a literal `$`)"))?;
+                    // The text is not quoted: it may be a credential written as it is.
+                    .ok_or_else(|| "unterminated `${` (write `$$` for a literal `$`)".to_string())?;
                 let name = &body[..end];
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                     return Err(format!("`${{{name}}}` is not a valid variable name"));
@@ -213,7 +214,8 @@ mod tests {
     fn missing_and_malformed_variables_are_errors() {
         let err = env(&[]).expand("${SB_SURELY_UNSET_VAR}").unwrap_err();
         assert!(err.contains("`SB_SURELY_UNSET_VAR` is not set"), "{err}");
-        assert!(env(&[]).expand("${OPEN").unwrap_err().contains("unterminated"));
+        let unterminated = env(&[]).expand("s3cret-tok3n${OPEN").unwrap_err();
+        assert!(unterminated.contains("unterminated") && !unterminated.contains("s3cret"), "{unterminated}");
         assert!(env(&[]).expand("${a b}").unwrap_err().contains("not a valid variable name"));
     }
 }

@@ -97,8 +97,9 @@ pub(super) fn send(
         url.query_pairs_mut().extend_pairs(&query);
     }
 
-    // What a connection or the script set goes to the origin it was sent to, not further.
-    let guarded = endpoint.is_some() || !options.headers.is_empty();
+    // What a connection or the script set (headers, a body a 307 or 308 would send again) goes
+    // to the origin it was sent to, not further.
+    let guarded = endpoint.is_some() || !options.headers.is_empty() || options.body.is_some();
     let client = if guarded { &sender.guarded } else { &sender.open };
 
     // Headers of the call replace the connection's headers of the same name; an array value
