@@ -61,6 +61,12 @@ path = "/leak"
 script = "leak"
 auth = "public"
 
+[[route]]
+method = "GET"
+path = "/leak-header"
+script = "leak_header"
+auth = "public"
+
 [[key]]
 name = "ops"
 token = "admin-token-1"
@@ -77,6 +83,10 @@ scopes = ["admin"]
         log::warn(`auth ${seen.authorization}`);
         #{ query: seen.query, auth: seen.authorization }
         "#,
+    )
+    .script(
+        "leak_header",
+        r#"let seen = http::connection("api").get("/x").json; response(200, "seen", #{ "x-seen": seen.authorization })"#,
     )
     .script(
         "fails",
@@ -117,6 +127,8 @@ fn a_result_returned_over_http_is_redacted_like_its_run_log_record() {
     let reply = server.get("/leak", &[]);
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.json(), json!({ "query": "key=***", "auth": "Basic ***" }));
+    let header = server.get("/leak-header", &[]);
+    assert_eq!((header.status, header.header("x-seen").as_deref()), (200, Some("Basic ***")), "{}", header.text);
     let runs = server.get("/_/runs", &[("authorization", "Bearer admin-token-1")]);
     assert_eq!(runs.status, 200, "{}", runs.text);
     assert!(runs.text.contains("key=***"), "{}", runs.text);
