@@ -69,7 +69,7 @@ fn read_dotenv(dir: &Path) -> Result<HashMap<String, String>, ConfigError> {
         return Ok(HashMap::new());
     }
     let text = std::fs::read_to_string(&path).map_err(|err| ConfigError::file(&path, format!("cannot read: {err}")))?;
-    let pairs = dotenvy::from_path_iter(&path).map_err(|err| dotenv_error(&path, &text, err))?;
+    let pairs = dotenvy::from_read_iter(text.as_bytes());
     pairs.map(|pair| pair.map_err(|err| dotenv_error(&path, &text, err))).collect()
 }
 
