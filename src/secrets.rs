@@ -3,13 +3,20 @@
 /// The manifest's secret values (credentials: see `config::credentials`) and the forms the hub
 /// itself writes them in; each is replaced by `***` in output. Cheap to clone: every run log
 /// record carries one to its writer thread.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Secrets {
     /// The values, and each as URL-encoding writes it (a query string, a form, a path segment).
     values: std::sync::Arc<[String]>,
     /// The values as they read inside a JSON string, and inside JSON text kept in a JSON string,
     /// where that differs (quotes, backslashes, control characters).
     escaped: std::sync::Arc<[String]>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Debug output (a panic message, a `{:?}` of the capabilities) must never print a secret.
+        write!(f, "Secrets({} forms)", self.values.len() + self.escaped.len())
+    }
 }
 
 impl Secrets {
@@ -140,6 +147,12 @@ fn replace_all<'a>(mut text: String, values: impl Iterator<Item = &'a String>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let secrets = Secrets::new(["hunter2-token".to_string()]);
+        assert!(!format!("{secrets:?}").contains("hunter2"));
+    }
 
     #[test]
     fn redacts_the_url_encoded_forms_too() {

@@ -22,10 +22,17 @@ use std::path::{Path, PathBuf};
 pub const MANIFEST: &str = "switchboard.toml";
 
 /// A manifest read from a hub, with its secret values (see `credentials`).
-#[derive(Debug)]
 pub struct Loaded {
     pub manifest: Manifest,
     pub secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Like `Text`, Debug output never prints a secret.
+        let secrets = format!("{} values", self.secrets.len());
+        f.debug_struct("Loaded").field("manifest", &self.manifest).field("secrets", &secrets).finish()
+    }
 }
 
 /// Reads, expands and validates `DIR/switchboard.toml`, reporting every error found.
