@@ -1,22 +1,39 @@
 //! Secret values from the manifest, and their redaction from anything a user or log may see.
 
-/// The values that `${VAR}` expanded to; they are replaced by `***` in output. Cheap to clone:
-/// every run log record carries one to its writer thread.
-#[derive(Clone, Debug, Default)]
+/// The manifest's secret values (credentials: see `config::credentials`) and the forms the hub
+/// itself writes them in; each is replaced by `***` in output. Cheap to clone: every run log
+/// record carries one to its writer thread.
+#[derive(Clone, Default)]
 pub struct Secrets {
+    /// The values, and each as URL-encoding writes it (a query string, a form, a path segment).
     values: std::sync::Arc<[String]>,
     /// The values as they read inside a JSON string, and inside JSON text kept in a JSON string,
     /// where that differs (quotes, backslashes, control characters).
     escaped: std::sync::Arc<[String]>,
 }
 
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Debug output (a panic message, a `{:?}` of the capabilities) must never print a secret.
+        write!(f, "Secrets({} forms)", self.values.len() + self.escaped.len())
+    }
+}
+
 impl Secrets {
-    /// Secrets from expanded values; very short values are skipped because redacting them would
-    /// mangle ordinary text.
+    /// Secrets from the manifest's secret values; very short values are skipped because
+    /// redacting them would mangle ordinary text.
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut values: Vec<String> = values.into_iter().filter(|value| value.len() >= 4).collect();
+        let mut values: Vec<String> = values
+            .into_iter()
+            .filter(|value| value.len() >= 4)
+            .flat_map(|value| {
+                let mut forms = url_encoded(&value);
+                forms.push(value);
+                forms
+            })
+            .collect();
         // Longest first, so a secret that contains another is redacted whole.
-        values.sort_by_key(|value| std::cmp::Reverse(value.len()));
+        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         values.dedup();
         // Escaped once for a JSON string, twice for JSON text kept in a JSON string (a run's result).
         let escape = |value: &str| {
@@ -97,6 +114,25 @@ impl Secrets {
     }
 }
 
+/// `value` as the hub's URL-encoders may write it, where that differs: in a form or query built
+/// from pairs (a space as `+`, or as `%20`), in a query or path segment written whole.
+fn url_encoded(value: &str) -> Vec<String> {
+    let form: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    // In `form` a `+` can only be an encoded space: a literal one is `%2B`.
+    let spaces = form.replace('+', "%20");
+    let mut forms = vec![form, spaces];
+    if let Ok(mut url) = reqwest::Url::parse("http://h/") {
+        url.set_query(Some(value));
+        forms.extend(url.query().map(String::from));
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.clear().push(value);
+        }
+        forms.push(url.path().trim_start_matches('/').to_string());
+    }
+    forms.retain(|form| form != value);
+    forms
+}
+
 /// `text` with each of `values` replaced by `***`, in the order given; unchanged text is not
 /// copied.
 fn replace_all<'a>(mut text: String, values: impl Iterator<Item = &'a String>) -> String {
@@ -111,6 +147,23 @@ fn replace_all<'a>(mut text: String, values: impl Iterator<Item = &'a String>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let secrets = Secrets::new(["hunter2-token".to_string()]);
+        assert!(!format!("{secrets:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn redacts_the_url_encoded_forms_too() {
+        let secrets = Secrets::new(["p+ss/w=rd&x y#".to_string()]);
+        for form in
+            ["p%2Bss%2Fw%3Drd%26x+y%23", "p%2Bss%2Fw%3Drd%26x%20y%23", "p+ss/w=rd&x%20y%23", "p+ss%2Fw=rd&x%20y%23"]
+        {
+            assert_eq!(secrets.redact(&format!("k={form}!")), "k=***!", "{form}");
+            assert!(secrets.found_in_json(&format!("{{\"k\":\"{form}\"}}")), "{form}");
+        }
+    }
 
     #[test]
     fn redacts_every_occurrence_longest_first() {

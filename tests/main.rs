@@ -41,6 +41,8 @@ mod serve_auth;
 mod serve_docs;
 // The script contract and the Rhai-source stdlib modules.
 mod scripts;
+// Which manifest values are secrets, and their redaction from everything that leaves the hub.
+mod secrets;
 // `json`, `time`, `log` and `state`.
 mod stdlib_basics;
 // `exec` with real programs.

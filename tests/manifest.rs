@@ -168,3 +168,13 @@ fn every_semantic_error_has_its_line_and_column() {
     hub.manifest("[fs]\nroots = [\"no-such-folder\"]\n");
     hub.cmd(&["check"]).output().fails_with(2, &["switchboard.toml:2:10: fs.roots[0]: cannot use `no-such-folder`"]);
 }
+
+#[test]
+fn a_dotenv_line_that_does_not_parse_is_named_by_line_without_its_value() {
+    let hub = Hub::new();
+    hub.manifest("[connections.db]\ntype = \"sqlite\"\npath = \"${SB_DB_FILE}\"\n")
+        .file(".env", "# the database\nSB_DB_FILE=data/x.db\n\nSB_TOKEN \"hunter2-very-secret\"\n");
+    let out = hub.cmd(&["check"]).output();
+    out.fails_with(2, &[".env:4"]);
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}

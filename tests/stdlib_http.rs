@@ -444,12 +444,110 @@ fn user_and_password_become_basic_credentials() {
         api.server.url()
     ))
     .file(".env", "MC_KEY=0123456789abcdef-us21\n")
-    .script("basic", r#"http::connection("mc").get("/echo").json.headers.authorization"#);
-    // base64("anystring:0123456789abcdef-us21")
-    assert_eq!(hub.run("basic", "{}").json(), "Basic YW55c3RyaW5nOjAxMjM0NTY3ODlhYmNkZWYtdXMyMQ==");
+    .script(
+        "basic",
+        r#"
+        let sent = http::connection("mc").get("/echo").json.headers.authorization;
+        // base64("anystring:0123456789abcdef-us21")
+        #{ right: sent == "Basic YW55c3RyaW5nOjAxMjM0NTY3ODlhYmNkZWYtdXMyMQ==", shown: sent }
+        "#,
+    );
+    // The credentials went to the server, and a result that holds them shows them redacted.
+    assert_eq!(hub.run("basic", "{}").json(), json!({ "right": true, "shown": "Basic ***" }));
     hub.manifest(&format!(
         "[connections.mc]\ntype = \"http\"\nbase_url = \"{}\"\nuser = \"a\"\nheaders = {{ Authorization = \"Bearer x\" }}\n",
         api.server.url()
     ));
     hub.cmd(&["check"]).output().fails_with(2, &["connections.mc.user", "not both"]);
+}
+
+/// Every request a second origin received, as `QUERY HEADERS` text, for redirect tests.
+#[derive(Clone, Default)]
+struct Received(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Received {
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn credentials_never_follow_a_redirect_to_another_origin() {
+    // The other origin: another port on loopback, which counts what reached it.
+    let received = Received::default();
+    let log = received.clone();
+    let other = HttpServer::start(axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+        let log = log.clone();
+        async move {
+            log.0.lock().unwrap().push(format!("{} {headers:?}", uri.query().unwrap_or_default()).to_lowercase());
+            "landed"
+        }
+    }));
+    let landing = format!("{}/landing", other.url());
+    let home = axum::Router::new()
+        .route("/jump", any(move || async move { Redirect::temporary(&landing) }))
+        .route("/here", get(|| async { Redirect::temporary("/echo?moved=1") }))
+        .route("/echo", any(echo));
+    let home = HttpServer::start(home);
+    let hub = Hub::new();
+    hub.manifest(&format!(
+        r#"
+[connections.api]
+type = "http"
+base_url = "{base}"
+headers = {{ X-Api-Key = "${{SB_REDIRECT_KEY}}" }}
+query = {{ token = "${{SB_REDIRECT_QUERY}}" }}
+
+[connections.basic]
+type = "http"
+base_url = "{base}"
+user = "robot"
+password = "${{SB_REDIRECT_PASSWORD}}"
+"#,
+        base = home.url()
+    ))
+    .file(
+        ".env",
+        "SB_REDIRECT_KEY=header-key-7f3a\nSB_REDIRECT_QUERY=query-key-8b4c\nSB_REDIRECT_PASSWORD=basic-pw-9c5d\n",
+    )
+    .script(
+        "hop",
+        r#"
+        let api = http::connection("api");
+        let away = api.get("/jump");
+        let same = api.get("/here");
+        let basic = http::connection("basic").get("/jump");
+        let set = http::get(input.base + "/jump", #{ headers: #{ "x-api-key": "script-set-key" } });
+        let posted = http::post(input.base + "/jump", #{ json: #{ secret: "body-secret" } });
+        let plain = http::get(input.base + "/jump");
+        #{
+            posted: posted.status,
+            away: [away.status, away.headers.location],
+            same: [same.status, same.json.query, same.json.headers.contains("x-api-key")],
+            basic: basic.status,
+            set: set.status,
+            plain: [plain.status, plain.text],
+        }
+        "#,
+    );
+    let out = hub.run("hop", &json!({ "base": home.url() }).to_string()).json();
+    let landing = format!("{}/landing", other.url());
+    assert_eq!(
+        out,
+        json!({
+            "away": [307, landing],
+            "same": [200, "moved=1", true],
+            "basic": 307,
+            "set": 307,
+            "posted": 307,
+            "plain": [200, "landed"],
+        })
+    );
+    // Only the plain GET, which carried nothing the hub or the script set, arrived (a 307 would
+    // have sent the POST's body again).
+    let seen = received.all();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    for secret in ["header-key-7f3a", "query-key-8b4c", "script-set-key", "authorization", "x-api-key"] {
+        assert!(!seen[0].contains(secret), "{secret} reached the other origin: {seen:?}");
+    }
 }

@@ -1,6 +1,6 @@
 //! `[connections.NAME]`: the outside services scripts reach by name.
 
-use super::interpolate::Text;
+use super::interpolate::{Text, credential, credential_expansions};
 use super::units::Duration;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -35,7 +35,9 @@ pub struct ConnectionSpec {
     #[serde(rename = "type")]
     kind: ConnectionKind,
     base_url: Option<Text>,
+    #[serde(default, deserialize_with = "credential_expansions")]
     headers: Option<BTreeMap<String, Text>>,
+    #[serde(default, deserialize_with = "credential_expansions")]
     query: Option<BTreeMap<String, Text>>,
     timeout: Option<Duration>,
     path: Option<Text>,
@@ -44,6 +46,7 @@ pub struct ConnectionSpec {
     from: Option<Text>,
     starttls: Option<String>,
     user: Option<Text>,
+    #[serde(default, deserialize_with = "credential")]
     password: Option<Text>,
     retry: Option<HttpRetry>,
     circuit: Option<HttpCircuit>,

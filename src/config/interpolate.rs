@@ -1,8 +1,10 @@
 //! `${VAR}` expansion in manifest strings: the process environment first, then the hub's `.env`.
 //!
 //! Expansion happens while the manifest is deserialized, so an unset variable is reported with the
-//! key path and line:column of the string that uses it. Every expanded value is remembered as a
-//! secret so that it can be redacted from logs, errors and the run log.
+//! key path and line:column of the string that uses it. Every expansion is remembered with its
+//! variable's name (for `[secrets] vars`), and a credential field ([`credential`],
+//! [`credential_expansions`]) remembers its values as secrets: only those are redacted, so plain
+//! configuration such as a base URL or a folder name stays readable.
 
 use serde::{Deserialize, Deserializer, de};
 use std::cell::RefCell;
@@ -30,7 +32,28 @@ impl fmt::Debug for Text {
 /// Where `${VAR}` values come from while one manifest is being read.
 pub struct Environment {
     dotenv: HashMap<String, String>,
-    secrets: Vec<String>,
+    read: Expanded,
+    /// Set while a credential field is read.
+    credential: Option<Credential>,
+}
+
+/// What reading one manifest expanded.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    /// Every `${NAME}` expanded, as (name, value), in the order read.
+    pub variables: Vec<(String, String)>,
+    /// Values of credential fields: secrets.
+    pub credentials: Vec<String>,
+}
+
+/// How much of a credential field is secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    /// The whole value, however written (a key token, a password, a verify secret).
+    Whole,
+    /// What `${VAR}` expanded to in it (connection headers and query: `Bearer ${TOKEN}`), not
+    /// what was written into the manifest as it is (`Accept = "application/json"`).
+    Expansions,
 }
 
 thread_local! {
@@ -40,16 +63,16 @@ thread_local! {
 impl Environment {
     /// An environment that consults the process first, then the given `.env` pairs.
     pub fn new(dotenv: HashMap<String, String>) -> Self {
-        Self { dotenv, secrets: Vec::new() }
+        Self { dotenv, read: Expanded::default(), credential: None }
     }
 
     /// Runs `read` with this environment active for every [`Text`] it deserializes; returns the
-    /// result and the values that were expanded.
-    pub fn scope<T>(self, read: impl FnOnce() -> T) -> (T, Vec<String>) {
+    /// result and what was expanded.
+    pub fn scope<T>(self, read: impl FnOnce() -> T) -> (T, Expanded) {
         ACTIVE.with(|active| *active.borrow_mut() = Some(self));
         let result = read();
         let env = ACTIVE.with(|active| active.borrow_mut().take());
-        (result, env.map(|env| env.secrets).unwrap_or_default())
+        (result, env.map(|env| env.read).unwrap_or_default())
     }
 
     fn lookup(&self, name: &str) -> Option<String> {
@@ -69,7 +92,8 @@ impl Environment {
             } else if let Some(body) = after.strip_prefix('{') {
                 let end = body
                     .find('}')
-                    .ok_or_else(|| format!("unterminated `${{` in \"{raw}\" (write `$$` for a literal `$`)"))?;
+                    // The text is not quoted: it may be a credential written as it is.
+                    .ok_or_else(|| "unterminated `${` (write `$$` for a literal `$`)".to_string())?;
                 let name = &body[..end];
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                     return Err(format!("`${{{name}}}` is not a valid variable name"));
@@ -77,9 +101,10 @@ impl Environment {
                 let value = self.lookup(name).ok_or_else(|| {
                     format!("environment variable `{name}` is not set (looked in the environment and in .env)")
                 })?;
-                if !value.is_empty() {
-                    self.secrets.push(value.clone());
+                if self.credential.is_some() && !value.is_empty() {
+                    self.read.credentials.push(value.clone());
                 }
+                self.read.variables.push((name.to_string(), value.clone()));
                 out.push_str(&value);
                 rest = &body[end + 1..];
             } else {
@@ -124,10 +149,40 @@ impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
         ACTIVE.with(|active| match active.borrow_mut().as_mut() {
-            Some(env) => env.expand(&raw).map(Text).map_err(de::Error::custom),
+            Some(env) => {
+                let value = env.expand(&raw).map_err(de::Error::custom)?;
+                if env.credential == Some(Credential::Whole) && !value.is_empty() {
+                    env.read.credentials.push(value.clone());
+                }
+                Ok(Text(value))
+            }
             None => Ok(Text(raw)),
         })
     }
+}
+
+/// `deserialize_with` for a credential field (a key token, a password, a verify secret): every
+/// [`Text`] in it is a secret, whole.
+pub fn credential<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<T, D::Error> {
+    reading(Credential::Whole, deserializer)
+}
+
+/// `deserialize_with` for a field whose `${VAR}` expansions are credentials (a connection's
+/// `headers` and `query`): what the variables expanded to is secret, text written as it is not.
+pub fn credential_expansions<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<T, D::Error> {
+    reading(Credential::Expansions, deserializer)
+}
+
+fn reading<'de, D: Deserializer<'de>, T: Deserialize<'de>>(kind: Credential, deserializer: D) -> Result<T, D::Error> {
+    let set = |credential: Option<Credential>| {
+        ACTIVE.with(|active| {
+            active.borrow_mut().as_mut().and_then(|env| std::mem::replace(&mut env.credential, credential))
+        })
+    };
+    let outer = set(Some(kind));
+    let result = T::deserialize(deserializer);
+    set(outer);
+    result
 }
 
 #[cfg(test)]
@@ -139,10 +194,15 @@ mod tests {
     }
 
     #[test]
-    fn expands_from_dotenv_and_records_secrets() {
-        let mut env = env(&[("SB_TEST_TOKEN", "s3cret")]);
+    fn expands_from_dotenv_and_records_variables_and_credentials() {
+        let mut env = env(&[("SB_TEST_TOKEN", "s3cret"), ("SB_TEST_BASE", "http://h")]);
+        assert_eq!(env.expand("${SB_TEST_BASE}/x"), Ok("http://h/x".to_string()));
+        env.credential = Some(Credential::Expansions);
         assert_eq!(env.expand("Bearer ${SB_TEST_TOKEN}!"), Ok("Bearer s3cret!".to_string()));
-        assert_eq!(env.secrets, vec!["s3cret".to_string()]);
+        let variables = [("SB_TEST_BASE", "http://h"), ("SB_TEST_TOKEN", "s3cret")];
+        let variables: Vec<_> = variables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(env.read.variables, variables);
+        assert_eq!(env.read.credentials, vec!["s3cret".to_string()]);
     }
 
     #[test]
@@ -154,7 +214,8 @@ mod tests {
     fn missing_and_malformed_variables_are_errors() {
         let err = env(&[]).expand("${SB_SURELY_UNSET_VAR}").unwrap_err();
         assert!(err.contains("`SB_SURELY_UNSET_VAR` is not set"), "{err}");
-        assert!(env(&[]).expand("${OPEN").unwrap_err().contains("unterminated"));
+        let unterminated = env(&[]).expand("s3cret-tok3n${OPEN").unwrap_err();
+        assert!(unterminated.contains("unterminated") && !unterminated.contains("s3cret"), "{unterminated}");
         assert!(env(&[]).expand("${a b}").unwrap_err().contains("not a valid variable name"));
     }
 }

@@ -1,7 +1,7 @@
 //! The typed form of `switchboard.toml`: every section and key a hub may use.
 
 use super::connection::Connection;
-use super::interpolate::{ExpandedTable, Text};
+use super::interpolate::{ExpandedTable, Text, credential};
 use super::units::{Duration, Size};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -34,6 +34,19 @@ pub struct Manifest {
     pub run_log: RunLog,
     #[serde(default)]
     pub queue: Queue,
+    #[serde(default)]
+    pub secrets: SecretVars,
+}
+
+/// `[secrets]`: variables whose values are secrets wherever the manifest expands them, beside
+/// the credential fields (key tokens, passwords, verify secrets, connection headers and query,
+/// URL userinfo), which always are.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretVars {
+    /// Names of variables the manifest uses as `${NAME}`.
+    #[serde(default)]
+    pub vars: Vec<String>,
 }
 
 /// `[run_log]`: how long run records are kept.
@@ -221,6 +234,7 @@ pub struct Verify {
     pub header: String,
     #[serde(default)]
     pub prefix: String,
+    #[serde(deserialize_with = "credential")]
     pub secret: Text,
     pub tolerance: Option<Duration>,
 }
@@ -348,6 +362,7 @@ fn default_workers() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct Key {
     pub name: String,
+    #[serde(deserialize_with = "credential")]
     pub token: Text,
     #[serde(default)]
     pub scopes: Vec<String>,

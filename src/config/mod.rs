@@ -1,6 +1,7 @@
 //! The hub manifest (`switchboard.toml`) and `.env`: reading, `${VAR}` expansion and validation.
 
 mod connection;
+mod credentials;
 mod error;
 mod interpolate;
 mod manifest;
@@ -22,11 +23,18 @@ use std::path::{Path, PathBuf};
 /// The manifest's file name inside a hub.
 pub const MANIFEST: &str = "switchboard.toml";
 
-/// A manifest read from a hub, with the secret values it expanded from the environment.
-#[derive(Debug)]
+/// A manifest read from a hub, with its secret values (see `credentials`).
 pub struct Loaded {
     pub manifest: Manifest,
     pub secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Like `Text`, Debug output never prints a secret.
+        let secrets = format!("{} values", self.secrets.len());
+        f.debug_struct("Loaded").field("manifest", &self.manifest).field("secrets", &secrets).finish()
+    }
 }
 
 /// Reads, expands and validates `DIR/switchboard.toml`, reporting every error found.
@@ -49,7 +57,7 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigErrors> {
 
 /// Parses manifest text; `file` is only used to name the source in errors.
 pub fn parse(file: &Path, text: &str, dotenv: HashMap<String, String>) -> Result<Loaded, ConfigError> {
-    let (result, secrets) = Environment::new(dotenv).scope(|| {
+    let (result, expanded) = Environment::new(dotenv).scope(|| {
         let deserializer = toml::Deserializer::parse(text).map_err(|err| (String::new(), err))?;
         serde_path_to_error::deserialize::<_, Manifest>(deserializer)
             .map_err(|err| (err.path().to_string(), err.into_inner()))
@@ -60,6 +68,7 @@ pub fn parse(file: &Path, text: &str, dotenv: HashMap<String, String>) -> Result
         key: Some(key),
         message: error::with_suggestion(err.message().trim()),
     })?;
+    let secrets = credentials::secrets(file, text, &manifest, expanded)?;
     Ok(Loaded { manifest, secrets })
 }
 
@@ -69,6 +78,24 @@ fn read_dotenv(dir: &Path) -> Result<HashMap<String, String>, ConfigError> {
     if !path.exists() {
         return Ok(HashMap::new());
     }
-    let pairs = dotenvy::from_path_iter(&path).map_err(|err| ConfigError::file(&path, err.to_string()))?;
-    pairs.map(|pair| pair.map_err(|err| ConfigError::file(&path, err.to_string()))).collect()
+    let text = std::fs::read_to_string(&path).map_err(|err| ConfigError::file(&path, format!("cannot read: {err}")))?;
+    let pairs = dotenvy::from_read_iter(text.as_bytes());
+    pairs.map(|pair| pair.map_err(|err| dotenv_error(&path, &text, err))).collect()
+}
+
+/// A `.env` error that says where, never what the line holds: the line may be a secret.
+fn dotenv_error(path: &Path, text: &str, err: dotenvy::Error) -> ConfigError {
+    let dotenvy::Error::LineParse(line, index) = err else {
+        return ConfigError::file(path, err.to_string());
+    };
+    let position = text.find(line.trim_end()).map(|start| {
+        let at = start + index.min(line.trim_end().len());
+        line_column(text, if text.is_char_boundary(at) { at } else { start })
+    });
+    let message = if position.is_some() {
+        "not a `KEY=value` line, or a quote opened here is never closed (a name, `=`, then the value, quoted if it holds spaces, `#` or quotes); the line is not shown, as it may hold a secret"
+    } else {
+        "a line is not `KEY=value` (a name, `=`, then the value, quoted if it holds spaces, `#` or quotes); it is not shown, as it may hold a secret"
+    };
+    ConfigError { file: path.to_path_buf(), position, key: None, message: message.to_string() }
 }

@@ -166,7 +166,7 @@ pub struct Outcome {
     pub lines: Vec<Line>,
     /// Lines beyond the per-run cap that were counted but not kept.
     pub dropped_lines: usize,
-    /// The result, or why there is none (messages redacted).
+    /// The result, or why there is none (secrets redacted from both).
     pub result: Result<Reply, RunError>,
     /// How many events the run emitted (stored before the outcome is returned).
     pub emitted: usize,
@@ -297,7 +297,7 @@ fn finish(
     for line in &mut lines {
         line.text = secrets.redact(&line.text);
     }
-    let result = result.map_err(|err| redact_error(err, secrets));
+    let result = result.map(|reply| redact_reply(reply, secrets)).map_err(|err| redact_error(err, secrets));
     let outcome = Outcome {
         run_id,
         // The record reads the script's name from the outcome, so the invocation gives it up.
@@ -316,6 +316,18 @@ fn finish(
         host.runlog.record(record::of(&outcome, &invocation, &labels, secrets, input_json), secrets.clone());
     }
     outcome
+}
+
+/// The result as every caller gets it (an HTTP response, `run`'s stdout, the REPL, the run log),
+/// secrets redacted; a result without one, nearly every one, is not copied.
+fn redact_reply(mut reply: Reply, secrets: &crate::secrets::Secrets) -> Reply {
+    if secrets.found_in_json(&reply.text) {
+        reply.text = secrets.redacted_json(reply.text);
+    }
+    for (_, value) in &mut reply.headers {
+        *value = secrets.redacted(std::mem::take(value));
+    }
+    reply
 }
 
 fn redact_error(error: RunError, secrets: &crate::secrets::Secrets) -> RunError {

@@ -97,6 +97,11 @@ pub(super) fn send(
         url.query_pairs_mut().extend_pairs(&query);
     }
 
+    // What a connection or the script set (headers, a body a 307 or 308 would send again) goes
+    // to the origin it was sent to, not further.
+    let guarded = endpoint.is_some() || !options.headers.is_empty() || options.body.is_some();
+    let client = if guarded { &sender.guarded } else { &sender.open };
+
     // Headers of the call replace the connection's headers of the same name; an array value
     // sends the header once per item.
     let mut headers = endpoint.map(|endpoint| endpoint.headers.clone()).unwrap_or_default();
@@ -115,6 +120,7 @@ pub(super) fn send(
 
     let call = Call {
         sender,
+        client,
         function,
         endpoint,
         what: match endpoint {
@@ -128,7 +134,7 @@ pub(super) fn send(
         wanted: options.timeout.or(endpoint.and_then(|endpoint| endpoint.timeout)).unwrap_or(DEFAULT_TIMEOUT),
         policy,
     };
-    let mut request = sender.client.request(method, url).headers(headers);
+    let mut request = client.request(method, url).headers(headers);
     if let Some(body) = body {
         request = request.body(body);
     }
@@ -139,6 +145,8 @@ pub(super) fn send(
 /// One script call in progress.
 struct Call<'a> {
     sender: &'a Sender,
+    /// The sender's client this call goes through.
+    client: &'a Client,
     function: &'a str,
     endpoint: Option<&'a Endpoint>,
     /// The request as errors name it: "GET http://host/path (connection `api`)".
@@ -234,7 +242,7 @@ impl Call<'_> {
         let left = context::remaining().unwrap_or(Duration::MAX);
         let timeout = self.wanted.min(left);
         *request.timeout_mut() = Some(timeout);
-        let outcome = wait(&self.sender.runtime, exchange(self.sender.client.clone(), request));
+        let outcome = wait(&self.sender.runtime, exchange(self.client.clone(), request));
         Tried { outcome, timeout, capped: left < self.wanted }
     }
 

@@ -33,7 +33,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 /// lives in its endpoint here, so every run of the snapshot shares it.
 pub struct HttpCapability {
     /// Built on first use: loading the platform's root certificates is wasted on `check`.
-    client: OnceLock<std::result::Result<Client, String>>,
+    clients: OnceLock<std::result::Result<Clients, String>>,
     connections: BTreeMap<String, Arc<Endpoint>>,
 }
 
@@ -52,19 +52,26 @@ impl HttpCapability {
                 connections.insert(name.clone(), Arc::new(endpoint));
             }
         }
-        if errors.is_empty() { Ok(Self { client: OnceLock::new(), connections }) } else { Err(errors) }
+        if errors.is_empty() { Ok(Self { clients: OnceLock::new(), connections }) } else { Err(errors) }
     }
 
     fn sender(&self, capabilities: &Capabilities, function: &str) -> Result<Sender> {
-        let client = self.client.get_or_init(|| {
-            Client::builder()
-                .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|err| format!("cannot start the HTTP client: {err}"))
+        let clients = self.clients.get_or_init(|| {
+            let client = |redirects: reqwest::redirect::Policy| {
+                Client::builder()
+                    .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+                    // A Referer would carry the URL (and its query) to wherever a redirect leads.
+                    .referer(false)
+                    .redirect(redirects)
+                    .build()
+                    .map_err(|err| format!("cannot start the HTTP client: {err}"))
+            };
+            Ok(Clients { open: client(reqwest::redirect::Policy::default())?, guarded: client(same_origin())? })
         });
-        match client {
-            Ok(client) => Ok(Sender {
-                client: client.clone(),
+        match clients {
+            Ok(clients) => Ok(Sender {
+                open: clients.open.clone(),
+                guarded: clients.guarded.clone(),
                 runtime: capabilities.runtime.clone(),
                 metrics: Arc::clone(&capabilities.host.metrics),
             }),
@@ -73,11 +80,37 @@ impl HttpCapability {
     }
 }
 
-/// What sends a request: the shared client, the runtime that drives it and the metrics that
+/// The two clients of a snapshot, which differ only in the redirects they follow.
+struct Clients {
+    open: Client,
+    guarded: Client,
+}
+
+/// Redirects within the origin (scheme, host and port) of the first request, up to 10; a
+/// redirect elsewhere is not followed and its 3xx is the answer. A connection's headers, query
+/// and credentials, and headers a script set, are meant for the origin they were sent to only
+/// (reqwest itself would forward all but `Authorization` and `Cookie`).
+fn same_origin() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(Url::origin);
+        if first.is_some_and(|first| first != attempt.url().origin()) {
+            attempt.stop()
+        } else if attempt.previous().len() > 10 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// What sends a request: the shared clients, the runtime that drives them and the metrics that
 /// count retries and circuit states.
 #[derive(Clone)]
 struct Sender {
-    client: Client,
+    /// Follows every redirect, for a call that carries nothing the hub or the script set.
+    open: Client,
+    /// Follows redirects within the origin only ([`same_origin`]).
+    guarded: Client,
     runtime: Handle,
     metrics: Arc<Metrics>,
 }
