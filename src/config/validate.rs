@@ -27,6 +27,9 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
     if manifest.limits.timeout.0.is_zero() {
         error("limits.timeout".into(), "must be longer than 0s".into());
     }
+    for (key, message) in manifest.limits.problems() {
+        error(key.into(), message);
+    }
 
     let mut seen_routes = HashSet::new();
     for (index, route) in manifest.routes.iter().enumerate() {
