@@ -253,3 +253,26 @@ fn a_huge_thrown_message_and_result_are_bounded_in_the_record() {
     let error = records[1]["error"].as_str().unwrap();
     assert!(error.len() <= 64 * 1024 + 100 && error.ends_with("bytes]"), "{}", &error[error.len() - 60..]);
 }
+
+#[test]
+fn the_events_one_run_may_emit_are_bounded_in_number_and_size() {
+    let hub = Hub::new();
+    hub.script(
+        "big",
+        r#"let s = ""; s.pad(1000000, "e");
+           let sent = 0;
+           try { for i in 0..100 { events::emit("big", s); sent += 1; } } catch (err) { return `${sent}: ${err}`; }
+           "all sent""#,
+    );
+    hub.script(
+        "many",
+        r#"let sent = 0;
+           try { for i in 0..2000 { events::emit("tick", i); sent += 1; } } catch (err) { return `${sent}: ${err}`; }
+           "all sent""#,
+    );
+    let big = hub.run("big", "{}").json();
+    assert!(big.as_str().unwrap().starts_with("16: events.emit: "), "{big}");
+    assert!(big.as_str().unwrap().contains("16 MiB"), "{big}");
+    let many = hub.run("many", "{}").json();
+    assert!(many.as_str().unwrap().starts_with("1000: events.emit: "), "{many}");
+}

@@ -45,6 +45,11 @@ pub struct Line {
 /// Lines kept per run; later ones are counted, not stored, so a chatty loop cannot exhaust memory.
 pub const MAX_LINES: usize = 1_000;
 
+/// Events one run may emit, and bytes of their data (as JSON) together: they are held until the
+/// run ends and then stored, so a loop of `events::emit` must not grow without bound.
+pub const MAX_EVENTS: usize = 1_000;
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
 /// How much of what a run prints and logs is kept: each line, and all its lines together (bytes
 /// of text, markers included). Applied as each line is captured, so no more is ever held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,8 +134,10 @@ pub struct RunState {
     pub depth: usize,
     /// After this many operations, hand the async worker this run is on to another thread.
     pub hand_off_after: Option<u64>,
-    /// Events emitted by `events::emit`, stored when the run ends.
+    /// Events emitted by `events::emit`, stored when the run ends; at most [`MAX_EVENTS`] of
+    /// [`MAX_EVENT_BYTES`] together.
     pub emitted: Vec<(String, serde_json::Value)>,
+    pub emitted_bytes: usize,
     /// Redacts lines that are echoed as they happen, and a line before it is cut (so a cut cannot
     /// keep part of a secret); kept lines are redacted again when the run ends.
     pub secrets: crate::secrets::Secrets,
@@ -152,6 +159,7 @@ impl RunState {
             depth: 0,
             hand_off_after: None,
             emitted: Vec::new(),
+            emitted_bytes: 0,
             secrets: crate::secrets::Secrets::default(),
         }
     }
@@ -260,14 +268,24 @@ pub fn set_depth(depth: usize) {
     });
 }
 
-/// Adds an emitted event to the current run; false outside a run.
-pub fn record_event(name: &str, data: serde_json::Value) -> bool {
-    CURRENT.with(|current| match current.borrow_mut().as_mut() {
-        Some(state) => {
-            state.emitted.push((name.to_string(), data));
-            true
+/// Adds an emitted event to the current run; refused outside a run and past the run's bounds.
+pub fn record_event(name: &str, data: serde_json::Value) -> Result<(), String> {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        let state = current.as_mut().ok_or("events can only be emitted from inside a run")?;
+        if state.emitted.len() >= MAX_EVENTS {
+            return Err(format!("a run may emit at most {MAX_EVENTS} events"));
         }
-        None => false,
+        let bytes = state.emitted_bytes + name.len() + crate::json_write::approx_len(&data);
+        if bytes > MAX_EVENT_BYTES {
+            return Err(format!(
+                "a run may emit at most {} MiB of event data (as JSON); `{name}` would bring it to {bytes} bytes",
+                MAX_EVENT_BYTES >> 20
+            ));
+        }
+        state.emitted_bytes = bytes;
+        state.emitted.push((name.to_string(), data));
+        Ok(())
     })
 }
 

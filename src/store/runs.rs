@@ -242,7 +242,7 @@ impl RunRecord {
         let optional = [&self.error, &self.result, &self.retry_of];
         200 + texts.iter().map(|text| text.len()).sum::<usize>()
             + optional.iter().map(|text| text.as_ref().map_or(0, String::len)).sum::<usize>()
-            + [&self.lines, &self.input, &self.event].iter().map(|value| json_size(value)).sum::<usize>()
+            + [&self.lines, &self.input, &self.event].iter().map(|value| json_write::approx_len(value)).sum::<usize>()
     }
 
     /// The record without what a run printed, was given or returned, its error shortened.
@@ -266,18 +266,6 @@ impl RunRecord {
         filter.script.as_ref().is_none_or(|script| &self.script == script)
             && filter.status.as_ref().is_none_or(|status| &self.status == status)
             && filter.since.as_ref().is_none_or(|since| &self.started_at >= since)
-    }
-}
-
-/// About the length of `value` as JSON text.
-fn json_size(value: &serde_json::Value) -> usize {
-    use serde_json::Value;
-    match value {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 20,
-        Value::String(text) => text.len() + 2,
-        Value::Array(items) => 2 + items.iter().map(|item| json_size(item) + 1).sum::<usize>(),
-        Value::Object(fields) => 2 + fields.iter().map(|(key, item)| key.len() + 4 + json_size(item)).sum::<usize>(),
     }
 }
 
