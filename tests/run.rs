@@ -276,3 +276,16 @@ fn the_events_one_run_may_emit_are_bounded_in_number_and_size() {
     let many = hub.run("many", "{}").json();
     assert!(many.as_str().unwrap().starts_with("1000: events.emit: "), "{many}");
 }
+
+#[test]
+fn a_huge_input_is_given_whole_to_the_script_and_kept_shortened_in_the_record() {
+    let hub = Hub::new();
+    hub.script("size", "input.text.len()");
+    hub.file("in.json", &serde_json::json!({ "text": "i".repeat(3_000_000) }).to_string());
+    let file = format!("@{}", hub.path().join("in.json").display());
+    assert_eq!(hub.run("size", &file).json(), serde_json::json!(3_000_000));
+    let listed = hub.cmd(&["runs", "list", "--json"]).output();
+    assert!(listed.stdout.len() < 300_000, "a record of {} bytes", listed.stdout.len());
+    let input = &listed.json()[0]["input"];
+    assert!(input.as_str().is_some_and(|text| text.ends_with('…')), "kept as a shortened string");
+}
