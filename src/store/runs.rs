@@ -505,6 +505,31 @@ mod tests {
     }
 
     #[test]
+    fn a_page_holds_at_most_max_page_records_whole_up_to_its_budget_and_summaries_after() -> Result<(), StoreError> {
+        let (_dir, store) = open()?;
+        write(&store, MAX_PAGE + 10, 200)?;
+        let big = |id: &str| RunRecord {
+            lines: serde_json::json!([{ "level": "print", "text": "y".repeat(PAGE_BYTES / 3) }]),
+            error: Some("e".repeat(5000)),
+            ..row(id, "2025-01-02T00:00:00Z")
+        };
+        insert(&store, &[big("big-1"), big("big-2"), big("big-3"), big("big-4")])?;
+        let page = store.runs_page(&RunFilter { limit: 100_000, ..RunFilter::default() })?;
+        assert_eq!((page.records.len(), page.whole), (MAX_PAGE, 2));
+        let ids: Vec<&str> = page.records.iter().take(5).map(|record| record.id.as_str()).collect();
+        assert_eq!(ids, ["big-4", "big-3", "big-2", "big-1", &format!("run-{:03}", MAX_PAGE + 9)]);
+        let summary = &page.records[2];
+        assert!(summary.lines.is_null() && summary.input.is_null() && summary.event.is_null());
+        assert_eq!(summary.error.as_ref().map(|error| error.chars().count()), Some(SUMMARY_ERROR + 1));
+        let json = page.json();
+        assert_eq!((json[1].get("summary"), &json[2]["summary"]), (None, &serde_json::json!(true)));
+        // The first record is whole whatever its size.
+        let one = store.runs_page(&RunFilter { limit: 0, ..RunFilter::default() })?;
+        assert_eq!((one.records.len(), one.whole), (1, 1));
+        Ok(())
+    }
+
+    #[test]
     fn a_record_reads_back_as_written() -> Result<(), StoreError> {
         let (_dir, store) = open()?;
         let mut written = row("0194aaaa-1111", "2025-01-01T00:00:01.250000Z");
