@@ -104,6 +104,18 @@ pub fn push_int(out: &mut String, value: impl itoa::Integer) {
     out.push_str(itoa::Buffer::new().format(value));
 }
 
+/// About how long `value` is as JSON text, counted without writing it: for bounds, not layout.
+pub fn approx_len(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 20,
+        Value::String(text) => text.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|item| approx_len(item) + 1).sum::<usize>(),
+        Value::Object(fields) => 2 + fields.iter().map(|(key, item)| key.len() + 4 + approx_len(item)).sum::<usize>(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 /// Records written per transaction at most.
 const BATCH: usize = 512;
+/// Bytes of records in one batch at most (one more record may pass it): a batch is one SQLite
+/// text value, which SQLite refuses past 1 GB, and is held whole while written; 512 records of a
+/// run's full `max_output` would pass both.
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// How long the writer gathers more records once one arrived.
 const GATHER: Duration = Duration::from_millis(20);
 /// Records waiting for the writer at most; past that, `record` waits (backpressure) rather than
@@ -146,6 +150,7 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
     let mut behind = false;
     while let Ok(first) = rx.recv() {
         let mut records = Vec::new();
+        let mut bytes = 0;
         let mut flushes = Vec::new();
         if matches!(first, Message::Record(_)) && !behind {
             // Let the batch fill: one wake-up per batch instead of one per record. When the last
@@ -157,16 +162,19 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
             match message {
                 Message::Record(entry) => {
                     let (record, secrets) = *entry;
-                    records.extend(crate::runner::record::redact(record, &secrets));
+                    if let Some(record) = crate::runner::record::redact(record, &secrets) {
+                        bytes += record.json().len();
+                        records.push(record);
+                    }
                 }
                 Message::Flush(done) => flushes.push(done),
             }
-            if records.len() >= BATCH || !flushes.is_empty() {
+            if records.len() >= BATCH || bytes >= BATCH_BYTES || !flushes.is_empty() {
                 break;
             }
             next = rx.try_recv().ok();
         }
-        behind = records.len() >= BATCH;
+        behind = records.len() >= BATCH || bytes >= BATCH_BYTES;
         if !records.is_empty()
             && let Err(err) = store.runs_insert(&records)
         {

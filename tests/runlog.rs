@@ -238,3 +238,50 @@ fn metrics_parse_as_prometheus_text() {
     assert_eq!(value("switchboard_queue_depth", &[]), Some(0.0));
     assert!(scrape.samples.iter().any(|s| s.metric == "switchboard_run_duration_seconds"), "histogram present");
 }
+
+#[test]
+fn a_page_of_the_run_log_is_bounded_in_records_and_bytes() {
+    let hub = admin_hub();
+    hub.manifest(
+        "[[route]]\nmethod = \"GET\"\npath = \"/hello\"\nscript = \"hello\"\nauth = \"public\"\n\n\
+         [[route]]\nmethod = \"GET\"\npath = \"/loud\"\nscript = \"loud\"\nauth = \"public\"\n\n\
+         [[key]]\nname = \"ops\"\ntoken = \"admin-token-1\"\nscopes = [\"admin\"]\n",
+    );
+    hub.script("loud", r#"let s = ""; s.pad(900000, "y"); for i in 0..200 { print(s) } "done""#);
+    let server = hub.serve();
+    for _ in 0..501 {
+        assert_eq!(server.get("/hello", &[]).status, 200);
+    }
+    let loud: Vec<String> = (0..6).map(|_| server.get("/loud", &[]).header("x-run-id").unwrap()).collect();
+    let admin = [("authorization", "Bearer admin-token-1")];
+
+    // Each loud record keeps 1 MiB of its 180 MB of lines; a page keeps whole records up to 4 MiB
+    // and summarizes the rest.
+    let page = server.get("/_/runs?limit=5", &admin);
+    assert_eq!(page.status, 200);
+    assert!(page.text.len() < 4_500_000, "a page of {} bytes", page.text.len());
+    let runs = page.json()["runs"].as_array().unwrap().clone();
+    let ids: Vec<&str> = runs.iter().map(|run| run["id"].as_str().unwrap()).collect();
+    let newest: Vec<&str> = loud.iter().rev().take(5).map(String::as_str).collect();
+    assert_eq!(ids, newest);
+    let whole = runs.iter().take_while(|run| run.get("summary").is_none()).count();
+    assert!((3..5).contains(&whole), "{whole} whole records");
+    for summary in &runs[whole..] {
+        assert_eq!(summary["summary"], true);
+        assert!(summary["lines"].is_null() && summary["input"].is_null() && summary["result"].is_null());
+        assert_eq!((summary["status"].as_str(), summary["script"].as_str()), (Some("ok"), Some("loud")));
+    }
+    let one = server.get(&format!("/_/runs/{}", ids[4]), &admin);
+    assert!(one.text.len() < 1_200_000, "a record of {} bytes", one.text.len());
+    assert_eq!(one.json()["lines"].as_array().unwrap().len(), 17);
+
+    // At most 500 records a page, whatever the limit asked for.
+    let page = server.get("/_/runs?limit=100000", &admin);
+    assert!(page.text.len() < 5_000_000, "a page of {} bytes", page.text.len());
+    assert_eq!(page.json()["runs"].as_array().unwrap().len(), 500);
+    let listed = hub.cmd(&["runs", "list", "--json", "--limit", "100000"]).output();
+    assert!(listed.stdout.len() < 6_000_000, "a listing of {} bytes", listed.stdout.len());
+    let listed = listed.json();
+    assert_eq!(listed.as_array().unwrap().len(), 500);
+    assert_eq!(listed[5]["summary"], true);
+}

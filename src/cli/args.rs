@@ -87,7 +87,8 @@ pub struct RunsListArgs {
     /// Only runs started within this long (30m, 1h, 2d) or since an RFC 3339 time.
     #[arg(long)]
     pub since: Option<String>,
-    /// At most this many runs.
+    /// At most this many runs (500 at most; past about 4 MiB of records, `--json` gives the rest
+    /// as summaries).
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
     /// Print JSON instead of a table.

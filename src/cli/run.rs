@@ -56,8 +56,8 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
 
 /// Prints a result as JSON on stdout, or returns the run's error.
 pub fn print_outcome(outcome: Outcome) -> Result<(), Error> {
-    if outcome.dropped_lines > 0 {
-        eprintln!("[{} more lines not kept]", outcome.dropped_lines);
+    if let Some(marker) = crate::engine::context::dropped_marker(outcome.dropped_lines, outcome.dropped_bytes) {
+        eprintln!("{marker}");
     }
     match outcome.result {
         Ok(reply) => {

@@ -5,7 +5,7 @@ use super::print_stdout;
 use crate::error::Error;
 use crate::hub::Snapshot;
 use crate::runner::{self, Invocation};
-use crate::store::{RunFilter, RunRecord, Store};
+use crate::store::{RunFilter, RunPage, RunRecord, Store};
 use anyhow::Context;
 use std::fmt::Write;
 use std::path::Path;
@@ -33,13 +33,14 @@ fn list_runs(args: &RunsListArgs) -> Result<(), Error> {
         since: args.since.as_deref().map(crate::runlog::since).transpose().map_err(Error::Usage)?,
         limit: args.limit,
     };
-    let records = match open(&args.hub.dir)? {
-        Some(store) => store.runs_list(&filter).context("cannot read the run log")?,
-        None => Vec::new(),
+    let page = match open(&args.hub.dir)? {
+        Some(store) => store.runs_page(&filter).context("cannot read the run log")?,
+        None => RunPage::default(),
     };
     if args.json {
-        return print_stdout(&serde_json::to_string_pretty(&records).map_err(anyhow::Error::from)?);
+        return print_stdout(&serde_json::to_string_pretty(&page.json()).map_err(anyhow::Error::from)?);
     }
+    let records = page.records;
     if records.is_empty() {
         return print_stdout("no runs match");
     }

@@ -120,7 +120,39 @@ pub struct Limits {
     /// Most entries in one object map.
     #[serde(default = "default_max_map")]
     pub max_map: usize,
+    /// Longest printed or logged line kept; a longer one is cut and marked.
+    #[serde(default = "default_max_line")]
+    pub max_line: Size,
+    /// Most bytes of printed and logged lines kept per run; later lines are counted, not kept.
+    #[serde(default = "default_max_output_per_run")]
+    pub max_output: Size,
 }
+
+impl Limits {
+    /// What is wrong with these limits, as (key, message): what the manifest's shape cannot say.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if self.max_line.0 < MIN_LINE {
+            problems.push((
+                "limits.max_line",
+                format!(
+                    "{} is too short; it must be at least {MIN_LINE} bytes, to hold a line and its truncation marker",
+                    self.max_line
+                ),
+            ));
+        }
+        if self.max_output < self.max_line {
+            problems.push((
+                "limits.max_output",
+                format!("{} must be at least max_line ({})", self.max_output, self.max_line),
+            ));
+        }
+        problems
+    }
+}
+
+/// The shortest `max_line`: a cut line ends with a marker of about 30 bytes.
+const MIN_LINE: u64 = 256;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -131,6 +163,8 @@ impl Default for Limits {
             max_string: default_max_string(),
             max_array: default_max_array(),
             max_map: default_max_map(),
+            max_line: default_max_line(),
+            max_output: default_max_output_per_run(),
         }
     }
 }
@@ -152,6 +186,12 @@ fn default_max_array() -> usize {
 }
 fn default_max_map() -> usize {
     100_000
+}
+fn default_max_line() -> Size {
+    Size(64 * 1024)
+}
+fn default_max_output_per_run() -> Size {
+    Size(1024 * 1024)
 }
 
 /// Whether a route needs a key.

@@ -56,6 +56,9 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
             error(format!("limits.{field}"), "must be at least 1 (there is no \"unlimited\")".into());
         }
     }
+    for (key, message) in limits.problems() {
+        error(key.into(), message);
+    }
 
     let mut seen_routes = HashMap::new();
     for (index, route) in manifest.routes.iter().enumerate() {

@@ -1,4 +1,5 @@
-//! The state of the run executing on this thread: deadline, operation limit, captured output.
+//! The state of the run executing on this thread: deadline, operation limit, captured output
+//! (bounded as it is captured: a line to `max_line`, a run's lines to `max_output`).
 //!
 //! Rhai's progress and print callbacks are set once per engine and receive no per-run data, so
 //! the run in progress lives in a thread-local. A run evaluates synchronously on one thread
@@ -44,6 +45,66 @@ pub struct Line {
 /// Lines kept per run; later ones are counted, not stored, so a chatty loop cannot exhaust memory.
 pub const MAX_LINES: usize = 1_000;
 
+/// Events one run may emit, and bytes of their data (as JSON) together: they are held until the
+/// run ends and then stored, so a loop of `events::emit` must not grow without bound.
+pub const MAX_EVENTS: usize = 1_000;
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// How much of what a run prints and logs is kept: each line, and all its lines together (bytes
+/// of text, markers included). Applied as each line is captured, so no more is ever held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimits {
+    /// `[limits] max_line`.
+    pub max_line: usize,
+    /// `[limits] max_output`.
+    pub max_output: usize,
+}
+
+impl OutputLimits {
+    /// The bounds `[limits]` sets.
+    pub fn of(limits: &crate::config::Limits) -> Self {
+        let bytes = |size: crate::config::Size| usize::try_from(size.0).unwrap_or(usize::MAX);
+        Self { max_line: bytes(limits.max_line), max_output: bytes(limits.max_output) }
+    }
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        Self::of(&crate::config::Limits::default())
+    }
+}
+
+/// The shortest room a cut line is kept in: less would hold little more than its marker, so a line
+/// that finds less room left in the run's output is dropped instead.
+const MIN_CUT: usize = 64;
+
+/// `text` cut to at most `limit` bytes (at a character boundary), its end marked with how many
+/// bytes were cut: `… [truncated: 834494 bytes]`. Text within `limit` comes back as it is.
+pub fn truncate(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= limit {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    // The marker's length depends on the number it holds, which depends on where the cut is;
+    // sized for the largest number first, the cut then moves back only to a character boundary.
+    let mut cut = limit.saturating_sub(marker(text.len()).len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut kept = String::with_capacity(limit);
+    kept.push_str(&text[..cut]);
+    kept.push_str(&marker(text.len() - cut));
+    std::borrow::Cow::Owned(kept)
+}
+
+fn marker(cut: usize) -> String {
+    format!("… [truncated: {cut} bytes]")
+}
+
+/// The line that ends a run's lines when some were not kept: how many and how large.
+pub fn dropped_marker(lines: usize, bytes: usize) -> Option<String> {
+    (lines > 0).then(|| format!("[{lines} more lines ({bytes} bytes) not kept]"))
+}
+
 /// Why the progress callback stopped a run; carried as the termination token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -60,17 +121,25 @@ pub struct RunState {
     /// cancel.
     pub cancel: Option<Arc<AtomicBool>>,
     pub lines: Vec<Line>,
+    /// Lines not kept at all (past [`MAX_LINES`] or `max_output`), and their bytes.
     pub dropped_lines: usize,
+    pub dropped_bytes: usize,
+    /// The bounds of `lines`.
+    pub output: OutputLimits,
+    /// Bytes of text in `lines`.
+    pub kept_bytes: usize,
     /// Also write each line to stderr as it happens (used by `switchboard run`).
     pub echo: bool,
     /// Nesting of `actions::run`.
     pub depth: usize,
     /// After this many operations, hand the async worker this run is on to another thread.
     pub hand_off_after: Option<u64>,
-    /// Events emitted by `events::emit`, stored when the run ends.
+    /// Events emitted by `events::emit`, stored when the run ends; at most [`MAX_EVENTS`] of
+    /// [`MAX_EVENT_BYTES`] together.
     pub emitted: Vec<(String, serde_json::Value)>,
-    /// Redacts lines that are echoed as they happen (kept lines are redacted when the run ends);
-    /// set only for a run that echoes.
+    pub emitted_bytes: usize,
+    /// Redacts lines that are echoed as they happen, and a line before it is cut (so a cut cannot
+    /// keep part of a secret); kept lines are redacted again when the run ends.
     pub secrets: crate::secrets::Secrets,
 }
 
@@ -83,10 +152,14 @@ impl RunState {
             cancel: None,
             lines: Vec::new(),
             dropped_lines: 0,
+            dropped_bytes: 0,
+            output: OutputLimits::default(),
+            kept_bytes: 0,
             echo: false,
             depth: 0,
             hand_off_after: None,
             emitted: Vec::new(),
+            emitted_bytes: 0,
             secrets: crate::secrets::Secrets::default(),
         }
     }
@@ -203,33 +276,52 @@ pub fn set_depth(depth: usize) {
     });
 }
 
-/// Adds an emitted event to the current run; false outside a run.
-pub fn record_event(name: &str, data: serde_json::Value) -> bool {
-    CURRENT.with(|current| match current.borrow_mut().as_mut() {
-        Some(state) => {
-            state.emitted.push((name.to_string(), data));
-            true
+/// Adds an emitted event to the current run; refused outside a run and past the run's bounds.
+pub fn record_event(name: &str, data: serde_json::Value) -> Result<(), String> {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        let state = current.as_mut().ok_or("events can only be emitted from inside a run")?;
+        if state.emitted.len() >= MAX_EVENTS {
+            return Err(format!("a run may emit at most {MAX_EVENTS} events"));
         }
-        None => false,
+        let bytes = state.emitted_bytes + name.len() + crate::json_write::approx_len(&data);
+        if bytes > MAX_EVENT_BYTES {
+            return Err(format!(
+                "a run may emit at most {} MiB of event data (as JSON); `{name}` would bring it to {bytes} bytes",
+                MAX_EVENT_BYTES >> 20
+            ));
+        }
+        state.emitted_bytes = bytes;
+        state.emitted.push((name.to_string(), data));
+        Ok(())
     })
 }
 
-/// Records a printed or logged line in the current run.
+/// Records a printed or logged line in the current run, cut to the run's `max_line` and, past its
+/// `max_output` (or [`MAX_LINES`]), counted rather than kept.
 pub fn push_line(level: Level, text: &str) {
     CURRENT.with(|current| {
         let mut current = current.borrow_mut();
         let Some(state) = current.as_mut() else {
+            let text = truncate(text, OutputLimits::default().max_line);
             tracing::info!(target: "script", "{text}");
             return;
         };
-        if state.echo {
-            eprintln!("[{}] {}", level.as_str(), state.secrets.redact(text));
-        }
-        if state.lines.len() < MAX_LINES {
-            state.lines.push(Line { level, text: text.to_string() });
-        } else {
+        let room = state.output.max_line.min(state.output.max_output.saturating_sub(state.kept_bytes));
+        let fits = text.len() <= room;
+        if state.lines.len() >= MAX_LINES || (!fits && room < MIN_CUT) {
             state.dropped_lines += 1;
+            state.dropped_bytes += text.len();
+            // Nothing fits after this one either.
+            state.kept_bytes = state.output.max_output;
+            return;
         }
+        let text = if fits { text.to_string() } else { truncate(&state.secrets.redact(text), room).into_owned() };
+        if state.echo {
+            eprintln!("[{}] {}", level.as_str(), state.secrets.redact(&text));
+        }
+        state.kept_bytes += text.len();
+        state.lines.push(Line { level, text });
     });
 }
 
@@ -279,5 +371,37 @@ mod tests {
         let state = active.finish().expect("state");
         assert_eq!(state.lines.len(), MAX_LINES);
         assert_eq!(state.dropped_lines, 5);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_with_a_marker_and_the_run_stops_keeping_lines_at_its_output_bound() {
+        let mut state = RunState::new(Duration::from_secs(60), u64::MAX);
+        state.output = OutputLimits { max_line: 100, max_output: 250 };
+        let active = enter(state);
+        push_line(Level::Print, &"é".repeat(200));
+        push_line(Level::Print, "short");
+        push_line(Level::Info, &"x".repeat(300));
+        push_line(Level::Warn, &"y".repeat(80));
+        push_line(Level::Print, "even a short one is dropped now");
+        let state = active.finish().expect("state");
+        let texts: Vec<&str> = state.lines.iter().map(|line| line.text.as_str()).collect();
+        assert_eq!(texts[0], format!("{}… [truncated: 326 bytes]", "é".repeat(37)));
+        assert_eq!(texts[1], "short");
+        assert_eq!(texts[2], format!("{}… [truncated: 226 bytes]", "x".repeat(74)));
+        assert_eq!(texts.len(), 3);
+        assert!(state.kept_bytes <= 250 && texts.iter().all(|text| text.len() <= 100));
+        assert_eq!((state.dropped_lines, state.dropped_bytes), (2, 80 + 31));
+    }
+
+    #[test]
+    fn a_secret_is_redacted_before_its_line_is_cut() {
+        let mut state = RunState::new(Duration::from_secs(60), u64::MAX);
+        state.output = OutputLimits { max_line: 100, max_output: 1000 };
+        state.secrets = crate::secrets::Secrets::new(["0123456789abcdef".to_string()]);
+        let active = enter(state);
+        push_line(Level::Print, &format!("{}0123456789abcdef{}", "a".repeat(70), "b".repeat(100)));
+        let state = active.finish().expect("state");
+        let text = &state.lines[0].text;
+        assert!(text.starts_with(&format!("{}***", "a".repeat(70))) && !text.contains("0123"), "{text}");
     }
 }

@@ -86,6 +86,7 @@ impl Session {
         let (timeout, max_operations) = (limits.timeout.0, limits.max_operations);
         let mut state = RunState::new(timeout, max_operations);
         state.echo = true;
+        state.output = context::OutputLimits::of(limits);
         state.secrets = self.snapshot.capabilities.secrets.clone();
         state.cancel = Some(Arc::clone(&self.interrupt));
         self.interrupt.store(false, Ordering::SeqCst);

@@ -164,8 +164,9 @@ pub struct Outcome {
     pub duration: Duration,
     /// Printed and logged lines, secrets redacted.
     pub lines: Vec<Line>,
-    /// Lines beyond the per-run cap that were counted but not kept.
+    /// Lines beyond the per-run caps that were counted but not kept, and their bytes.
     pub dropped_lines: usize,
+    pub dropped_bytes: usize,
     /// The result, or why there is none (secrets redacted from both).
     pub result: Result<Reply, RunError>,
     /// How many events the run emitted (stored before the outcome is returned).
@@ -226,9 +227,8 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_eve
 
     let mut state = RunState::new(timeout, max_operations);
     state.echo = invocation.echo;
-    if invocation.echo {
-        state.secrets = snapshot.capabilities.secrets.clone();
-    }
+    state.output = context::OutputLimits::of(limits);
+    state.secrets = snapshot.capabilities.secrets.clone();
     if invocation.hand_off {
         state.hand_off_after = Some(HAND_OFF_AFTER);
     }
@@ -280,7 +280,8 @@ fn finish(
 ) -> Outcome {
     let Ended { started_at, clock, state, input_json } = ended;
     let secrets = &snapshot.capabilities.secrets;
-    let (mut lines, dropped_lines, events) = state.map(|s| (s.lines, s.dropped_lines, s.emitted)).unwrap_or_default();
+    let (mut lines, dropped_lines, dropped_bytes, events) =
+        state.map(|s| (s.lines, s.dropped_lines, s.dropped_bytes, s.emitted)).unwrap_or_default();
     let mut result = result;
     if !events.is_empty() {
         let stored = snapshot
@@ -297,7 +298,10 @@ fn finish(
     for line in &mut lines {
         line.text = secrets.redact(&line.text);
     }
-    let result = result.map(|reply| redact_reply(reply, secrets)).map_err(|err| redact_error(err, secrets));
+    let max_line = context::OutputLimits::of(&snapshot.manifest.limits).max_line;
+    let result = result
+        .map(|reply| redact_reply(reply, secrets))
+        .map_err(|err| bounded_error(redact_error(err, secrets), max_line));
     let outcome = Outcome {
         run_id,
         // The record reads the script's name from the outcome, so the invocation gives it up.
@@ -306,6 +310,7 @@ fn finish(
         duration: clock.elapsed(),
         lines,
         dropped_lines,
+        dropped_bytes,
         result,
         emitted: events.len(),
     };
@@ -335,6 +340,21 @@ fn redact_error(error: RunError, secrets: &crate::secrets::Secrets) -> RunError 
         RunError::Script { message, location } => RunError::Script { message: secrets.redact(&message), location },
         RunError::Failed { status, message } => RunError::Failed { status, message: secrets.redact(&message) },
         RunError::Invalid { message } => RunError::Invalid { message: secrets.redact(&message) },
+        other => other,
+    }
+}
+
+/// An error whose message is cut like a printed line, after redaction (so a cut cannot keep part
+/// of a secret): a script may throw a string of `max_string` bytes.
+fn bounded_error(error: RunError, max_line: usize) -> RunError {
+    let cut = |message: String| match context::truncate(&message, max_line) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(cut) => cut,
+    };
+    match error {
+        RunError::Script { message, location } => RunError::Script { message: cut(message), location },
+        RunError::Failed { status, message } => RunError::Failed { status, message: cut(message) },
+        RunError::Invalid { message } => RunError::Invalid { message: cut(message) },
         other => other,
     }
 }

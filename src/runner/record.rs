@@ -142,10 +142,8 @@ fn lines(outcome: &Outcome) -> Cow<'static, str> {
         .iter()
         .map(|line| serde_json::json!({ "level": line.level.as_str(), "text": line.text }))
         .collect();
-    if outcome.dropped_lines > 0 {
-        lines.push(
-            serde_json::json!({ "level": "info", "text": format!("[{} more lines not kept]", outcome.dropped_lines) }),
-        );
+    if let Some(marker) = crate::engine::context::dropped_marker(outcome.dropped_lines, outcome.dropped_bytes) {
+        lines.push(serde_json::json!({ "level": "info", "text": marker }));
     }
     Cow::Owned(Value::Array(lines).to_string())
 }
@@ -209,6 +207,7 @@ mod tests {
             duration: std::time::Duration::from_micros(1500),
             lines: vec![Line { level: Level::Print, text: format!("saw {SECRET}") }],
             dropped_lines: 0,
+            dropped_bytes: 0,
             result: Ok(Reply { status: None, headers: Vec::new(), text: result.to_string() }),
             emitted: 0,
         }

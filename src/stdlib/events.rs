@@ -31,8 +31,5 @@ pub fn emit(name: &str, data: Dynamic) -> Result<()> {
         ));
     }
     let json = convert::to_json(&data).map_err(|err| error("events.emit", err))?;
-    if !context::record_event(name, json) {
-        return Err(error("events.emit", "events can only be emitted from inside a run"));
-    }
-    Ok(())
+    context::record_event(name, json).map_err(|err| error("events.emit", err))
 }

@@ -11,7 +11,7 @@ mod watch;
 
 pub use events::StoredEvent;
 pub use queue::QueueItem;
-pub use runs::{RecordFields, RecordText, RunFilter, RunRecord};
+pub use runs::{MAX_PAGE, PAGE_BYTES, RecordFields, RecordText, RunFilter, RunPage, RunRecord};
 pub use watch::{FileStatus, LedgerEntry, LedgerRecord};
 
 use rusqlite::Connection;

@@ -191,6 +191,40 @@ fn quoted(out: &mut String, prefixed_name: &str, value: &str) -> Range<usize> {
     start..out.len() - 1
 }
 
+/// Records a page of the run log holds at most, whatever its filter's limit asks.
+pub const MAX_PAGE: usize = 500;
+/// About how many bytes of whole records a page holds: the records after them come as summaries,
+/// so a page of runs that printed their full `max_output` stays a few MiB.
+pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Longest error a summary keeps.
+const SUMMARY_ERROR: usize = 1024;
+
+/// A page of the run log, newest first: the first `whole` records as they are, the rest as
+/// summaries (no lines, input, event or result; the error shortened), which `/_/runs/{id}` and
+/// `runs show` give whole.
+#[derive(Debug, Default)]
+pub struct RunPage {
+    pub records: Vec<RunRecord>,
+    pub whole: usize,
+}
+
+impl RunPage {
+    /// The page as a JSON array of records, each summary marked `"summary": true`.
+    pub fn json(self) -> serde_json::Value {
+        let whole = self.whole;
+        let records = self.records.into_iter().enumerate().map(|(index, record)| {
+            let mut json = serde_json::to_value(record).unwrap_or(serde_json::Value::Null);
+            if index >= whole
+                && let Some(fields) = json.as_object_mut()
+            {
+                fields.insert("summary".into(), serde_json::Value::Bool(true));
+            }
+            json
+        });
+        serde_json::Value::Array(records.collect())
+    }
+}
+
 /// Which records `runs_list` returns, newest first.
 #[derive(Clone, Debug, Default)]
 pub struct RunFilter {
@@ -202,6 +236,32 @@ pub struct RunFilter {
 }
 
 impl RunRecord {
+    /// About the length of the record as JSON.
+    fn size(&self) -> usize {
+        let texts = [&self.id, &self.script, &self.trigger, &self.detail, &self.started_at, &self.status];
+        let optional = [&self.error, &self.result, &self.retry_of];
+        200 + texts.iter().map(|text| text.len()).sum::<usize>()
+            + optional.iter().map(|text| text.as_ref().map_or(0, String::len)).sum::<usize>()
+            + [&self.lines, &self.input, &self.event].iter().map(|value| json_write::approx_len(value)).sum::<usize>()
+    }
+
+    /// The record without what a run printed, was given or returned, its error shortened.
+    fn summary(mut self) -> Self {
+        (self.lines, self.input, self.event, self.result) =
+            (serde_json::Value::Null, serde_json::Value::Null, serde_json::Value::Null, None);
+        if let Some(error) = &mut self.error
+            && error.len() > SUMMARY_ERROR
+        {
+            let mut cut = SUMMARY_ERROR;
+            while !error.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            error.truncate(cut);
+            error.push('…');
+        }
+        self
+    }
+
     fn matches(&self, filter: &RunFilter) -> bool {
         filter.script.as_ref().is_none_or(|script| &self.script == script)
             && filter.status.as_ref().is_none_or(|status| &self.status == status)
@@ -280,6 +340,35 @@ impl Store {
 
     /// Records matching `filter`, newest first.
     pub fn runs_list(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
+        self.runs_scan(filter, |record| record)
+    }
+
+    /// A page of records matching `filter`, newest first: at most [`MAX_PAGE`] of them, whole up
+    /// to about [`PAGE_BYTES`] (the first always), summaries after. Each record is summarized as
+    /// its batch is read, so no more than that and one batch is held.
+    pub fn runs_page(&self, filter: &RunFilter) -> Result<RunPage, StoreError> {
+        let filter = RunFilter { limit: filter.limit.clamp(1, MAX_PAGE), ..filter.clone() };
+        let (mut whole, mut bytes, mut full) = (0, 0, false);
+        let records = self.runs_scan(&filter, |record| {
+            if !full {
+                let size = record.size();
+                if whole == 0 || bytes + size <= PAGE_BYTES {
+                    (whole, bytes) = (whole + 1, bytes + size);
+                    return record;
+                }
+                full = true;
+            }
+            record.summary()
+        })?;
+        Ok(RunPage { records, whole })
+    }
+
+    /// Records matching `filter`, newest first, each passed through `keep` as its batch is read.
+    fn runs_scan(
+        &self,
+        filter: &RunFilter,
+        mut keep: impl FnMut(RunRecord) -> RunRecord,
+    ) -> Result<Vec<RunRecord>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare_cached(
             "SELECT seq, records FROM run_batches
@@ -293,7 +382,8 @@ impl Store {
         let mut found = Vec::new();
         while let Some(row) = rows.next()? {
             let records = decode(row.get(0)?, &row.get::<_, String>(1)?);
-            found.extend(records.into_iter().rev().filter(|record| record.matches(filter)).take(limit - found.len()));
+            let wanted = limit - found.len();
+            found.extend(records.into_iter().rev().filter(|record| record.matches(filter)).take(wanted).map(&mut keep));
             if found.len() >= limit {
                 break;
             }
@@ -412,6 +502,31 @@ mod tests {
 
     fn listed(store: &Store, filter: RunFilter) -> Result<Vec<String>, StoreError> {
         Ok(store.runs_list(&filter)?.into_iter().map(|r| r.id).collect())
+    }
+
+    #[test]
+    fn a_page_holds_at_most_max_page_records_whole_up_to_its_budget_and_summaries_after() -> Result<(), StoreError> {
+        let (_dir, store) = open()?;
+        write(&store, MAX_PAGE + 10, 200)?;
+        let big = |id: &str| RunRecord {
+            lines: serde_json::json!([{ "level": "print", "text": "y".repeat(PAGE_BYTES / 3) }]),
+            error: Some("e".repeat(5000)),
+            ..row(id, "2025-01-02T00:00:00Z")
+        };
+        insert(&store, &[big("big-1"), big("big-2"), big("big-3"), big("big-4")])?;
+        let page = store.runs_page(&RunFilter { limit: 100_000, ..RunFilter::default() })?;
+        assert_eq!((page.records.len(), page.whole), (MAX_PAGE, 2));
+        let ids: Vec<&str> = page.records.iter().take(5).map(|record| record.id.as_str()).collect();
+        assert_eq!(ids, ["big-4", "big-3", "big-2", "big-1", &format!("run-{:03}", MAX_PAGE + 9)]);
+        let summary = &page.records[2];
+        assert!(summary.lines.is_null() && summary.input.is_null() && summary.event.is_null());
+        assert_eq!(summary.error.as_ref().map(|error| error.chars().count()), Some(SUMMARY_ERROR + 1));
+        let json = page.json();
+        assert_eq!((json[1].get("summary"), &json[2]["summary"]), (None, &serde_json::json!(true)));
+        // The first record is whole whatever its size.
+        let one = store.runs_page(&RunFilter { limit: 0, ..RunFilter::default() })?;
+        assert_eq!((one.records.len(), one.whole), (1, 1));
+        Ok(())
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub struct RunsQuery {
     limit: Option<usize>,
 }
 
-/// `GET /_/runs`: records newest first, filtered like `switchboard runs list`.
+/// `GET /_/runs`: records newest first, filtered like `switchboard runs list`: at most
+/// `store::MAX_PAGE` of them (50 unless `limit` says), whole up to about `store::PAGE_BYTES`,
+/// summaries after.
 pub async fn runs(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<RunsQuery>) -> Response {
     if let Err(error) = authorize(&state, &headers) {
         return error.into_response();
@@ -42,20 +44,16 @@ pub async fn runs(State(state): State<AppState>, headers: HeaderMap, Query(query
         Ok(since) => since,
         Err(message) => return ApiError::BadRequest { message, details: vec![] }.into_response(),
     };
-    let filter = crate::store::RunFilter {
-        script: query.script,
-        status: query.status,
-        since,
-        limit: query.limit.unwrap_or(50).min(1000),
-    };
+    let filter =
+        crate::store::RunFilter { script: query.script, status: query.status, since, limit: query.limit.unwrap_or(50) };
     let snapshot = Arc::clone(&state.live.load().snapshot);
     let listed = tokio::task::spawn_blocking(move || {
         snapshot.capabilities.host.runlog.flush();
-        snapshot.capabilities.store.get().map_err(|e| e.to_string())?.runs_list(&filter).map_err(|e| e.to_string())
+        snapshot.capabilities.store.get().map_err(|e| e.to_string())?.runs_page(&filter).map_err(|e| e.to_string())
     })
     .await;
     match listed {
-        Ok(Ok(records)) => axum::Json(serde_json::json!({ "runs": records })).into_response(),
+        Ok(Ok(page)) => axum::Json(serde_json::json!({ "runs": page.json() })).into_response(),
         Ok(Err(message)) => internal(&message),
         Err(err) => internal(&err.to_string()),
     }
