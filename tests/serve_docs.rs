@@ -111,3 +111,37 @@ fn routes_command_lists_routes_with_their_auth() {
     assert!(out.stdout.contains("(key: tasks:write)"));
     assert!(out.stdout.contains("/tasks/{id}"));
 }
+
+#[test]
+fn docs_page_escapes_what_a_request_or_the_manifest_puts_in_it() {
+    let hub = Hub::new();
+    hub.manifest(
+        r#"
+[[route]]
+method = "GET"
+path = "/a/:id"
+script = "a"
+auth = "public"
+summary = "<img src=x onerror=alert(1)>"
+description = "</p><script>alert(2)</script>"
+query = { "q<b>" = { description = "<i>x</i>" } }
+"#,
+    )
+    .script("a", "1");
+    let server = hub.serve();
+    for host in ["<script>alert(3)</script>", "x';touch /tmp/p;'", "a\"b"] {
+        let request = format!("GET /docs HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let reply = crate::serve_paths::raw_request(&server, request.as_bytes());
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let page = String::from_utf8_lossy(&reply.body);
+        for raw in ["<script", "<img", "<i>", "<b>", "';touch", "a\"b"] {
+            assert!(!page.contains(raw), "the page shows {raw:?} unescaped for Host {host:?}:\n{page}");
+        }
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"), "{page}");
+    }
+    let normal = crate::serve_paths::raw_request(
+        &server,
+        b"GET /docs HTTP/1.1\r\nHost: hub.local:8080\r\nConnection: close\r\n\r\n",
+    );
+    assert!(String::from_utf8_lossy(&normal.body).contains("curl 'http://hub.local:8080/a/{id}'"));
+}
