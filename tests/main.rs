@@ -43,6 +43,8 @@ mod serve_docs;
 mod serve_errors;
 // Path parameters: decoding and refused segments.
 mod serve_paths;
+// Schemathesis against the served demo hub (skipped when not installed).
+mod schemathesis;
 // The script contract and the Rhai-source stdlib modules.
 mod scripts;
 // `json`, `time`, `log` and `state`.
