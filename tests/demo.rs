@@ -41,7 +41,8 @@ fn the_readme_tour_works_against_the_demo_hub() {
     let blank = server.send(Method::POST, "/tasks", &key, Some(r#"{"title": "   "}"#));
     // schemas/task.json refuses a blank title before the script runs.
     assert_eq!((blank.status, blank.json()["details"][0]["field"].as_str()), (400, Some("title")), "{}", blank.text);
-    assert!(server.get("/docs", &[]).text.contains("/tasks/{id}"));
+    let docs = server.get("/docs", &[]).text;
+    assert!(docs.contains("/tasks/{id}") && docs.contains("<td>path</td><td>Integer</td>"), "{docs}");
 }
 
 #[test]

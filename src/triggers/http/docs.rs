@@ -72,15 +72,19 @@ pub fn page(manifest: &Manifest, openapi: &Value) -> String {
             html.push_str(" &middot; signed webhook");
         }
         html.push_str("</p>");
-        if !route.query.is_empty() {
-            html.push_str("<table><tr><th>query parameter</th><th>type</th><th>required</th><th>description</th></tr>");
-            for (name, param) in &route.query {
+        if !route.query.is_empty() || !route.params.is_empty() {
+            html.push_str(
+                "<table><tr><th>parameter</th><th>in</th><th>type</th><th>required</th><th>description</th></tr>",
+            );
+            let params = route.params.iter().map(|(name, param)| (name, "path", true, param));
+            let query = route.query.iter().map(|(name, param)| (name, "query", param.required, param));
+            for (name, place, required, param) in params.chain(query) {
                 let _ = write!(
                     html,
-                    "<tr><td><code>{}</code></td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td><code>{}</code></td><td>{place}</td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
                     escape(name),
                     param.kind,
-                    if param.required { "yes" } else { "no" },
+                    if required { "yes" } else { "no" },
                     escape(param.description.as_deref().unwrap_or(""))
                 );
             }
