@@ -28,6 +28,12 @@ body_schema = "schemas/task.json"
 method = "GET"
 path = "/tasks/:id"
 script = "tasks/get"
+
+[[route]]
+method = "POST"
+path = "/jobs"
+script = "tasks/create"
+mode = "queue"
 "#,
     );
     hub.script("weather", "1").script("tasks/create", "1").script("tasks/get", "1").file(
@@ -58,6 +64,18 @@ fn check_document(document: &Value) {
     assert!(create["responses"].get("403").is_some());
     let get = &paths["/tasks/{id}"]["get"];
     assert_eq!(get["parameters"][0]["in"], "path");
+    // Every answer the hub can give is declared: errors with the Error schema.
+    for status in ["2XX", "400", "401", "404", "413", "4XX", "500", "504", "5XX"] {
+        assert!(get["responses"].get(status).is_some(), "{status} undeclared: {}", get["responses"]);
+    }
+    assert_eq!(get["responses"]["404"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Error");
+    assert!(get.get("requestBody").is_none(), "no body_schema, no declared body");
+    let queued = &paths["/jobs"]["post"]["responses"];
+    assert_eq!(
+        queued["202"]["content"]["application/json"]["schema"]["required"],
+        serde_json::json!(["run_id", "status"])
+    );
+    assert!(queued.get("2XX").is_none() && queued.get("503").is_some(), "{queued}");
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
     assert_eq!(schemes["apiKeyHeader"]["name"], "X-Api-Key");
