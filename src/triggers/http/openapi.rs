@@ -156,7 +156,7 @@ fn answers(route: &Route, path: &str) -> Vec<(&'static str, &'static str)> {
         answers.push(("403", "The key lacks a required scope"));
     }
     if path.contains('{') {
-        answers.push(("404", "No such resource (the script's `fail(404, ...)`), or an empty path parameter"));
+        answers.push(("404", "No such resource (the script's `fail(404, ...)`)"));
     }
     answers.push(("413", "The body is larger than `[server] max_body`"));
     if route.rate_limit.is_some() {
