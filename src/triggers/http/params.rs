@@ -7,14 +7,20 @@ use super::reply::{ApiError, Detail};
 /// Decodes the parameters matched for a route whose trailing wildcard (if any) is `wildcard`.
 /// Every refused parameter is listed, by name.
 pub fn decode(params: Vec<(String, String)>, wildcard: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    // Nearly every parameter is plain text (`/tasks/7`): nothing to decode, only to check.
     let mut details = Vec::new();
     let mut decoded = Vec::with_capacity(params.len());
     for (name, raw) in params {
-        let result = if wildcard == Some(name.as_str()) {
-            raw.split('/').map(segment).collect::<Result<Vec<_>, _>>().map(|segments| segments.join("/"))
+        let whole = wildcard != Some(name.as_str());
+        let result = if raw.contains('%') {
+            if whole {
+                segment(&raw)
+            } else {
+                raw.split('/').map(segment).collect::<Result<Vec<_>, _>>().map(|segments| segments.join("/"))
+            }
         } else {
-            segment(&raw)
+            // Nearly every parameter (`/tasks/7`) has nothing to decode: checked and kept as is.
+            let problem = if whole { problem(&raw, &raw) } else { raw.split('/').find_map(|s| problem(s, s)) };
+            problem.map_or(Ok(raw), Err)
         };
         match result {
             Ok(value) => decoded.push((name, value)),
@@ -31,16 +37,20 @@ pub fn decode(params: Vec<(String, String)>, wildcard: Option<&str>) -> Result<V
 /// One path segment, decoded and checked.
 fn segment(raw: &str) -> Result<String, String> {
     let value = percent_decode(raw)?;
+    problem(raw, &value).map_or(Ok(value), Err)
+}
+
+/// Why the decoded segment `value` (sent as `raw`) is refused, if it is.
+fn problem(raw: &str, value: &str) -> Option<String> {
     if value == "." || value == ".." {
-        return Err(format!("`{raw}` is a `{value}` segment (set `raw_path = true` on the route to accept it)"));
+        Some(format!("`{raw}` is a `{value}` segment (set `raw_path = true` on the route to accept it)"))
+    } else if value.contains('/') {
+        Some(format!("`{raw}` contains an encoded `/` (set `raw_path = true` on the route to accept it)"))
+    } else if value.contains('\0') {
+        Some(format!("`{raw}` contains a NUL character"))
+    } else {
+        None
     }
-    if value.contains('/') {
-        return Err(format!("`{raw}` contains an encoded `/` (set `raw_path = true` on the route to accept it)"));
-    }
-    if value.contains('\0') {
-        return Err(format!("`{raw}` contains a NUL character"));
-    }
-    Ok(value)
 }
 
 /// `%XX` escapes to bytes, the result as UTF-8. A `%` without two hex digits is an error rather
