@@ -19,13 +19,20 @@ path = "/echo"
 script = "echo"
 auth = "public"
 
+[[route]]
+method = "POST"
+path = "/typed"
+script = "echo"
+auth = "public"
+body_schema = "schemas/thing.json"
+
 [[key]]
 name = "ops"
 token = "ops-token"
 scopes = ["admin"]
 "#,
     );
-    hub.script("echo", "#{ input: input }");
+    hub.script("echo", "#{ input: input }").file("schemas/thing.json", r#"{"type": "object"}"#);
     hub
 }
 
@@ -134,4 +141,20 @@ fn bodies_too_large_or_broken_get_json_errors() {
     let text = String::from_utf8_lossy(&received);
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
     assert!(text.contains("content-type: application/json") && text.contains("\"error\""), "{text}");
+}
+
+#[test]
+fn a_body_of_another_type_on_a_route_with_a_body_schema_is_415() {
+    let hub = hub();
+    let server = hub.serve();
+    let request = |content_type: &str, body: &str| {
+        let head = format!("POST /typed HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n");
+        raw_request(
+            &server,
+            format!("{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes(),
+        )
+    };
+    let body = request("text/csv", "a,b\n1,2\n").json_error(415);
+    assert!(body["error"].as_str().unwrap().contains("application/json"), "{body}");
+    assert_eq!(request("application/json", "{}").status, 200);
 }

@@ -111,6 +111,9 @@ async fn serve(
     let query = input::typed_query(&raw_query, &config.query)?;
     let body = input::parse_body(&parts.headers, &bytes)?;
     if let Some(schema) = &route.schema {
+        if matches!(body, input::Body::Text) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
         input::validate(schema, &body.as_json())?;
     }
 

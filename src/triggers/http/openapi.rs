@@ -159,6 +159,9 @@ fn answers(route: &Route, path: &str) -> Vec<(&'static str, &'static str)> {
         answers.push(("404", "No such resource (the script's `fail(404, ...)`)"));
     }
     answers.push(("413", "The body is larger than `[server] max_body`"));
+    if route.body_schema.is_some() {
+        answers.push(("415", "The body is neither JSON nor a form"));
+    }
     if route.rate_limit.is_some() {
         answers.push(("429", "Rate limit exceeded; see Retry-After"));
     }

@@ -31,6 +31,8 @@ pub enum ApiError {
     PayloadTooLarge {
         limit: u64,
     },
+    /// A body that is neither JSON nor a form, for a route with a `body_schema`.
+    UnsupportedMediaType,
     BadRequest {
         message: String,
         details: Vec<Detail>,
@@ -93,6 +95,10 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge { limit } => json_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({ "error": format!("the body is larger than {} (server.max_body)", bytesize::ByteSize(limit)) }),
+            ),
+            ApiError::UnsupportedMediaType => json_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({ "error": "this route's body must be JSON (Content-Type: application/json) or a form, to match its body_schema" }),
             ),
             ApiError::BadRequest { message, details } => {
                 json_response(StatusCode::BAD_REQUEST, json!({ "error": message, "details": details }))
