@@ -39,6 +39,12 @@ mod serve;
 mod serve_auth;
 // OpenAPI document, /docs, `openapi` and `routes` commands.
 mod serve_docs;
+// Hub-made errors as JSON, for malformed and odd requests sent over a raw socket.
+mod serve_errors;
+// Path parameters: decoding and refused segments.
+mod serve_paths;
+// Schemathesis against the served demo hub (skipped when not installed).
+mod schemathesis;
 // The script contract and the Rhai-source stdlib modules.
 mod scripts;
 // Which manifest values are secrets, and their redaction from everything that leaves the hub.

@@ -28,6 +28,12 @@ body_schema = "schemas/task.json"
 method = "GET"
 path = "/tasks/:id"
 script = "tasks/get"
+
+[[route]]
+method = "POST"
+path = "/jobs"
+script = "tasks/create"
+mode = "queue"
 "#,
     );
     hub.script("weather", "1").script("tasks/create", "1").script("tasks/get", "1").file(
@@ -58,6 +64,18 @@ fn check_document(document: &Value) {
     assert!(create["responses"].get("403").is_some());
     let get = &paths["/tasks/{id}"]["get"];
     assert_eq!(get["parameters"][0]["in"], "path");
+    // Every answer the hub can give is declared: errors with the Error schema.
+    for status in ["2XX", "400", "401", "404", "413", "4XX", "500", "504", "5XX"] {
+        assert!(get["responses"].get(status).is_some(), "{status} undeclared: {}", get["responses"]);
+    }
+    assert_eq!(get["responses"]["404"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Error");
+    assert!(get.get("requestBody").is_none(), "no body_schema, no declared body");
+    let queued = &paths["/jobs"]["post"]["responses"];
+    assert_eq!(
+        queued["202"]["content"]["application/json"]["schema"]["required"],
+        serde_json::json!(["run_id", "status"])
+    );
+    assert!(queued.get("2XX").is_none() && queued.get("503").is_some(), "{queued}");
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
     assert_eq!(schemes["apiKeyHeader"]["name"], "X-Api-Key");
@@ -110,4 +128,38 @@ fn routes_command_lists_routes_with_their_auth() {
     assert!(out.stdout.contains("GET     /weather/current"), "{}", out.stdout);
     assert!(out.stdout.contains("(key: tasks:write)"));
     assert!(out.stdout.contains("/tasks/{id}"));
+}
+
+#[test]
+fn docs_page_escapes_what_a_request_or_the_manifest_puts_in_it() {
+    let hub = Hub::new();
+    hub.manifest(
+        r#"
+[[route]]
+method = "GET"
+path = "/a/:id"
+script = "a"
+auth = "public"
+summary = "<img src=x onerror=alert(1)>"
+description = "</p><script>alert(2)</script>"
+query = { "q<b>" = { description = "<i>x</i>" } }
+"#,
+    )
+    .script("a", "1");
+    let server = hub.serve();
+    for host in ["<script>alert(3)</script>", "x';touch /tmp/p;'", "a\"b"] {
+        let request = format!("GET /docs HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let reply = crate::serve_paths::raw_request(&server, request.as_bytes());
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let page = String::from_utf8_lossy(&reply.body);
+        for raw in ["<script", "<img", "<i>", "<b>", "';touch", "a\"b"] {
+            assert!(!page.contains(raw), "the page shows {raw:?} unescaped for Host {host:?}:\n{page}");
+        }
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"), "{page}");
+    }
+    let normal = crate::serve_paths::raw_request(
+        &server,
+        b"GET /docs HTTP/1.1\r\nHost: hub.local:8080\r\nConnection: close\r\n\r\n",
+    );
+    assert!(String::from_utf8_lossy(&normal.body).contains("curl 'http://hub.local:8080/a/{id}'"));
 }

@@ -227,7 +227,13 @@ pub struct Route {
     pub concurrency: Option<usize>,
     #[serde(default)]
     pub query: BTreeMap<String, QueryParam>,
+    /// Types of path parameters, converted and checked like query parameters.
+    #[serde(default)]
+    pub params: BTreeMap<String, QueryParam>,
     pub body_schema: Option<String>,
+    /// Path parameters as requested: not percent-decoded, no segment refused.
+    #[serde(default)]
+    pub raw_path: bool,
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
     #[serde(default)]

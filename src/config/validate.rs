@@ -85,6 +85,21 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
             );
         }
         script_exists(key("script"), &route.script, &mut error);
+        let path_params: Vec<&str> = route
+            .path
+            .split('/')
+            .filter_map(|s| {
+                s.strip_prefix([':', '*']).or_else(|| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            })
+            .map(|name| name.trim_start_matches('*'))
+            .map(|name| if name.is_empty() { "rest" } else { name })
+            .collect();
+        for name in route.params.keys().filter(|name| !path_params.contains(&name.as_str())) {
+            error(key(&format!("params.{name}")), format!("`{}` has no path parameter `{name}`", route.path));
+        }
+        if route.raw_path && path_params.is_empty() {
+            error(key("raw_path"), format!("`{}` has no path parameters for `raw_path` to apply to", route.path));
+        }
         if let Some(schema) = &route.body_schema {
             if !dir.join(schema).is_file() {
                 error(key("body_schema"), format!("no file `{schema}` in the hub"));

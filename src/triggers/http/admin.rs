@@ -2,7 +2,8 @@
 
 use super::reply::ApiError;
 use super::{AppState, auth};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -36,10 +37,19 @@ pub struct RunsQuery {
 /// `GET /_/runs`: records newest first, filtered like `switchboard runs list`: at most
 /// `store::MAX_PAGE` of them (50 unless `limit` says), whole up to about `store::PAGE_BYTES`,
 /// summaries after.
-pub async fn runs(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<RunsQuery>) -> Response {
+pub async fn runs(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     if let Err(error) = authorize(&state, &headers) {
         return error.into_response();
     }
+    // Read only once the key is checked: a caller without one learns nothing of the parameters.
+    let pairs = form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes());
+    let query: RunsQuery = match serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)) {
+        Ok(query) => query,
+        Err(err) => {
+            let message = format!("invalid query parameters: {err}");
+            return ApiError::BadRequest { message, details: vec![] }.into_response();
+        }
+    };
     let since = match query.since.as_deref().map(crate::runlog::since).transpose() {
         Ok(since) => since,
         Err(message) => return ApiError::BadRequest { message, details: vec![] }.into_response(),
@@ -60,10 +70,18 @@ pub async fn runs(State(state): State<AppState>, headers: HeaderMap, Query(query
 }
 
 /// `GET /_/runs/{id}`: one record.
-pub async fn run(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn run(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
     if let Err(error) = authorize(&state, &headers) {
         return error.into_response();
     }
+    let id = match id {
+        Ok(Path(id)) => id,
+        Err(err) => return ApiError::BadRequest { message: err.body_text(), details: vec![] }.into_response(),
+    };
     let snapshot = Arc::clone(&state.live.load().snapshot);
     let lookup = id.clone();
     let found = tokio::task::spawn_blocking(move || {

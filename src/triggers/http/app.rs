@@ -3,7 +3,8 @@
 //! the per-request connection-info extension (together about a tenth of the instructions of a
 //! trivial request).
 
-use super::{AppState, dispatch};
+use super::early::JsonListener;
+use super::{AppState, dispatch, reply};
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
@@ -22,7 +23,7 @@ pub struct MakeApp {
     pub state: AppState,
 }
 
-impl Service<IncomingStream<'_, tokio::net::TcpListener>> for MakeApp {
+impl Service<IncomingStream<'_, JsonListener>> for MakeApp {
     type Response = App;
     type Error = Infallible;
     type Future = std::future::Ready<Result<App, Infallible>>;
@@ -31,7 +32,7 @@ impl Service<IncomingStream<'_, tokio::net::TcpListener>> for MakeApp {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, stream: IncomingStream<'_, tokio::net::TcpListener>) -> Self::Future {
+    fn call(&mut self, stream: IncomingStream<'_, JsonListener>) -> Self::Future {
         let (router, state, peer) = (self.router.clone(), self.state.clone(), *stream.remote_addr());
         std::future::ready(Ok(App { router, state, peer }))
     }
@@ -63,7 +64,9 @@ impl Service<Request> for App {
     fn call(&mut self, mut request: Request) -> Self::Future {
         if built_in(request.uri().path()) {
             request.extensions_mut().insert(ConnectInfo(self.peer));
-            return Box::pin(self.router.call(request));
+            // Shaped here, around the whole router, so a 405 already has its `Allow` header.
+            let answer = self.router.call(request);
+            return Box::pin(async move { Ok(reply::json_errors(answer.await?).await) });
         }
         let (state, peer) = (self.state.clone(), self.peer);
         Box::pin(async move { Ok(dispatch::handle(&state, peer, request).await) })

@@ -4,7 +4,7 @@
 use super::event::HttpEvent;
 use super::reply::{self, ApiError};
 use super::table::{Lookup, RouteEntry};
-use super::{AppState, Live, auth, input, verify};
+use super::{AppState, Live, auth, input, params, verify};
 use crate::config::{Auth, Mode};
 use crate::engine::RunError;
 use crate::engine::convert;
@@ -12,12 +12,14 @@ use crate::queue::Policy;
 use crate::runner::{self, EventText, Invocation};
 use crate::store::QueueItem;
 use axum::body::Body as AxumBody;
+use axum::body::HttpBody;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use rhai::{Dynamic, Map};
 use serde_json::Value;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// Parsed once: a header name given as text is parsed on every insert.
@@ -99,6 +101,8 @@ async fn serve(
         None => None,
     };
 
+    // After the key is checked, as every other input: a caller without one learns nothing.
+    let params = if config.raw_path { params } else { params::decode(params, route.wildcard.as_deref())? };
     let bytes = read_body(&parts.headers, body, manifest.server.max_body.0).await?;
     if let Some(verify) = &config.verify {
         verify::check(verify, &parts.headers, &bytes).map_err(|message| ApiError::Unauthorized { message })?;
@@ -107,13 +111,20 @@ async fn serve(
     let query = input::typed_query(&raw_query, &config.query)?;
     let body = input::parse_body(&parts.headers, &bytes)?;
     if let Some(schema) = &route.schema {
+        if matches!(body, input::Body::Text) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
         input::validate(schema, &body.as_json())?;
     }
 
     // Built straight as Rhai values: the script reads them, the run log writes them as JSON after the run.
     let mut fields = query;
-    for (name, value) in &params {
-        fields.insert(name.as_str().into(), value.as_str().into());
+    if config.params.is_empty() {
+        for (name, value) in &params {
+            fields.insert(name.as_str().into(), value.as_str().into());
+        }
+    } else {
+        fields.extend(input::typed_params(&params, &config.params)?);
     }
     if let input::Body::Json(Value::Object(object)) | input::Body::Form(object) = &body {
         for (name, value) in object {
@@ -201,9 +212,27 @@ async fn read_body(headers: &HeaderMap, body: AxumBody, limit: u64) -> Result<ax
         return Err(ApiError::PayloadTooLarge { limit });
     }
     // A request without a body (nearly every GET) skips the collecting machinery.
-    if axum::body::HttpBody::is_end_stream(&body) {
+    if body.is_end_stream() {
         return Ok(axum::body::Bytes::new());
     }
-    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-    axum::body::to_bytes(body, limit_usize).await.map_err(|_| ApiError::PayloadTooLarge { limit })
+    // Collected here rather than with `to_bytes`, whose one error cannot tell a body over the
+    // limit (413) from one the connection broke off or garbled (400).
+    let max = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut body = body;
+    let mut chunks: Vec<axum::body::Bytes> = Vec::new();
+    let mut received = 0usize;
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|err| ApiError::BadRequest {
+            message: format!("the request body could not be read: {err}"),
+            details: vec![],
+        })?;
+        let Ok(data) = frame.into_data() else { continue };
+        received = received.saturating_add(data.len());
+        if received > max {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        chunks.push(data);
+    }
+    // A body of one chunk, as nearly all are, is used without a copy.
+    Ok(if chunks.len() == 1 { chunks.remove(0) } else { chunks.concat().into() })
 }

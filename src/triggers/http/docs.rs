@@ -7,8 +7,16 @@ use std::fmt::Write;
 /// Placeholder for the address the page was requested from, filled in per request.
 pub const BASE: &str = "{{BASE}}";
 
-fn escape(text: &str) -> String {
+/// Text for HTML content or a double-quoted attribute.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Whether a `Host` header is a host name or IP address with an optional port, and nothing else.
+pub fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|byte| byte.is_ascii_alphanumeric() || b".-_:[]".contains(&byte))
 }
 
 const STYLE: &str = "body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d232b}\
@@ -38,7 +46,8 @@ pub fn page(manifest: &Manifest, openapi: &Value) -> String {
             html,
             "<section id=\"{}\"><h2><span class=\"method {method}\">{method}</span><code>{}</code></h2>",
             escape(&format!("{method}-{path}")),
-            escape(&path)
+            escape(&path),
+            method = escape(&method)
         );
         if let Some(summary) = &route.summary {
             let _ = write!(html, "<p><strong>{}</strong></p>", escape(summary));
@@ -63,15 +72,19 @@ pub fn page(manifest: &Manifest, openapi: &Value) -> String {
             html.push_str(" &middot; signed webhook");
         }
         html.push_str("</p>");
-        if !route.query.is_empty() {
-            html.push_str("<table><tr><th>query parameter</th><th>type</th><th>required</th><th>description</th></tr>");
-            for (name, param) in &route.query {
+        if !route.query.is_empty() || !route.params.is_empty() {
+            html.push_str(
+                "<table><tr><th>parameter</th><th>in</th><th>type</th><th>required</th><th>description</th></tr>",
+            );
+            let params = route.params.iter().map(|(name, param)| (name, "path", true, param));
+            let query = route.query.iter().map(|(name, param)| (name, "query", param.required, param));
+            for (name, place, required, param) in params.chain(query) {
                 let _ = write!(
                     html,
-                    "<tr><td><code>{}</code></td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td><code>{}</code></td><td>{place}</td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
                     escape(name),
                     param.kind,
-                    if param.required { "yes" } else { "no" },
+                    if required { "yes" } else { "no" },
                     escape(param.description.as_deref().unwrap_or(""))
                 );
             }

@@ -133,6 +133,7 @@ mod tests {
             rate_limit: None,
             permits: None,
             schema: None,
+            wildcard: None,
         };
         let params = vec![("id".to_string(), "7".to_string())];
         let query = crate::triggers::http::input::raw_query(Some("x=1"));

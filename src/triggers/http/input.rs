@@ -93,6 +93,21 @@ pub fn raw_query(query: Option<&str>) -> RawQuery<'_> {
 /// passed as text. (Written straight as Rhai values: going through JSON values first cost a
 /// request three more allocations per parameter.)
 pub fn typed_query(raw: &RawQuery<'_>, declared: &BTreeMap<String, QueryParam>) -> Result<rhai::Map, ApiError> {
+    typed(raw, declared, "invalid query parameters")
+}
+
+/// Path parameters for `input`: declared ones (`params = { id = { type = "integer" } }`)
+/// checked and converted as query parameters are, others as text.
+pub fn typed_params(
+    params: &[(String, String)],
+    declared: &BTreeMap<String, QueryParam>,
+) -> Result<rhai::Map, ApiError> {
+    let raw: RawQuery<'_> =
+        params.iter().map(|(name, value)| (Cow::Borrowed(name.as_str()), Cow::Borrowed(value.as_str()))).collect();
+    typed(&raw, declared, "invalid path parameters")
+}
+
+fn typed(raw: &RawQuery<'_>, declared: &BTreeMap<String, QueryParam>, problem: &str) -> Result<rhai::Map, ApiError> {
     let mut out = rhai::Map::new();
     for (name, value) in raw.iter().filter(|(name, _)| !declared.contains_key(name.as_ref())) {
         out.insert(name.as_ref().into(), value.as_ref().into());
@@ -128,19 +143,20 @@ pub fn typed_query(raw: &RawQuery<'_>, declared: &BTreeMap<String, QueryParam>) 
         }
         out.insert(name.as_str().into(), value);
     }
-    if details.is_empty() {
-        Ok(out)
-    } else {
-        Err(ApiError::BadRequest { message: "invalid query parameters".into(), details })
-    }
+    if details.is_empty() { Ok(out) } else { Err(ApiError::BadRequest { message: problem.into(), details }) }
 }
 
 fn convert(text: &str, kind: ParamType) -> Result<Dynamic, String> {
     match kind {
         ParamType::String => Ok(text.into()),
-        ParamType::Integer => {
-            text.trim().parse::<i64>().map(Dynamic::from_int).map_err(|_| format!("`{text}` is not an integer"))
-        }
+        ParamType::Integer => text.trim().parse::<i64>().map(Dynamic::from_int).map_err(|_| {
+            let digits = text.trim().trim_start_matches(['-', '+']);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                format!("`{text}` is out of range for an integer (64-bit)")
+            } else {
+                format!("`{text}` is not an integer")
+            }
+        }),
         ParamType::Number => text
             .trim()
             .parse::<f64>()

@@ -6,10 +6,12 @@ mod app;
 mod auth;
 mod dispatch;
 mod docs;
+mod early;
 mod event;
 mod input;
 mod limits;
 pub mod openapi;
+mod params;
 mod reply;
 pub mod server;
 mod table;
@@ -119,7 +121,15 @@ async fn openapi_json(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], live.openapi.clone()).into_response()
 }
 
+/// The page with the address it was requested from in its examples: the `Host` header when it
+/// is a plain host and port (anything else, say `<script>` or a quote that would end the curl
+/// command's quoting, gives way to `[server] listen`), escaped like all the page's text.
 async fn docs_page(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
-    Html(state.live.load().docs.replace(docs::BASE, &format!("http://{host}"))).into_response()
+    let live = state.live.load();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|host| docs::is_host(host))
+        .unwrap_or(live.snapshot.manifest.server.listen.as_str());
+    Html(live.docs.replace(docs::BASE, &docs::escape(&format!("http://{host}")))).into_response()
 }

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of a hub, generated from its routes.
 
 use super::table::{load_schema, pattern};
-use crate::config::{Auth, Manifest, ParamType, Route};
+use crate::config::{Auth, Manifest, Mode, ParamType, QueryParam, Route};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
@@ -55,42 +55,32 @@ fn operation(hub: &Path, route: &Route, path: &str) -> Value {
     for segment in path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             let name = name.trim_start_matches('*');
-            parameters.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
+            let parameter = match route.params.get(name) {
+                Some(param) => parameter(name, "path", true, param),
+                None => json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }),
+            };
+            parameters.push(parameter);
         }
     }
     for (name, param) in &route.query {
-        let mut schema = Map::new();
-        schema.insert("type".into(), type_name(param.kind).into());
-        if let Some(values) = &param.allowed {
-            schema.insert("enum".into(), serde_json::to_value(values).unwrap_or(Value::Null));
-        }
-        if let Some(default) = &param.default {
-            schema.insert("default".into(), serde_json::to_value(default).unwrap_or(Value::Null));
-        }
-        let mut parameter = json!({ "name": name, "in": "query", "required": param.required, "schema": schema });
-        if let Some(description) = &param.description {
-            parameter["description"] = description.clone().into();
-        }
-        parameters.push(parameter);
+        parameters.push(parameter(name, "query", param.required, param));
     }
 
-    let error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     let mut responses = Map::new();
-    responses.insert("200".into(), json!({ "description": "The action's result (204 when it returns nothing)" }));
-    if !route.query.is_empty() || route.body_schema.is_some() {
-        responses.insert("400".into(), error("Invalid query parameters or body"));
+    for (status, description) in answers(route, path) {
+        let answer = match status {
+            "2XX" => json!({ "description": description }),
+            "202" => json!({ "description": description, "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": { "run_id": { "type": "string" }, "status": { "const": "queued" } },
+                "required": ["run_id", "status"],
+            }}}}),
+            _ => {
+                json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+            }
+        };
+        responses.insert(status.into(), answer);
     }
-    if route.auth == Auth::Private || route.verify.is_some() {
-        responses.insert("401".into(), error("Missing or unknown key, or a bad signature"));
-    }
-    if route.auth == Auth::Private && !route.scopes.is_empty() {
-        responses.insert("403".into(), error("The key lacks a required scope"));
-    }
-    if route.rate_limit.is_some() {
-        responses.insert("429".into(), error("Rate limit exceeded; see Retry-After"));
-    }
-    responses.insert("500".into(), error("The action failed"));
-    responses.insert("504".into(), error("The action timed out"));
 
     let method = route.method.to_ascii_lowercase();
     let operation_id: String =
@@ -120,13 +110,73 @@ fn operation(hub: &Path, route: &Route, path: &str) -> Value {
             .unwrap_or_else(|| json!({}));
         operation["requestBody"] =
             json!({ "required": true, "content": { "application/json": { "schema": without_meta(schema) } } });
-    } else if matches!(method.as_str(), "post" | "put" | "patch") {
-        operation["requestBody"] = json!({
-            "required": false,
-            "content": { "application/json": { "schema": { "type": "object" } } },
-        });
     }
     operation
+}
+
+/// A declared path or query parameter.
+fn parameter(name: &str, location: &str, required: bool, param: &QueryParam) -> Value {
+    let mut schema = Map::new();
+    schema.insert("type".into(), type_name(param.kind).into());
+    if param.kind == ParamType::Integer {
+        // The hub converts to a 64-bit integer and refuses what does not fit.
+        schema.insert("format".into(), "int64".into());
+    }
+    if let Some(values) = &param.allowed {
+        schema.insert("enum".into(), serde_json::to_value(values).unwrap_or(Value::Null));
+    }
+    if let Some(default) = &param.default {
+        schema.insert("default".into(), serde_json::to_value(default).unwrap_or(Value::Null));
+    }
+    let mut parameter = json!({ "name": name, "in": location, "required": required, "schema": schema });
+    if let Some(description) = &param.description {
+        parameter["description"] = description.clone().into();
+    }
+    parameter
+}
+
+/// Every status the hub can answer for `route`, with what it means. Errors the hub makes are
+/// JSON `{"error": ...}`; a script's `fail(status, message)` answers the same shape.
+fn answers(route: &Route, path: &str) -> Vec<(&'static str, &'static str)> {
+    let sync = route.mode == Mode::Sync;
+    let mut answers = Vec::new();
+    if sync {
+        answers.push(("2XX", "The action's result: 200 with its JSON or text, 204 when it returns nothing, or the status it chose with `response(...)`"));
+    } else {
+        answers.push(("202", "Queued: the run's id, to look up in the run log"));
+    }
+    answers.push((
+        "400",
+        "A path parameter, query parameter or body the hub refused (see `details`), or the script's `fail(400, ...)`",
+    ));
+    if route.auth == Auth::Private || route.verify.is_some() {
+        answers.push(("401", "Missing or unknown key, or a bad signature"));
+    }
+    if route.auth == Auth::Private && !route.scopes.is_empty() {
+        answers.push(("403", "The key lacks a required scope"));
+    }
+    if path.contains('{') {
+        answers.push(("404", "No such resource (the script's `fail(404, ...)`)"));
+    }
+    answers.push(("413", "The body is larger than `[server] max_body`"));
+    if route.body_schema.is_some() {
+        answers.push(("415", "The body is neither JSON nor a form"));
+    }
+    if route.rate_limit.is_some() {
+        answers.push(("429", "Rate limit exceeded; see Retry-After"));
+    }
+    if sync {
+        answers.push(("4XX", "An error the script answered with `fail(status, message)`"));
+        answers.push(("500", "The action failed; the run id finds the details in the server log"));
+    }
+    if route.concurrency.is_some() || !sync {
+        answers.push(("503", "Busy (the route's concurrency limit) or the queue is not running; see Retry-After"));
+    }
+    if sync {
+        answers.push(("504", "The action timed out"));
+        answers.push(("5XX", "An error the script answered with `fail(status, message)`"));
+    }
+    answers
 }
 
 /// A schema file as an inline OpenAPI schema: its `$schema` and `$id` belong to the file.

@@ -31,6 +31,8 @@ pub enum ApiError {
     PayloadTooLarge {
         limit: u64,
     },
+    /// A body that is neither JSON nor a form, for a route with a `body_schema`.
+    UnsupportedMediaType,
     BadRequest {
         message: String,
         details: Vec<Detail>,
@@ -93,6 +95,10 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge { limit } => json_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({ "error": format!("the body is larger than {} (server.max_body)", bytesize::ByteSize(limit)) }),
+            ),
+            ApiError::UnsupportedMediaType => json_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({ "error": "this route's body must be JSON (Content-Type: application/json) or a form, to match its body_schema" }),
             ),
             ApiError::BadRequest { message, details } => {
                 json_response(StatusCode::BAD_REQUEST, json!({ "error": message, "details": details }))
@@ -172,4 +178,29 @@ fn with_body(status: StatusCode, content_type: &'static str, body: String) -> Re
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
+}
+
+/// The built-in endpoints' error answers as JSON: axum's own (a 405, a path it could not read)
+/// come as text or empty. A body already JSON, and every success, pass unchanged.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let error = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        format!("method not allowed; use {}", allowed.split(',').map(str::trim).collect::<Vec<_>>().join(", "))
+    } else {
+        let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&text).trim().to_string();
+        if text.is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text }
+    };
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(json!({ "error": error }).to_string()))
 }

@@ -2,6 +2,7 @@
 //! in-flight requests finish for up to a grace period.
 
 use super::app::MakeApp;
+use super::early::JsonListener;
 use super::{AppState, router};
 use std::future::Future;
 use std::time::Duration;
@@ -16,7 +17,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let app = MakeApp { router: router(state.clone()), state };
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = axum::serve(JsonListener(listener), app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections; waiting for requests in flight");
         let _ = stopping_tx.send(());

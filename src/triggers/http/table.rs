@@ -21,6 +21,9 @@ pub struct RouteEntry {
     pub rate_limit: Option<RateLimit>,
     pub permits: Option<Arc<Semaphore>>,
     pub schema: Option<Arc<jsonschema::Validator>>,
+    /// The name of the trailing `{*name}` parameter, whose `/`-separated segments are decoded
+    /// one by one.
+    pub wildcard: Option<String>,
 }
 
 /// All routes sharing one path pattern, by method.
@@ -101,7 +104,13 @@ fn entry(hub: &Path, index: usize, route: &Route, pattern: String) -> Result<Rou
         .transpose()
         .map_err(|err| format!("route[{index}].body_schema: {err}"))?;
     let label = format!("{method} {pattern}").into();
-    Ok(RouteEntry { index, method, pattern, label, rate_limit, permits, schema })
+    let wildcard = pattern
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.strip_prefix("{*"))
+        .and_then(|last| last.strip_suffix('}'))
+        .map(String::from);
+    Ok(RouteEntry { index, method, pattern, label, rate_limit, permits, schema, wildcard })
 }
 
 /// Reads and compiles a JSON Schema file of the hub.
