@@ -1,8 +1,10 @@
 //! The run log writer: records are handed over without waiting and written in batches on a
 //! thread of their own, so no response waits on a disk flush. Old records are pruned there too.
+//! A queued attempt's record comes with its events and its item's new state, which go into the
+//! same transaction as the batch; the queue learns when that transaction is committed.
 
 use crate::secrets::Secrets;
-use crate::store::{RecordText, Store};
+use crate::store::{Attempt, RecordText, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -32,8 +34,12 @@ pub fn since(text: &str) -> Result<String, String> {
     Ok((chrono::Utc::now() - span).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
 
+/// A queued attempt's record, with what is committed alongside it and who waits for the commit.
+type Committing = (RecordText, Secrets, Attempt, tokio::sync::oneshot::Sender<Result<(), String>>);
+
 enum Message {
     Record(Box<(RecordText, Secrets)>),
+    Attempt(Box<Committing>),
     Flush(Sender<()>),
 }
 
@@ -78,6 +84,21 @@ impl RunLog {
     /// the writer. `secrets` are redacted from it on the writer thread, off the request path.
     pub fn record(&self, record: RecordText, secrets: Secrets) {
         self.send(Message::Record(Box::new((record, secrets))));
+    }
+
+    /// Hands over the record of a queued attempt with its events and its item's new state, all
+    /// written in one transaction; the answer comes once it is committed (or failed). The writer
+    /// does not wait to fill a batch for it: a queue worker is waiting.
+    pub fn commit(
+        &self,
+        record: RecordText,
+        secrets: Secrets,
+        attempt: Attempt,
+    ) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        // Should the writer be gone, `done` is dropped and the receiver says so.
+        self.send(Message::Attempt(Box::new((record, secrets, attempt, done))));
+        committed
     }
 
     /// Waits until every record handed over so far is written (or the writer gave up).
@@ -146,6 +167,8 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
     let mut behind = false;
     while let Ok(first) = rx.recv() {
         let mut records = Vec::new();
+        let mut attempts = Vec::new();
+        let mut waiting = Vec::new();
         let mut flushes = Vec::new();
         if matches!(first, Message::Record(_)) && !behind {
             // Let the batch fill: one wake-up per batch instead of one per record. When the last
@@ -159,6 +182,12 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
                     let (record, secrets) = *entry;
                     records.extend(crate::runner::record::redact(record, &secrets));
                 }
+                Message::Attempt(entry) => {
+                    let (record, secrets, attempt, done) = *entry;
+                    records.extend(crate::runner::record::redact(record, &secrets));
+                    attempts.push(attempt);
+                    waiting.push(done);
+                }
                 Message::Flush(done) => flushes.push(done),
             }
             if records.len() >= BATCH || !flushes.is_empty() {
@@ -167,10 +196,14 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
             next = rx.try_recv().ok();
         }
         behind = records.len() >= BATCH;
-        if !records.is_empty()
-            && let Err(err) = store.runs_insert(&records)
-        {
+        let written =
+            if attempts.is_empty() { store.runs_insert(&records) } else { store.runs_commit(&records, &attempts) };
+        if let Err(err) = &written {
             tracing::error!("could not write {} run log records: {err}", records.len());
+        }
+        let written = written.map_err(|err| err.to_string());
+        for done in waiting {
+            let _ = done.send(written.clone());
         }
         for done in flushes {
             let _ = done.send(());

@@ -18,12 +18,7 @@ impl Store {
     pub fn events_enqueue(&self, source_run: &str, events: &[(String, Value)]) -> Result<(), StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
-        for (name, data) in events {
-            transaction.execute(
-                "INSERT INTO events (name, data, source_run) VALUES (?1, ?2, ?3)",
-                params![name, data.to_string(), source_run],
-            )?;
-        }
+        insert(&transaction, source_run, events)?;
         transaction.commit()?;
         Ok(())
     }
@@ -54,4 +49,17 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// Stores the events one run emitted on `connection`, inside the caller's transaction.
+pub(super) fn insert(
+    connection: &rusqlite::Connection,
+    source_run: &str,
+    events: &[(String, Value)],
+) -> Result<(), StoreError> {
+    let mut statement = connection.prepare_cached("INSERT INTO events (name, data, source_run) VALUES (?1, ?2, ?3)")?;
+    for (name, data) in events {
+        statement.execute(params![name, data.to_string(), source_run])?;
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@ mod state;
 mod watch;
 
 pub use events::StoredEvent;
-pub use queue::QueueItem;
+pub use queue::{Attempt, QueueItem, Settle};
 pub use runs::{RecordFields, RecordText, RunFilter, RunRecord};
 pub use watch::{FileStatus, LedgerEntry, LedgerRecord};
 
