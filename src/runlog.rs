@@ -40,6 +40,8 @@ type Committing = (RecordText, Secrets, Attempt, tokio::sync::oneshot::Sender<Re
 enum Message {
     Record(Box<(RecordText, Secrets)>),
     Attempt(Box<Committing>),
+    /// An event whose subscribers all ran: marked delivered with (or after) their records.
+    Delivered(i64),
     Flush(Sender<()>),
 }
 
@@ -55,6 +57,8 @@ struct Inner {
     sender: OnceLock<SyncSender<Message>>,
     /// Also the lock under which the writer is started.
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer's thread, woken early from gathering a batch when someone waits for it.
+    thread: OnceLock<std::thread::Thread>,
     keep_for_secs: Arc<AtomicU64>,
     keep_last: Arc<AtomicU64>,
 }
@@ -68,6 +72,7 @@ impl RunLog {
                 path,
                 sender: OnceLock::new(),
                 writer: Mutex::new(None),
+                thread: OnceLock::new(),
                 keep_for_secs: Arc::new(AtomicU64::new(30 * 24 * 3600)),
                 keep_last: Arc::new(AtomicU64::new(100_000)),
             }),
@@ -98,14 +103,30 @@ impl RunLog {
         let (done, committed) = tokio::sync::oneshot::channel();
         // Should the writer be gone, `done` is dropped and the receiver says so.
         self.send(Message::Attempt(Box::new((record, secrets, attempt, done))));
+        self.wake();
         committed
+    }
+
+    /// Marks the stored event `id` delivered in the same transaction as the records handed over
+    /// before (its subscribers' runs), so a crash can never leave an event delivered whose
+    /// subscriber runs have no record. `flush` waits for it.
+    pub fn delivered(&self, id: i64) {
+        self.send(Message::Delivered(id));
     }
 
     /// Waits until every record handed over so far is written (or the writer gave up).
     pub fn flush(&self) {
         let (done, wait) = mpsc::channel();
         if self.send(Message::Flush(done)) {
+            self.wake();
             let _ = wait.recv_timeout(Duration::from_secs(10));
+        }
+    }
+
+    /// Ends the writer's wait for more records of its batch: someone waits for this one.
+    fn wake(&self) {
+        if let Some(thread) = self.inner.thread.get() {
+            thread.unpark();
         }
     }
 
@@ -130,6 +151,7 @@ impl RunLog {
             .spawn(move || write_loop(&path, &rx, &keep_for, &keep_last));
         match spawned {
             Ok(handle) => {
+                let _ = self.inner.thread.set(handle.thread().clone());
                 *writer = Some(handle);
                 Some(self.inner.sender.get_or_init(|| tx))
             }
@@ -169,11 +191,13 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
         let mut records = Vec::new();
         let mut attempts = Vec::new();
         let mut waiting = Vec::new();
+        let mut delivered = Vec::new();
         let mut flushes = Vec::new();
         if matches!(first, Message::Record(_)) && !behind {
             // Let the batch fill: one wake-up per batch instead of one per record. When the last
-            // batch was full the writer is behind, so it goes on at once.
-            std::thread::sleep(GATHER);
+            // batch was full the writer is behind, so it goes on at once; a flush or a queued
+            // attempt (a worker waits for its commit) unparks it.
+            std::thread::park_timeout(GATHER);
         }
         let mut next = Some(first);
         while let Some(message) = next.take() {
@@ -188,6 +212,7 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
                     attempts.push(attempt);
                     waiting.push(done);
                 }
+                Message::Delivered(id) => delivered.push(id),
                 Message::Flush(done) => flushes.push(done),
             }
             if records.len() >= BATCH || !flushes.is_empty() {
@@ -196,8 +221,11 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
             next = rx.try_recv().ok();
         }
         behind = records.len() >= BATCH;
-        let written =
-            if attempts.is_empty() { store.runs_insert(&records) } else { store.runs_commit(&records, &attempts) };
+        let written = if attempts.is_empty() && delivered.is_empty() {
+            store.runs_insert(&records)
+        } else {
+            store.runs_commit(&records, &attempts, &delivered)
+        };
         if let Err(err) = &written {
             tracing::error!("could not write {} run log records: {err}", records.len());
         }

@@ -201,3 +201,40 @@ fn a_failed_cron_run_announces_nothing() {
     assert_eq!(stored(&hub, "announced"), None);
     assert!(failed()[0]["lines"].to_string().contains("not announced"), "{}", failed()[0]);
 }
+
+#[test]
+fn every_event_marked_delivered_has_its_subscriber_records_after_kill_9() {
+    let hub = Hub::new();
+    hub.manifest(
+        "[[route]]\nmethod = \"POST\"\npath = \"/emit\"\nscript = \"emit\"\nauth = \"public\"\n\n\
+         [[on]]\nevent = \"thing\"\nscript = \"count\"\n",
+    );
+    hub.script("emit", r#"for n in 0..400 { events::emit("thing", #{ n: n }) } "ok""#)
+        .script("count", "let total = 0; for i in 0..500 { total += i } total");
+    let server = hub.serve();
+    assert_eq!(server.send(reqwest::Method::POST, "/emit", &[], Some("{}")).status, 200);
+    let db = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).unwrap();
+    let delivered = || -> i64 {
+        db.query_row("SELECT count(*) FROM events WHERE delivered_at IS NOT NULL", [], |row| row.get(0)).unwrap_or(0)
+    };
+    assert!(wait_until(Duration::from_secs(30), || delivered() >= 100));
+    std::process::Command::new("kill").args(["-KILL", &server.pid().to_string()]).status().unwrap();
+    drop(server);
+    // Every event marked delivered has the record of its subscriber's run.
+    let missing: Vec<i64> = db
+        .prepare(
+            "SELECT id FROM events WHERE delivered_at IS NOT NULL AND id NOT IN
+             (SELECT json_extract(event, '$.event_id') FROM runs WHERE script = 'count')",
+        )
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} of {} delivered events have no subscriber record: {missing:?}",
+        missing.len(),
+        delivered()
+    );
+}

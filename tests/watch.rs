@@ -353,3 +353,27 @@ fn an_editor_saving_by_rename_runs_each_saved_version_once() {
         ["created inbox/doc.csv: version 1", "modified inbox/doc.csv: version 2", "modified inbox/doc.csv: version 3"]
     );
 }
+
+#[test]
+fn every_file_the_ledger_records_has_its_run_record_after_kill_9() {
+    let hub = Hub::new();
+    hub.manifest("[[watch]]\npath = \"inbox\"\npattern = \"*.txt\"\nscript = \"quick\"\n")
+        .script("quick", "input.name");
+    for n in 0..300 {
+        hub.file(&format!("inbox/{n:03}.txt"), "x");
+    }
+    let server = hub.serve();
+    let db = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).unwrap();
+    let handled = || -> i64 { db.query_row("SELECT count(*) FROM watch_ledger", [], |row| row.get(0)).unwrap_or(0) };
+    assert!(wait_until(WAIT, || handled() >= 50), "{}", server.stderr());
+    std::process::Command::new("kill").args(["-KILL", &server.pid().to_string()]).status().unwrap();
+    drop(server);
+    let missing: Vec<String> = db
+        .prepare("SELECT path FROM watch_ledger WHERE run_id NOT IN (SELECT id FROM runs)")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(missing.is_empty(), "{} of {} handled files have no run record: {missing:?}", missing.len(), handled());
+}

@@ -43,11 +43,7 @@ impl Store {
 
     /// Marks an event as handed to all its subscribers.
     pub fn event_delivered(&self, id: i64) -> Result<(), StoreError> {
-        self.lock().execute(
-            "UPDATE events SET delivered_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
-            params![id],
-        )?;
-        Ok(())
+        delivered(&self.lock(), id)
     }
 }
 
@@ -61,5 +57,14 @@ pub(super) fn insert(
     for (name, data) in events {
         statement.execute(params![name, data.to_string(), source_run])?;
     }
+    Ok(())
+}
+
+/// Marks an event as handed to all its subscribers on `connection`, inside the caller's transaction
+/// if it has one.
+pub(super) fn delivered(connection: &rusqlite::Connection, id: i64) -> Result<(), StoreError> {
+    connection
+        .prepare_cached("UPDATE events SET delivered_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")?
+        .execute(params![id])?;
     Ok(())
 }

@@ -177,15 +177,24 @@ impl Store {
     }
 
     /// Writes `records` as one run log batch and, in the same transaction, the events and the new
-    /// state of every queued attempt in `attempts`: when this returns, each attempt's record, its
-    /// events and what became of its item are stored together, or none of them is.
-    pub fn runs_commit(&self, records: &[RecordText], attempts: &[Attempt]) -> Result<(), StoreError> {
+    /// state of every queued attempt in `attempts`, and marks the events `delivered` (their
+    /// subscribers' records are among these or earlier ones): when this returns, each attempt's
+    /// record, its events and what became of its item are stored together, or none of them is.
+    pub fn runs_commit(
+        &self,
+        records: &[RecordText],
+        attempts: &[Attempt],
+        delivered: &[i64],
+    ) -> Result<(), StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
         super::runs::insert_batch(&transaction, records)?;
         for attempt in attempts {
             super::events::insert(&transaction, &attempt.run_id, &attempt.events)?;
             apply(&transaction, &attempt.item, &attempt.settle)?;
+        }
+        for id in delivered {
+            super::events::delivered(&transaction, *id)?;
         }
         transaction.commit()?;
         Ok(())
