@@ -99,6 +99,7 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
         }
         Some(error) => Settle::Dead { error },
     };
+    let dead = matches!(settle, Settle::Dead { .. });
     // The item is done (or rescheduled, or dead) exactly when its record is stored: both, with
     // the run's events, go in one transaction of the run log writer.
     let committed = match outcome.held.take() {
@@ -109,39 +110,50 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
                 events: held.events,
                 settle: settle.clone(),
             };
-            let runlog = &snapshot.capabilities.host.runlog;
-            runlog
-                .commit(held.record, held.secrets, attempt)
-                .await
-                .unwrap_or_else(|_| Err("the run log writer stopped".into()))
+            snapshot.capabilities.host.runlog.commit(held.record, held.secrets, attempt)
         }
         None => {
+            let (done, committed) = tokio::sync::oneshot::channel();
             let (store, id, settle) = (Arc::clone(&queue.store), item.id.clone(), settle.clone());
-            match tokio::task::spawn_blocking(move || store.queue_settle(&id, &settle)).await {
-                Ok(result) => result.map_err(|err| err.to_string()),
-                Err(err) => Err(err.to_string()),
-            }
+            tokio::task::spawn_blocking(move || {
+                let _ = done.send(store.queue_settle(&id, &settle).map_err(|err| err.to_string()));
+            });
+            committed
         }
     };
-    if let Err(err) = committed {
-        tracing::error!(
-            "queued {}: could not record how it ended ({err}); it runs again at the next start",
-            item.source
-        );
-    } else if outcome.emitted > 0 {
-        queue.events_ready.notify_one();
-    }
-    match settle {
-        Settle::Retry { .. } => return,
-        Settle::Dead { .. } => {
-            let handler = item.on_error.clone().or_else(|| snapshot.manifest.queue.on_error.clone());
-            if let Some(handler) = handler {
-                run_on_error(&snapshot, &handler, &outcome, &for_record, &item.source).await;
+    let finish = {
+        let queue = Arc::clone(queue);
+        async move {
+            let committed = committed.await.unwrap_or_else(|_| Err("the run log writer stopped".into()));
+            if let Err(err) = committed {
+                tracing::error!(
+                    "queued {}: could not record how it ended ({err}); it runs again at the next start",
+                    item.source
+                );
+            } else if outcome.emitted > 0 {
+                queue.events_ready.notify_one();
             }
+            match settle {
+                Settle::Retry { .. } => return,
+                Settle::Dead { .. } => {
+                    let handler = item.on_error.clone().or_else(|| snapshot.manifest.queue.on_error.clone());
+                    if let Some(handler) = handler {
+                        run_on_error(&snapshot, &handler, &outcome, &for_record, &item.source).await;
+                    }
+                }
+                Settle::Done => {}
+            }
+            queue.finished(&item.id, outcome);
         }
-        Settle::Done => {}
+    };
+    if dead {
+        // `stop` waits for the workers, and so for the `on_error` run of a dead item.
+        finish.await;
+    } else {
+        // The worker goes on to the next item while the writer commits this one (the item stays
+        // `running` until then, so no one else claims it): a batch then holds many attempts.
+        tokio::spawn(finish);
     }
-    queue.finished(&item.id, outcome);
 }
 
 async fn run_on_error(
