@@ -1,8 +1,10 @@
 //! The run log writer: records are handed over without waiting and written in batches on a
 //! thread of their own, so no response waits on a disk flush. Old records are pruned there too.
+//! A queued attempt's record comes with its events and its item's new state, which go into the
+//! same transaction as the batch; the queue learns when that transaction is committed.
 
 use crate::secrets::Secrets;
-use crate::store::{RecordText, Store};
+use crate::store::{Attempt, RecordText, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -36,8 +38,14 @@ pub fn since(text: &str) -> Result<String, String> {
     Ok((chrono::Utc::now() - span).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
 
+/// A queued attempt's record, with what is committed alongside it and who waits for the commit.
+type Committing = (RecordText, Secrets, Attempt, tokio::sync::oneshot::Sender<Result<(), String>>);
+
 enum Message {
     Record(Box<(RecordText, Secrets)>),
+    Attempt(Box<Committing>),
+    /// An event whose subscribers all ran: marked delivered with (or after) their records.
+    Delivered(i64),
     Flush(Sender<()>),
 }
 
@@ -53,6 +61,8 @@ struct Inner {
     sender: OnceLock<SyncSender<Message>>,
     /// Also the lock under which the writer is started.
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer's thread, woken early from gathering a batch when someone waits for it.
+    thread: OnceLock<std::thread::Thread>,
     keep_for_secs: Arc<AtomicU64>,
     keep_last: Arc<AtomicU64>,
 }
@@ -66,6 +76,7 @@ impl RunLog {
                 path,
                 sender: OnceLock::new(),
                 writer: Mutex::new(None),
+                thread: OnceLock::new(),
                 keep_for_secs: Arc::new(AtomicU64::new(30 * 24 * 3600)),
                 keep_last: Arc::new(AtomicU64::new(100_000)),
             }),
@@ -84,11 +95,42 @@ impl RunLog {
         self.send(Message::Record(Box::new((record, secrets))));
     }
 
+    /// Hands over the record of a queued attempt with its events and its item's new state, all
+    /// written in one transaction; the answer comes once it is committed (or failed). The writer
+    /// does not wait to fill a batch for it: a queue worker is waiting.
+    pub fn commit(
+        &self,
+        record: RecordText,
+        secrets: Secrets,
+        attempt: Attempt,
+    ) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        // Should the writer be gone, `done` is dropped and the receiver says so.
+        self.send(Message::Attempt(Box::new((record, secrets, attempt, done))));
+        self.wake();
+        committed
+    }
+
+    /// Marks the stored event `id` delivered in the same transaction as the records handed over
+    /// before (its subscribers' runs), so a crash can never leave an event delivered whose
+    /// subscriber runs have no record. `flush` waits for it.
+    pub fn delivered(&self, id: i64) {
+        self.send(Message::Delivered(id));
+    }
+
     /// Waits until every record handed over so far is written (or the writer gave up).
     pub fn flush(&self) {
         let (done, wait) = mpsc::channel();
         if self.send(Message::Flush(done)) {
+            self.wake();
             let _ = wait.recv_timeout(Duration::from_secs(10));
+        }
+    }
+
+    /// Ends the writer's wait for more records of its batch: someone waits for this one.
+    fn wake(&self) {
+        if let Some(thread) = self.inner.thread.get() {
+            thread.unpark();
         }
     }
 
@@ -113,6 +155,7 @@ impl RunLog {
             .spawn(move || write_loop(&path, &rx, &keep_for, &keep_last));
         match spawned {
             Ok(handle) => {
+                let _ = self.inner.thread.set(handle.thread().clone());
                 *writer = Some(handle);
                 Some(self.inner.sender.get_or_init(|| tx))
             }
@@ -136,6 +179,14 @@ impl Drop for Inner {
     }
 }
 
+/// Adds `record`, redacted, to the batch being gathered; returns its size in bytes.
+fn gather(records: &mut Vec<RecordText>, record: RecordText, secrets: &crate::secrets::Secrets) -> usize {
+    let Some(record) = crate::runner::record::redact(record, secrets) else { return 0 };
+    let bytes = record.json().len();
+    records.push(record);
+    bytes
+}
+
 fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU64, keep_last: &AtomicU64) {
     let store = match Store::open(path) {
         Ok(store) => store,
@@ -151,22 +202,30 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
     while let Ok(first) = rx.recv() {
         let mut records = Vec::new();
         let mut bytes = 0;
+        let mut attempts = Vec::new();
+        let mut waiting = Vec::new();
+        let mut delivered = Vec::new();
         let mut flushes = Vec::new();
         if matches!(first, Message::Record(_)) && !behind {
             // Let the batch fill: one wake-up per batch instead of one per record. When the last
-            // batch was full the writer is behind, so it goes on at once.
-            std::thread::sleep(GATHER);
+            // batch was full the writer is behind, so it goes on at once; a flush or a queued
+            // attempt (a worker waits for its commit) unparks it.
+            std::thread::park_timeout(GATHER);
         }
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Record(entry) => {
                     let (record, secrets) = *entry;
-                    if let Some(record) = crate::runner::record::redact(record, &secrets) {
-                        bytes += record.json().len();
-                        records.push(record);
-                    }
+                    bytes += gather(&mut records, record, &secrets);
                 }
+                Message::Attempt(entry) => {
+                    let (record, secrets, attempt, done) = *entry;
+                    bytes += gather(&mut records, record, &secrets);
+                    attempts.push(attempt);
+                    waiting.push(done);
+                }
+                Message::Delivered(id) => delivered.push(id),
                 Message::Flush(done) => flushes.push(done),
             }
             if records.len() >= BATCH || bytes >= BATCH_BYTES || !flushes.is_empty() {
@@ -175,10 +234,17 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
             next = rx.try_recv().ok();
         }
         behind = records.len() >= BATCH || bytes >= BATCH_BYTES;
-        if !records.is_empty()
-            && let Err(err) = store.runs_insert(&records)
-        {
+        let written = if attempts.is_empty() && delivered.is_empty() {
+            store.runs_insert(&records)
+        } else {
+            store.runs_commit(&records, &attempts, &delivered)
+        };
+        if let Err(err) = &written {
             tracing::error!("could not write {} run log records: {err}", records.len());
+        }
+        let written = written.map_err(|err| err.to_string());
+        for done in waiting {
+            let _ = done.send(written.clone());
         }
         for done in flushes {
             let _ = done.send(());

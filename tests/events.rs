@@ -91,3 +91,150 @@ fn emit_checks_its_arguments() {
     hub.manifest("[[on]]\nevent = \"a b\"\nscript = \"bad\"\n");
     hub.cmd(&["check"]).output().fails_with(2, &["on[0].event"]);
 }
+
+/// A hub whose `thing` subscriber counts what it was announced, and whose `done` subscriber
+/// marks that later events were delivered.
+fn failing_hub(extra: &str) -> Hub {
+    let hub = Hub::new();
+    hub.manifest(&format!(
+        "[[on]]\nevent = \"thing\"\nscript = \"count\"\n\n[[on]]\nevent = \"done\"\nscript = \"mark\"\n\n{extra}"
+    ));
+    hub.script("count", r#"state::set("announced", state::get("announced", 0) + 1); state::set("n", input.n)"#)
+        .script("mark", r#"state::set("marked", state::get("marked", 0) + 1)"#)
+        .script("emit_then_throw", r#"events::emit("thing", #{ n: 0 }); throw "boom""#)
+        .script("emit_done", r#"events::emit("done", #{}); "ok""#);
+    hub
+}
+
+/// The `lines` of run `id`'s record, as `runs show --json` gives them.
+fn lines_of(hub: &Hub, id: &str) -> String {
+    hub.cmd(&["runs", "show", id, "--json"]).output().json()["lines"].to_string()
+}
+
+fn undelivered(hub: &Hub) -> i64 {
+    let db = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).unwrap();
+    db.query_row("SELECT count(*) FROM events WHERE delivered_at IS NULL", [], |row| row.get(0)).unwrap()
+}
+
+#[test]
+fn a_failed_run_announces_nothing_and_its_record_says_what_was_dropped() {
+    let hub = failing_hub("");
+    hub.script("nested", r#"actions::run("emit_done"); throw "after the call""#).script(
+        "caught",
+        r#"let said = "called"; try { actions::run("emit_then_throw") } catch { said = "caught" } said"#,
+    );
+    let out = hub.run("emit_then_throw", "{}");
+    out.fails_with(1, &["boom"]);
+    assert!(!out.stderr.contains("`count`"), "{}", out.stderr);
+    assert_eq!(stored(&hub, "announced"), None);
+    let failed = hub.cmd(&["runs", "list", "--json", "--script", "emit_then_throw"]).output().json();
+    let id = failed[0]["id"].as_str().unwrap().to_string();
+    assert!(
+        lines_of(&hub, &id).contains("events not announced, since the run failed: thing"),
+        "{}",
+        lines_of(&hub, &id)
+    );
+    // A called script's events belong to the run that called it: dropped when it fails...
+    hub.run("nested", "{}").fails_with(1, &["after the call"]);
+    assert_eq!(stored(&hub, "marked"), None);
+    // ...and announced when it succeeds, even though the call itself failed and was caught.
+    assert_eq!(hub.run("caught", "{}").json(), "caught");
+    assert_eq!(stored(&hub, "announced"), Some(serde_json::json!(1)));
+}
+
+#[test]
+fn a_failed_http_run_announces_nothing() {
+    let hub = failing_hub(
+        "[[route]]\nmethod = \"POST\"\npath = \"/fail\"\nscript = \"emit_then_throw\"\nauth = \"public\"\n\n\
+         [[route]]\nmethod = \"POST\"\npath = \"/done\"\nscript = \"emit_done\"\nauth = \"public\"\n",
+    );
+    let server = hub.serve();
+    let failed = server.send(reqwest::Method::POST, "/fail", &[], Some("{}"));
+    assert_eq!(failed.status, 500, "{}", failed.text);
+    let id = failed.header("x-run-id").unwrap();
+    assert_eq!(server.send(reqwest::Method::POST, "/done", &[], Some("{}")).status, 200);
+    // Events are delivered in the order they were stored: once `done` ran, `thing` had its turn.
+    assert!(wait_until(Duration::from_secs(10), || stored(&hub, "marked").is_some()));
+    assert!(wait_until(Duration::from_secs(10), || undelivered(&hub) == 0));
+    assert_eq!(stored(&hub, "announced"), None);
+    assert!(wait_until(Duration::from_secs(10), || lines_of(&hub, &id).contains("not announced")));
+}
+
+#[test]
+fn a_queued_run_retried_twice_announces_its_events_once() {
+    let hub = failing_hub(
+        "[[route]]\nmethod = \"POST\"\npath = \"/flaky\"\nscript = \"flaky\"\nauth = \"public\"\nmode = \"queue\"\n\
+         retry = { attempts = 3, backoff = \"20ms\" }\n",
+    );
+    hub.script(
+        "flaky",
+        r#"let n = state::get("tries", 0) + 1; state::set("tries", n); events::emit("thing", #{ n: n });
+           if n < 3 { throw `attempt ${n} failed` } "ok""#,
+    );
+    let server = hub.serve();
+    let reply = server.send(reqwest::Method::POST, "/flaky", &[], Some("{}"));
+    assert_eq!(reply.status, 202);
+    assert!(wait_until(Duration::from_secs(15), || stored(&hub, "announced").is_some()));
+    assert!(wait_until(Duration::from_secs(10), || undelivered(&hub) == 0));
+    assert_eq!(stored(&hub, "announced"), Some(serde_json::json!(1)));
+    assert_eq!(stored(&hub, "n"), Some(serde_json::json!(3)), "the successful attempt's event");
+    let attempts = hub.cmd(&["runs", "list", "--json", "--script", "flaky"]).output().json();
+    let attempts = attempts.as_array().unwrap();
+    assert_eq!(attempts.len(), 3);
+    for failed in attempts.iter().filter(|run| run["status"] != "ok") {
+        assert!(failed["lines"].to_string().contains("not announced, since the run failed: thing"), "{failed}");
+    }
+}
+
+#[test]
+fn a_failed_cron_run_announces_nothing() {
+    let hub = failing_hub("[[cron]]\nname = \"tick\"\nschedule = \"* * * * * *\"\nscript = \"emit_then_throw\"\n");
+    let _server = hub.serve();
+    let failed = || {
+        hub.cmd(&["runs", "list", "--json", "--script", "emit_then_throw"]).output().json().as_array().unwrap().clone()
+    };
+    assert!(wait_until(Duration::from_secs(15), || failed().len() >= 2));
+    // A queued cron run's events are stored in the transaction that stores its record.
+    let db = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).unwrap();
+    let events: i64 = db.query_row("SELECT count(*) FROM events", [], |row| row.get(0)).unwrap();
+    assert_eq!(events, 0);
+    assert_eq!(stored(&hub, "announced"), None);
+    assert!(failed()[0]["lines"].to_string().contains("not announced"), "{}", failed()[0]);
+}
+
+#[test]
+fn every_event_marked_delivered_has_its_subscriber_records_after_kill_9() {
+    let hub = Hub::new();
+    hub.manifest(
+        "[[route]]\nmethod = \"POST\"\npath = \"/emit\"\nscript = \"emit\"\nauth = \"public\"\n\n\
+         [[on]]\nevent = \"thing\"\nscript = \"count\"\n",
+    );
+    hub.script("emit", r#"for n in 0..400 { events::emit("thing", #{ n: n }) } "ok""#)
+        .script("count", "let total = 0; for i in 0..500 { total += i } total");
+    let server = hub.serve();
+    assert_eq!(server.send(reqwest::Method::POST, "/emit", &[], Some("{}")).status, 200);
+    let db = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).unwrap();
+    let delivered = || -> i64 {
+        db.query_row("SELECT count(*) FROM events WHERE delivered_at IS NOT NULL", [], |row| row.get(0)).unwrap_or(0)
+    };
+    assert!(wait_until(Duration::from_secs(30), || delivered() >= 100));
+    std::process::Command::new("kill").args(["-KILL", &server.pid().to_string()]).status().unwrap();
+    drop(server);
+    // Every event marked delivered has the record of its subscriber's run.
+    let missing: Vec<i64> = db
+        .prepare(
+            "SELECT id FROM events WHERE delivered_at IS NOT NULL AND id NOT IN
+             (SELECT json_extract(event, '$.event_id') FROM runs WHERE script = 'count')",
+        )
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} of {} delivered events have no subscriber record: {missing:?}",
+        missing.len(),
+        delivered()
+    );
+}

@@ -143,3 +143,117 @@ fn a_crash_loses_no_accepted_request() {
     assert!(all_ran, "{} accepted requests never ran: {missing:?}", missing.len());
     println!("crash test: {} of 300 accepted before kill -9, all {} ran after restart", accepted.len(), accepted.len());
 }
+
+/// Every record in the hub's run log as (id, status, attempt, retry_of), read from the file.
+fn records(hub: &Hub) -> Vec<(String, String, i64, Option<String>)> {
+    let Ok(db) = rusqlite::Connection::open(hub.path().join("data/switchboard.db")) else { return Vec::new() };
+    let Ok(mut statement) = db.prepare("SELECT id, status, attempt, retry_of FROM runs") else { return Vec::new() };
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+        .and_then(Iterator::collect)
+        .unwrap_or_default()
+}
+
+/// Items still waiting or running in the hub's queue.
+fn queued(hub: &Hub) -> i64 {
+    rusqlite::Connection::open(hub.path().join("data/switchboard.db"))
+        .and_then(|db| db.query_row("SELECT count(*) FROM queue WHERE state != 'dead'", [], |row| row.get(0)))
+        .unwrap_or(-1)
+}
+
+/// Sends `count` queued requests at once and kills the hub with SIGKILL once `kill_after` were
+/// acknowledged; returns the acknowledged run ids.
+fn burst_and_kill(server: &crate::harness::Server, count: usize, kill_after: usize) -> Vec<String> {
+    let (base, pid) = (server.base.clone(), server.pid());
+    let accepted = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        let tasks: Vec<_> = (0..count)
+            .map(|n| {
+                let (client, url, accepted) = (client.clone(), format!("{base}/work"), Arc::clone(&accepted));
+                tokio::spawn(async move {
+                    let reply = client.post(url).body(format!(r#"{{"n": {n}}}"#)).send().await;
+                    if let Ok(reply) = reply
+                        && reply.status().as_u16() == 202
+                        && let Ok(text) = reply.text().await
+                        && let Ok(body) = serde_json::from_str::<serde_json::Value>(&text)
+                        && let Some(id) = body["run_id"].as_str()
+                    {
+                        accepted.lock().unwrap().push(id.to_string());
+                    }
+                })
+            })
+            .collect();
+        let killer = {
+            let accepted = Arc::clone(&accepted);
+            tokio::spawn(async move {
+                while accepted.lock().unwrap().len() < kill_after {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+            })
+        };
+        for task in tasks {
+            task.await.unwrap();
+        }
+        killer.await.unwrap();
+    });
+    accepted.lock().unwrap().clone()
+}
+
+#[test]
+fn every_acknowledged_run_has_exactly_one_record_per_attempt_after_repeated_kills() {
+    let hub = Hub::new();
+    hub.manifest(
+        "[[route]]\nmethod = \"POST\"\npath = \"/work\"\nscript = \"work\"\nauth = \"public\"\nmode = \"queue\"\n\n\
+         [queue]\nworkers = 4\n",
+    );
+    hub.script("work", "let total = 0; for i in 0..2000 { total += i } total + input.n");
+    let mut accepted = Vec::new();
+    for round in 0..3 {
+        let server = hub.serve();
+        accepted.extend(burst_and_kill(&server, 200, 60 + 30 * round));
+    }
+    let _server = hub.serve();
+    let settled = |records: &[(String, String, i64, Option<String>)]| {
+        accepted.iter().all(|id| {
+            records.iter().any(|(run, status, _, retry_of)| {
+                (run == id || retry_of.as_deref() == Some(id.as_str())) && status == "ok"
+            })
+        })
+    };
+    let drained = wait_until(Duration::from_secs(60), || queued(&hub) == 0 && settled(&records(&hub)));
+    let all = records(&hub);
+    let mut problems = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for (id, ..) in &all {
+        if !ids.insert(id.clone()) {
+            problems.push(format!("{id}: two records"));
+        }
+    }
+    for id in &accepted {
+        let mut attempts: Vec<(i64, &str)> = all
+            .iter()
+            .filter(|(run, _, _, retry_of)| run == id || retry_of.as_deref() == Some(id.as_str()))
+            .map(|(_, status, attempt, _)| (*attempt, status.as_str()))
+            .collect();
+        attempts.sort_unstable();
+        let numbers: Vec<i64> = attempts.iter().map(|(attempt, _)| *attempt).collect();
+        let expected: Vec<i64> = (1..=i64::try_from(attempts.len()).unwrap()).collect();
+        let first_is_the_id = all.iter().any(|(run, _, attempt, _)| run == id && *attempt == 1);
+        let statuses: Vec<&str> = attempts.iter().map(|(_, status)| *status).collect();
+        let earlier_interrupted = statuses.iter().rev().skip(1).all(|status| *status == "interrupted");
+        if numbers != expected || !first_is_the_id || statuses.last() != Some(&"ok") || !earlier_interrupted {
+            problems.push(format!("{id}: attempts {attempts:?}"));
+        }
+    }
+    let retried = all.iter().filter(|(_, _, attempt, _)| *attempt > 1).count();
+    println!("{} acknowledged in 3 rounds of kill -9, {} records, {retried} later attempts", accepted.len(), all.len());
+    assert!(
+        drained && problems.is_empty(),
+        "{} of {} acknowledged runs: {problems:#?}",
+        problems.len(),
+        accepted.len()
+    );
+}

@@ -276,3 +276,13 @@ mod terminal {
         quit(session);
     }
 }
+
+#[test]
+fn piped_a_failed_entry_announces_nothing() {
+    let hub = Hub::new();
+    hub.manifest("[[on]]\nevent = \"note.added\"\nscript = \"on_note\"\n");
+    hub.script("on_note", "state::set(\"last_note\", input.text);");
+    let out = piped(&hub, "events::emit(\"note.added\", #{ text: \"hi\" }); throw \"no\"\nstate::get(\"last_note\")\n");
+    assert!(!out.stdout.contains("hi"), "stdout: {}", out.stdout);
+    assert!(!out.stderr.contains("on_note"), "stderr: {}", out.stderr);
+}

@@ -270,3 +270,110 @@ fn check_reports_bad_watch_entries_with_their_key_paths() {
     let out = hub.cmd(&["check"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+/// The size the ledger of watch `watch` recorded for `path`.
+fn recorded_size(hub: &Hub, watch: &str, path: &str) -> Option<i64> {
+    let connection = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).ok()?;
+    let sql = "SELECT size FROM watch_ledger WHERE watch = ?1 AND path = ?2";
+    connection.query_row(sql, [watch, path], |row| row.get(0)).ok()
+}
+
+/// Whether this platform reports a writer's close (inotify); elsewhere `settle` is all there is.
+fn closes_reported() -> bool {
+    if cfg!(target_os = "linux") {
+        return true;
+    }
+    println!("skipped: this platform reports no close of a written file");
+    false
+}
+
+#[test]
+fn a_slow_writer_pausing_longer_than_settle_runs_once_on_the_whole_file() {
+    if !closes_reported() {
+        return;
+    }
+    let hub = hub("path = \"inbox\"\npattern = \"*.csv\"\nsettle = \"500ms\"");
+    let server = serve(&hub);
+    let mut file = std::fs::File::create(hub.path().join("inbox/slow.csv")).unwrap();
+    file.write_all(&[b'a'; 1000]).unwrap();
+    file.sync_all().unwrap();
+    // The writer's own pause, five times `settle`, with the file open all along.
+    std::thread::sleep(Duration::from_millis(2500));
+    file.write_all(&[b'b'; 1000]).unwrap();
+    drop(file);
+    assert!(wait_until(WAIT, || recorded_size(&hub, "inbox", "slow.csv") == Some(2000)), "{}", server.stderr());
+    let whole = format!("created inbox/slow.csv: {}{}", "a".repeat(1000), "b".repeat(1000));
+    let lines = log(&hub);
+    let sizes: Vec<usize> = lines.iter().map(|line| line.len() - "created inbox/slow.csv: ".len()).collect();
+    assert!(lines == [whole], "ran {} times, on files of {sizes:?} bytes", lines.len());
+}
+
+#[test]
+fn a_writer_that_never_closes_is_run_after_close_timeout_with_a_warning() {
+    if !closes_reported() {
+        return;
+    }
+    let hub = hub("path = \"inbox\"\npattern = \"*.csv\"\nsettle = \"200ms\"\nclose_timeout = \"2s\"\n\
+         events = [\"created\", \"modified\"]");
+    let server = serve(&hub);
+    let mut file = std::fs::File::create(hub.path().join("inbox/open.csv")).unwrap();
+    file.write_all(b"first").unwrap();
+    file.sync_all().unwrap();
+    assert_eq!(wait_for_lines(&hub, &server, 1), ["created inbox/open.csv: first"]);
+    assert!(server.stderr().contains("still open for writing after 2s"), "{}", server.stderr());
+    // What is written after it ran is a change: it runs again once the writer closes the file.
+    file.write_all(b", second").unwrap();
+    drop(file);
+    assert_eq!(
+        wait_for_lines(&hub, &server, 2),
+        ["created inbox/open.csv: first", "modified inbox/open.csv: first, second"]
+    );
+}
+
+#[test]
+fn an_editor_saving_by_rename_runs_each_saved_version_once() {
+    // Only a close or a rename can make these run within the wait: `settle` is an hour.
+    let hub = hub("path = \"inbox\"\npattern = \"*.csv\"\nsettle = \"1h\"\nevents = [\"created\", \"modified\"]");
+    let server = serve(&hub);
+    hub.file("inbox/doc.csv", "version 1");
+    assert_eq!(wait_for_lines(&hub, &server, 1), ["created inbox/doc.csv: version 1"]);
+    for version in 2..=3 {
+        // Written slowly to a temporary file, which the watch ignores, then renamed over the original.
+        let temporary = hub.path().join("inbox/doc.csv.tmp");
+        let mut file = std::fs::File::create(&temporary).unwrap();
+        file.write_all(b"version").unwrap();
+        file.sync_all().unwrap();
+        file.write_all(format!(" {version}").as_bytes()).unwrap();
+        drop(file);
+        std::fs::rename(&temporary, hub.path().join("inbox/doc.csv")).unwrap();
+        wait_for_lines(&hub, &server, version);
+    }
+    assert_eq!(
+        log(&hub),
+        ["created inbox/doc.csv: version 1", "modified inbox/doc.csv: version 2", "modified inbox/doc.csv: version 3"]
+    );
+}
+
+#[test]
+fn every_file_the_ledger_records_has_its_run_record_after_kill_9() {
+    let hub = Hub::new();
+    hub.manifest("[[watch]]\npath = \"inbox\"\npattern = \"*.txt\"\nscript = \"quick\"\n")
+        .script("quick", "input.name");
+    for n in 0..300 {
+        hub.file(&format!("inbox/{n:03}.txt"), "x");
+    }
+    let server = hub.serve();
+    let db = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).unwrap();
+    let handled = || -> i64 { db.query_row("SELECT count(*) FROM watch_ledger", [], |row| row.get(0)).unwrap_or(0) };
+    assert!(wait_until(WAIT, || handled() >= 50), "{}", server.stderr());
+    std::process::Command::new("kill").args(["-KILL", &server.pid().to_string()]).status().unwrap();
+    drop(server);
+    let missing: Vec<String> = db
+        .prepare("SELECT path FROM watch_ledger WHERE run_id NOT IN (SELECT id FROM runs)")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(missing.is_empty(), "{} of {} handled files have no run record: {missing:?}", missing.len(), handled());
+}

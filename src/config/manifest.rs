@@ -339,6 +339,9 @@ pub struct Watch {
     pub on_start: Option<String>,
     /// How long a file's size and mtime must stay unchanged before it counts as written (default 500ms).
     pub settle: Option<Duration>,
+    /// How long a file still open for writing may stay quiet before it is run anyway, with a
+    /// warning (default 10m). Only where closes are reported (Linux).
+    pub close_timeout: Option<Duration>,
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
     /// Retry a failed run before giving up on the file.

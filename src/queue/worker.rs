@@ -1,8 +1,9 @@
-//! One queue worker: claim the next due item, run it, then finish, reschedule or bury it.
+//! One queue worker: claim the next due item, run it, then finish, reschedule or bury it, in the
+//! same transaction as the attempt's run log record and events.
 
 use super::{Policy, Queue, on_error_invocation};
 use crate::runner::{self, Invocation, Outcome};
-use crate::store::QueueItem;
+use crate::store::{Attempt, QueueItem, Settle};
 use crate::triggers::background::log_outcome;
 use chrono::{SecondsFormat, Utc};
 use std::sync::Arc;
@@ -61,6 +62,7 @@ fn invocation(item: &QueueItem) -> Invocation {
     invocation.last_attempt = item.attempts >= item.max_attempts;
     invocation.timeout = item.timeout_ms.map(Duration::from_millis);
     invocation.max_operations = item.max_operations;
+    invocation.hold = true;
     invocation
 }
 
@@ -70,19 +72,13 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
     let last_attempt = run.last_attempt;
     let for_record = run.clone();
     let running = Arc::clone(&snapshot);
-    let Ok(outcome) = tokio::task::spawn_blocking(move || runner::run(&running, run)).await else {
+    let Ok(mut outcome) = tokio::task::spawn_blocking(move || runner::run(&running, run)).await else {
         tracing::error!("queued run of `{}` panicked; it stays queued", item.script);
         return;
     };
     log_outcome(&format!("queued {}", item.source), &outcome);
-    if outcome.emitted > 0 {
-        queue.events_ready.notify_one();
-    }
-    let store = Arc::clone(&queue.store);
-    let id = item.id.clone();
-    let error = outcome.result.as_ref().err().map(ToString::to_string);
-    let finished = match error {
-        None => tokio::task::spawn_blocking(move || store.queue_done(&id)).await,
+    let settle = match outcome.result.as_ref().err().map(ToString::to_string) {
+        None => Settle::Done,
         Some(error) if !last_attempt => {
             let policy = Policy {
                 attempts: item.max_attempts,
@@ -90,7 +86,7 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
                 max_backoff: Duration::from_millis(item.max_backoff_ms),
             };
             let pause = policy.pause(item.attempts);
-            let due = (Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default())
+            let not_before = (Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default())
                 .to_rfc3339_opts(SecondsFormat::Micros, true);
             tracing::info!(
                 "queued {}: attempt {} of {} failed; retrying in {} ms",
@@ -99,25 +95,65 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
                 item.max_attempts,
                 pause.as_millis()
             );
-            let result = tokio::task::spawn_blocking(move || store.queue_retry_later(&id, &due, &error)).await;
-            if !matches!(result, Ok(Ok(()))) {
-                tracing::error!("queued {}: could not reschedule the retry", item.source);
-            }
-            return;
+            Settle::Retry { not_before, error }
         }
-        Some(error) => {
-            let result = tokio::task::spawn_blocking(move || store.queue_dead(&id, &error)).await;
-            let handler = item.on_error.clone().or_else(|| snapshot.manifest.queue.on_error.clone());
-            if let Some(handler) = handler {
-                run_on_error(&snapshot, &handler, &outcome, &for_record, &item.source).await;
-            }
-            result
+        Some(error) => Settle::Dead { error },
+    };
+    let dead = matches!(settle, Settle::Dead { .. });
+    // The item is done (or rescheduled, or dead) exactly when its record is stored: both, with
+    // the run's events, go in one transaction of the run log writer.
+    let committed = match outcome.held.take() {
+        Some(held) => {
+            let attempt = Attempt {
+                item: item.id.clone(),
+                run_id: outcome.run_id.clone(),
+                events: held.events,
+                settle: settle.clone(),
+            };
+            snapshot.capabilities.host.runlog.commit(held.record, held.secrets, attempt)
+        }
+        None => {
+            let (done, committed) = tokio::sync::oneshot::channel();
+            let (store, id, settle) = (Arc::clone(&queue.store), item.id.clone(), settle.clone());
+            tokio::task::spawn_blocking(move || {
+                let _ = done.send(store.queue_settle(&id, &settle).map_err(|err| err.to_string()));
+            });
+            committed
         }
     };
-    if !matches!(finished, Ok(Ok(()))) {
-        tracing::error!("queued {}: could not record that it finished; it may run again", item.source);
+    let finish = {
+        let queue = Arc::clone(queue);
+        async move {
+            let committed = committed.await.unwrap_or_else(|_| Err("the run log writer stopped".into()));
+            if let Err(err) = committed {
+                tracing::error!(
+                    "queued {}: could not record how it ended ({err}); it runs again at the next start",
+                    item.source
+                );
+            } else if outcome.emitted > 0 {
+                queue.events_ready.notify_one();
+            }
+            match settle {
+                Settle::Retry { .. } => return,
+                Settle::Dead { .. } => {
+                    let handler = item.on_error.clone().or_else(|| snapshot.manifest.queue.on_error.clone());
+                    if let Some(handler) = handler {
+                        run_on_error(&snapshot, &handler, &outcome, &for_record, &item.source).await;
+                    }
+                }
+                Settle::Done => {}
+            }
+            queue.finished(&item.id, outcome);
+        }
+    };
+    if dead {
+        // `stop` waits for the workers, and so for the `on_error` run of a dead item.
+        finish.await;
+    } else {
+        // The worker goes on to the next item while the writer commits this one (the item stays
+        // `running` until then, so no one else claims it): a batch then holds many attempts.
+        tokio::spawn(finish);
     }
-    queue.finished(&item.id, outcome);
 }
 
 async fn run_on_error(

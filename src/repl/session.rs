@@ -102,7 +102,8 @@ impl Session {
         }
         let emitted = state.map(|state| state.emitted).unwrap_or_default();
         let mut deliveries = Vec::new();
-        if !emitted.is_empty() {
+        // As for a run: an entry that failed announces nothing.
+        if !emitted.is_empty() && result.is_ok() {
             match self.deliver(&emitted) {
                 Ok(outcomes) => deliveries = outcomes,
                 Err(message) => result = Err(RunError::Invalid { message }),

@@ -54,6 +54,9 @@ pub struct Invocation {
     pub last_attempt: bool,
     /// Write a run log record (the REPL's own evaluations are not runs).
     pub record: bool,
+    /// Hand the record and the events back in [`Outcome::held`] instead of storing them: the
+    /// durable queue commits them together with the item's new state.
+    pub hold: bool,
 }
 
 impl Invocation {
@@ -86,6 +89,7 @@ impl Invocation {
             retry_of: None,
             last_attempt: false,
             record: true,
+            hold: false,
         }
     }
 
@@ -169,8 +173,21 @@ pub struct Outcome {
     pub dropped_bytes: usize,
     /// The result, or why there is none (secrets redacted from both).
     pub result: Result<Reply, RunError>,
-    /// How many events the run emitted (stored before the outcome is returned).
+    /// How many events the run announced (stored, or held, before the outcome is returned): none
+    /// for a run that failed, whose events are dropped.
     pub emitted: usize,
+    /// For an invocation with `hold`: the record and events, not yet stored.
+    pub held: Option<Held>,
+}
+
+/// What a run that was asked to `hold` leaves for its caller to store in one transaction.
+#[derive(Debug)]
+pub struct Held {
+    pub record: crate::store::RecordText,
+    /// The secrets to redact from the record before it is stored.
+    pub secrets: crate::secrets::Secrets,
+    /// The events of a run that succeeded, in the order emitted.
+    pub events: Vec<(String, Value)>,
 }
 
 thread_local! {
@@ -280,9 +297,18 @@ fn finish(
 ) -> Outcome {
     let Ended { started_at, clock, state, input_json } = ended;
     let secrets = &snapshot.capabilities.secrets;
-    let (mut lines, dropped_lines, dropped_bytes, events) =
+    let (mut lines, dropped_lines, dropped_bytes, mut events) =
         state.map(|s| (s.lines, s.dropped_lines, s.dropped_bytes, s.emitted)).unwrap_or_default();
     let mut result = result;
+    // Events are part of a run's outcome: a run that failed announces nothing (a retry announces
+    // them once, if it succeeds), and its record says what was dropped.
+    if result.is_err() && !events.is_empty() {
+        let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
+        let text = format!("events not announced, since the run failed: {}", names.join(", "));
+        lines.push(Line { level: context::Level::Warn, text });
+        events.clear();
+    }
+    let held_events = if invocation.hold { std::mem::take(&mut events) } else { Vec::new() };
     if !events.is_empty() {
         let stored = snapshot
             .capabilities
@@ -302,7 +328,7 @@ fn finish(
     let result = result
         .map(|reply| redact_reply(reply, secrets))
         .map_err(|err| bounded_error(redact_error(err, secrets), max_line));
-    let outcome = Outcome {
+    let mut outcome = Outcome {
         run_id,
         // The record reads the script's name from the outcome, so the invocation gives it up.
         script: std::mem::take(&mut invocation.script),
@@ -312,13 +338,19 @@ fn finish(
         dropped_lines,
         dropped_bytes,
         result,
-        emitted: events.len(),
+        emitted: events.len() + held_events.len(),
+        held: None,
     };
     if invocation.record {
         let host = &snapshot.capabilities.host;
         let labels = record::labels(&outcome, &invocation);
         host.metrics.run(&outcome.script, &labels.trigger, labels.status, outcome.duration.as_secs_f64());
-        host.runlog.record(record::of(&outcome, &invocation, &labels, secrets, input_json), secrets.clone());
+        let written = record::of(&outcome, &invocation, &labels, secrets, input_json);
+        if invocation.hold {
+            outcome.held = Some(Held { record: written, secrets: secrets.clone(), events: held_events });
+        } else {
+            host.runlog.record(written, secrets.clone());
+        }
     }
     outcome
 }

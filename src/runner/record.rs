@@ -210,6 +210,7 @@ mod tests {
             dropped_bytes: 0,
             result: Ok(Reply { status: None, headers: Vec::new(), text: result.to_string() }),
             emitted: 0,
+            held: None,
         }
     }
 

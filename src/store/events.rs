@@ -18,12 +18,7 @@ impl Store {
     pub fn events_enqueue(&self, source_run: &str, events: &[(String, Value)]) -> Result<(), StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
-        for (name, data) in events {
-            transaction.execute(
-                "INSERT INTO events (name, data, source_run) VALUES (?1, ?2, ?3)",
-                params![name, data.to_string(), source_run],
-            )?;
-        }
+        insert(&transaction, source_run, events)?;
         transaction.commit()?;
         Ok(())
     }
@@ -48,10 +43,28 @@ impl Store {
 
     /// Marks an event as handed to all its subscribers.
     pub fn event_delivered(&self, id: i64) -> Result<(), StoreError> {
-        self.lock().execute(
-            "UPDATE events SET delivered_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
-            params![id],
-        )?;
-        Ok(())
+        delivered(&self.lock(), id)
     }
+}
+
+/// Stores the events one run emitted on `connection`, inside the caller's transaction.
+pub(super) fn insert(
+    connection: &rusqlite::Connection,
+    source_run: &str,
+    events: &[(String, Value)],
+) -> Result<(), StoreError> {
+    let mut statement = connection.prepare_cached("INSERT INTO events (name, data, source_run) VALUES (?1, ?2, ?3)")?;
+    for (name, data) in events {
+        statement.execute(params![name, data.to_string(), source_run])?;
+    }
+    Ok(())
+}
+
+/// Marks an event as handed to all its subscribers on `connection`, inside the caller's transaction
+/// if it has one.
+pub(super) fn delivered(connection: &rusqlite::Connection, id: i64) -> Result<(), StoreError> {
+    connection
+        .prepare_cached("UPDATE events SET delivered_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1")?
+        .execute(params![id])?;
+    Ok(())
 }

@@ -10,7 +10,7 @@ mod state;
 mod watch;
 
 pub use events::StoredEvent;
-pub use queue::QueueItem;
+pub use queue::{Attempt, QueueItem, Settle};
 pub use runs::{MAX_PAGE, PAGE_BYTES, RecordFields, RecordText, RunFilter, RunPage, RunRecord};
 pub use watch::{FileStatus, LedgerEntry, LedgerRecord};
 

@@ -1,8 +1,10 @@
 //! The `queue` table: durable work items. Inserted (in batches) before a request is answered,
-//! claimed by workers, rescheduled for retries, deleted when done, kept when dead.
+//! claimed by workers, rescheduled for retries, deleted when done, kept when dead. What becomes of
+//! an item after an attempt is committed in the same transaction as the attempt's run log record
+//! and events, so an item is done exactly when its record is stored.
 
-use super::{Store, StoreError};
-use rusqlite::{OptionalExtension, Row, params};
+use super::{RecordText, Store, StoreError};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 
 /// One queued piece of work.
@@ -55,6 +57,42 @@ impl QueueItem {
             enqueued_at: now,
         }
     }
+}
+
+/// What becomes of a queued item after an attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Settle {
+    /// It succeeded: the item is deleted.
+    Done,
+    /// It failed and runs again at `not_before` (RFC 3339).
+    Retry { not_before: String, error: String },
+    /// Its last attempt failed: the item stays, marked dead, for inspection.
+    Dead { error: String },
+}
+
+/// One finished attempt of a queued item, committed with its run log record.
+#[derive(Debug)]
+pub struct Attempt {
+    /// The queued item.
+    pub item: String,
+    /// The attempt's run id, the source of its events.
+    pub run_id: String,
+    /// The events of the run (none if it failed).
+    pub events: Vec<(String, Value)>,
+    pub settle: Settle,
+}
+
+fn apply(connection: &Connection, id: &str, settle: &Settle) -> Result<(), StoreError> {
+    match settle {
+        Settle::Done => connection.prepare_cached("DELETE FROM queue WHERE id = ?1")?.execute(params![id])?,
+        Settle::Retry { not_before, error } => connection
+            .prepare_cached("UPDATE queue SET state = 'pending', not_before = ?2, last_error = ?3 WHERE id = ?1")?
+            .execute(params![id, not_before, error])?,
+        Settle::Dead { error } => connection
+            .prepare_cached("UPDATE queue SET state = 'dead', last_error = ?2 WHERE id = ?1")?
+            .execute(params![id, error])?,
+    };
+    Ok(())
 }
 
 const COLUMNS: &str = "id, script, input, event, source, attempts, max_attempts, backoff_ms, max_backoff_ms, \
@@ -115,13 +153,14 @@ impl Store {
         Ok(())
     }
 
-    /// Claims the oldest pending item due at `now` (RFC 3339), counting the attempt.
+    /// Claims the oldest pending item due at `now` (RFC 3339), counting the attempt. While it runs,
+    /// `not_before` holds when it was claimed: the start of an attempt a crash may interrupt.
     pub fn queue_claim(&self, now: &str) -> Result<Option<QueueItem>, StoreError> {
         Ok(self
             .lock()
             .query_row(
                 &format!(
-                    "UPDATE queue SET state = 'running', attempts = attempts + 1
+                    "UPDATE queue SET state = 'running', attempts = attempts + 1, not_before = ?1
                      WHERE id = (SELECT id FROM queue WHERE state = 'pending' AND not_before <= ?1
                                  ORDER BY not_before, enqueued_at LIMIT 1)
                      RETURNING {COLUMNS}"
@@ -132,35 +171,55 @@ impl Store {
             .optional()?)
     }
 
-    /// Removes a finished item.
-    pub fn queue_done(&self, id: &str) -> Result<(), StoreError> {
-        self.lock().prepare_cached("DELETE FROM queue WHERE id = ?1")?.execute(params![id])?;
+    /// Applies `settle` to item `id` on its own, for an attempt that has no record to go with it.
+    pub fn queue_settle(&self, id: &str, settle: &Settle) -> Result<(), StoreError> {
+        apply(&self.lock(), id, settle)
+    }
+
+    /// Writes `records` as one run log batch and, in the same transaction, the events and the new
+    /// state of every queued attempt in `attempts`, and marks the events `delivered` (their
+    /// subscribers' records are among these or earlier ones): when this returns, each attempt's
+    /// record, its events and what became of its item are stored together, or none of them is.
+    pub fn runs_commit(
+        &self,
+        records: &[RecordText],
+        attempts: &[Attempt],
+        delivered: &[i64],
+    ) -> Result<(), StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction()?;
+        super::runs::insert_batch(&transaction, records)?;
+        for attempt in attempts {
+            super::events::insert(&transaction, &attempt.run_id, &attempt.events)?;
+            apply(&transaction, &attempt.item, &attempt.settle)?;
+        }
+        for id in delivered {
+            super::events::delivered(&transaction, *id)?;
+        }
+        transaction.commit()?;
         Ok(())
     }
 
-    /// Puts an item back to wait until `not_before` after a failed attempt.
-    pub fn queue_retry_later(&self, id: &str, not_before: &str, error: &str) -> Result<(), StoreError> {
-        self.lock().execute(
-            "UPDATE queue SET state = 'pending', not_before = ?2, last_error = ?3 WHERE id = ?1",
-            params![id, not_before, error],
-        )?;
-        Ok(())
-    }
-
-    /// Marks an item dead after its last attempt failed; it stays for inspection.
-    pub fn queue_dead(&self, id: &str, error: &str) -> Result<(), StoreError> {
-        self.lock().execute("UPDATE queue SET state = 'dead', last_error = ?2 WHERE id = ?1", params![id, error])?;
-        Ok(())
-    }
-
-    /// Returns items that were running when the process stopped to the pending state; they run
-    /// again (at least once). Returns their ids.
-    pub fn queue_recover(&self) -> Result<Vec<String>, StoreError> {
-        let connection = self.lock();
-        let mut statement =
-            connection.prepare("UPDATE queue SET state = 'pending' WHERE state = 'running' RETURNING id")?;
-        let ids = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
-        Ok(ids)
+    /// Puts the items that were running when the process stopped back in line. Their attempts
+    /// ended without a record (it is committed with the item's state), so each gets one now, from
+    /// `interrupted` (status `interrupted`), in the same transaction: every attempt has exactly
+    /// one record, and the item runs again as its next attempt. Returns their ids.
+    pub fn queue_recover(
+        &self,
+        interrupted: impl Fn(&QueueItem) -> Option<RecordText>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut connection = self.lock();
+        let transaction = connection.transaction()?;
+        let items: Vec<QueueItem> = {
+            let mut statement =
+                transaction.prepare(&format!("SELECT {COLUMNS} FROM queue WHERE state = 'running' ORDER BY id"))?;
+            statement.query_map([], item)?.collect::<Result<_, _>>()?
+        };
+        let records: Vec<RecordText> = items.iter().filter_map(&interrupted).collect();
+        super::runs::insert_batch(&transaction, &records)?;
+        transaction.execute("UPDATE queue SET state = 'pending' WHERE state = 'running'", [])?;
+        transaction.commit()?;
+        Ok(items.into_iter().map(|item| item.id).collect())
     }
 
     /// Items waiting or running.

@@ -299,43 +299,7 @@ fn decode(seq: i64, records: &str) -> Vec<RunRecord> {
 impl Store {
     /// Writes a batch of records as one row, after every record already there.
     pub fn runs_insert(&self, records: &[RecordText]) -> Result<(), StoreError> {
-        let (Some(first), Some(last)) =
-            (records.iter().map(RecordText::id).min(), records.iter().map(RecordText::id).max())
-        else {
-            return Ok(());
-        };
-        let latest_start = records.iter().map(RecordText::started_at).max().unwrap_or(first);
-        // JSON arrays of the distinct names, each already escaped as a JSON string's text.
-        let names = |field: fn(&RecordText) -> &str| {
-            let distinct: BTreeSet<&str> = records.iter().map(field).collect();
-            let mut out = String::from("[");
-            for (index, name) in distinct.into_iter().enumerate() {
-                out.push_str(if index > 0 { ",\"" } else { "\"" });
-                out.push_str(name);
-                out.push('"');
-            }
-            out.push(']');
-            out
-        };
-        let (scripts, statuses) = (names(RecordText::script), names(RecordText::status));
-        // Stored as text (not a blob), which SQLite's JSON functions, and so the `runs` view, read.
-        let mut batch = String::with_capacity(records.iter().map(|r| r.json.len() + 1).sum::<usize>() + 1);
-        batch.push('[');
-        for (index, record) in records.iter().enumerate() {
-            if index > 0 {
-                batch.push(',');
-            }
-            batch.push_str(&record.json);
-        }
-        batch.push(']');
-        let connection = self.lock();
-        connection
-            .prepare_cached(
-                "INSERT INTO run_batches (count, first_id, last_id, latest_start, scripts, statuses, records)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![records.len(), first, last, latest_start, scripts, statuses, batch])?;
-        Ok(())
+        insert_batch(&self.lock(), records)
     }
 
     /// Records matching `filter`, newest first.
@@ -451,6 +415,47 @@ impl Store {
         )?;
         Ok(old + extra)
     }
+}
+
+/// Writes `records` as one row of `run_batches` on `connection`, inside the caller's transaction
+/// if it has one.
+pub(super) fn insert_batch(connection: &rusqlite::Connection, records: &[RecordText]) -> Result<(), StoreError> {
+    let (Some(first), Some(last)) =
+        (records.iter().map(RecordText::id).min(), records.iter().map(RecordText::id).max())
+    else {
+        return Ok(());
+    };
+    let latest_start = records.iter().map(RecordText::started_at).max().unwrap_or(first);
+    // JSON arrays of the distinct names, each already escaped as a JSON string's text.
+    let names = |field: fn(&RecordText) -> &str| {
+        let distinct: BTreeSet<&str> = records.iter().map(field).collect();
+        let mut out = String::from("[");
+        for (index, name) in distinct.into_iter().enumerate() {
+            out.push_str(if index > 0 { ",\"" } else { "\"" });
+            out.push_str(name);
+            out.push('"');
+        }
+        out.push(']');
+        out
+    };
+    let (scripts, statuses) = (names(RecordText::script), names(RecordText::status));
+    // Stored as text (not a blob), which SQLite's JSON functions, and so the `runs` view, read.
+    let mut batch = String::with_capacity(records.iter().map(|r| r.json.len() + 1).sum::<usize>() + 1);
+    batch.push('[');
+    for (index, record) in records.iter().enumerate() {
+        if index > 0 {
+            batch.push(',');
+        }
+        batch.push_str(&record.json);
+    }
+    batch.push(']');
+    connection
+        .prepare_cached(
+            "INSERT INTO run_batches (count, first_id, last_id, latest_start, scripts, statuses, records)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![records.len(), first, last, latest_start, scripts, statuses, batch])?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Delivering stored events to their `[[on]]` subscribers, each as its own run. Events are in the
-//! store before any subscriber runs and are marked delivered only after all of them ran, so a
-//! crash delivers them again at the next start (at least once).
+//! store before any subscriber runs and are marked delivered only after all of them ran, in the
+//! run log writer's transaction that holds (or follows) their records, so a crash delivers them
+//! again at the next start (at least once) and never leaves a delivered event without its records.
 
 use super::background::{Background, log_outcome};
 use crate::config::Subscription;
@@ -58,9 +59,15 @@ pub fn spawn(current: impl Fn() -> Arc<Snapshot> + Send + Sync + 'static, backgr
 
 async fn deliver_pending(snapshot: &Arc<Snapshot>, background: &Background) {
     let Ok(store) = snapshot.capabilities.store.get() else { return };
+    let mut marked = None;
     loop {
         let reader = Arc::clone(&store);
         let batch = match tokio::task::spawn_blocking(move || reader.events_pending(None, BATCH)).await {
+            Ok(Ok(batch)) if batch.first().is_some_and(|first| marked.is_some_and(|last| first.id <= last)) => {
+                // The run log could not store the marks (it logged why): try again later.
+                tracing::error!("events could not be marked delivered; they will be delivered again");
+                return;
+            }
             Ok(Ok(batch)) if !batch.is_empty() => batch,
             Ok(Err(err)) => {
                 tracing::error!("cannot read pending events: {err}");
@@ -77,12 +84,13 @@ async fn deliver_pending(snapshot: &Arc<Snapshot>, background: &Background) {
                     .run_with(Arc::clone(snapshot), invocation(subscription, &event), &trigger, policy, on_error)
                     .await;
             }
-            let writer = Arc::clone(&store);
-            let id = event.id;
-            if !matches!(tokio::task::spawn_blocking(move || writer.event_delivered(id)).await, Ok(Ok(()))) {
-                tracing::error!("event {id} could not be marked delivered; it will be delivered again");
-                return;
-            }
+            snapshot.capabilities.host.runlog.delivered(event.id);
+            marked = Some(event.id);
+        }
+        // The marks must be stored before the next batch is read, or it would hold these again.
+        let runlog = snapshot.capabilities.host.runlog.clone();
+        if tokio::task::spawn_blocking(move || runlog.flush()).await.is_err() {
+            return;
         }
     }
 }

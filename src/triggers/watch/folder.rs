@@ -3,7 +3,7 @@
 
 use super::patterns;
 use super::spec::Spec;
-use super::stability::{Pending, Stat};
+use super::stability::{Limits, Pending, Stat};
 use crate::hub::Snapshot;
 use crate::triggers::background::Background;
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
@@ -21,6 +21,32 @@ const POLL: Duration = Duration::from_secs(2);
 /// How long a new subfolder is listed at every check: files written into it before the OS watch
 /// on it was in place send no events.
 const FRESH: Duration = Duration::from_secs(1);
+
+/// Whether the OS reports a writer's close (inotify's CLOSE_WRITE): then a file that was created
+/// or written to is complete only once closed, and `settle` is for what no event reported.
+const CLOSES_REPORTED: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// How a file showed up in an event.
+#[derive(Clone, Copy)]
+enum Arrival {
+    /// Written to, or touched, by someone whose close will not be reported.
+    Changed,
+    /// Created or written to by a writer whose close will be reported.
+    Writing,
+    /// Closed by its writer, or moved into place: complete.
+    Complete,
+}
+
+/// Whether a file just created was opened by its creator (whose close will come), rather than
+/// linked into place: a hard or symbolic link is created whole.
+fn created_open(path: &Path) -> bool {
+    let Ok(metadata) = std::fs::symlink_metadata(path) else { return false };
+    #[cfg(unix)]
+    let single = std::os::unix::fs::MetadataExt::nlink(&metadata) <= 1;
+    #[cfg(not(unix))]
+    let single = true;
+    metadata.is_file() && single
+}
 
 /// What a watch thread receives.
 pub enum Message {
@@ -165,44 +191,60 @@ impl Folder {
             queue.rescan = true;
         }
         let now = Instant::now();
-        let arrived = |path: &Path, renamed: bool, queue: &mut Queue| {
+        let arrived = |path: &Path, how: Arrival, queue: &mut Queue| {
             if path.is_dir() {
                 // A folder that arrived whole: its files were written before it was watched.
                 if self.spec.descends_into(path) {
                     queue.fresh.push((path.to_path_buf(), now));
                 }
             } else if self.wanted(path, true).is_some() {
-                if renamed {
-                    queue.pending.renamed(path.to_path_buf(), now);
-                    queue.urgent = true;
-                } else {
-                    queue.pending.touch(path.to_path_buf(), now);
+                match how {
+                    Arrival::Complete => {
+                        queue.pending.renamed(path.to_path_buf(), now);
+                        queue.urgent = true;
+                    }
+                    Arrival::Writing => queue.pending.writing(path.to_path_buf(), now),
+                    Arrival::Changed => queue.pending.touch(path.to_path_buf(), now),
                 }
             }
         };
+        let written = if CLOSES_REPORTED { Arrival::Writing } else { Arrival::Changed };
         match event.kind {
             // The writer closed the file (inotify's CLOSE_WRITE): it is complete now, so it runs at
-            // once instead of waiting out `settle`. Other accesses say nothing about completeness.
+            // once instead of waiting out `settle`. Other accesses say nothing about completeness
+            // (an open may be a reader's, whose close is not reported).
             EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
                 for path in &event.paths {
-                    arrived(path, true, queue);
+                    arrived(path, Arrival::Complete, queue);
                 }
             }
             EventKind::Access(_) => {}
-            EventKind::Create(_) | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_)) => {
+            // A file created or written to is open for writing until its close is reported,
+            // however long its writer pauses.
+            EventKind::Create(_) => {
                 for path in &event.paths {
-                    arrived(path, false, queue);
+                    arrived(path, if created_open(path) { written } else { Arrival::Changed }, queue);
+                }
+            }
+            EventKind::Modify(ModifyKind::Data(_)) => {
+                for path in &event.paths {
+                    arrived(path, written, queue);
+                }
+            }
+            EventKind::Modify(ModifyKind::Metadata(_)) => {
+                for path in &event.paths {
+                    arrived(path, Arrival::Changed, queue);
                 }
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
                 for path in &event.paths {
-                    arrived(path, true, queue);
+                    arrived(path, Arrival::Complete, queue);
                 }
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
                 if let [from, to] = event.paths.as_slice() {
                     self.left(from, queue);
-                    arrived(to, true, queue);
+                    arrived(to, Arrival::Complete, queue);
                 }
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::From)) | EventKind::Remove(_) => {
@@ -212,7 +254,7 @@ impl Folder {
             }
             EventKind::Modify(_) => {
                 for path in &event.paths {
-                    if path.exists() { arrived(path, false, queue) } else { self.left(path, queue) }
+                    if path.exists() { arrived(path, Arrival::Changed, queue) } else { self.left(path, queue) }
                 }
             }
             EventKind::Any | EventKind::Other => queue.rescan = true,
@@ -307,7 +349,17 @@ impl Folder {
 
     /// Handles what is complete and what is gone, one file at a time, under the ledger's lock.
     fn work(&self, queue: &mut Queue) {
-        let checked = queue.pending.check(Instant::now(), self.spec.settle, Stat::of);
+        let limits = Limits { settle: self.spec.settle, close_timeout: self.spec.close_timeout };
+        let checked = queue.pending.check(Instant::now(), limits, Stat::of);
+        for path in &checked.unclosed {
+            tracing::warn!(
+                "watch `{}`: {} is still open for writing after {}; running it as it is now (close_timeout); \
+                 if it changes afterwards it counts as modified",
+                self.spec.name,
+                self.spec.shown(path),
+                humantime::format_duration(self.spec.close_timeout)
+            );
+        }
         for path in checked.vanished {
             tracing::debug!(
                 "watch `{}`: {} went away before it was completely written",

@@ -130,6 +130,9 @@ impl Folder {
             return;
         }
         let Some((status, run_id)) = self.run_script(change, path) else { return };
+        // The run's record is stored before the ledger says the file was handled, so a crash
+        // never leaves a handled file whose run has no record.
+        self.snapshot.capabilities.host.runlog.flush();
         // The stat from before the run is recorded: a change made while it ran (by anyone, even the
         // script itself) is a change, and runs again if the watch lists "modified".
         let after = Stat::of(path);
@@ -240,6 +243,7 @@ impl Folder {
                 if self.run_script(Change::Removed, &file).is_none() {
                     return;
                 }
+                self.snapshot.capabilities.host.runlog.flush();
             } else {
                 tracing::info!("watch `{}`: {shown} was removed; forgotten", self.spec.name);
             }

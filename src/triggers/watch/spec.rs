@@ -9,6 +9,8 @@ use std::time::Duration;
 
 /// How long a file must stay unchanged (size and mtime) before it counts as completely written.
 pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);
+/// How long a file still open for writing may stay quiet before it runs anyway.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What happened to a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +119,8 @@ pub struct Spec {
     pub move_to: Option<PathBuf>,
     pub error_to: Option<PathBuf>,
     pub settle: Duration,
+    /// How long a file a writer still holds open may stay quiet before it runs anyway.
+    pub close_timeout: Duration,
     /// Folders under `root` that are never watched: `move_to`, `error_to`, the store's folder.
     pub excluded: Vec<PathBuf>,
     pub timeout: Option<Duration>,
@@ -160,6 +164,7 @@ impl Spec {
             move_to,
             error_to,
             settle: watch.settle.map_or(DEFAULT_SETTLE, |settle| settle.0),
+            close_timeout: watch.close_timeout.map_or(DEFAULT_CLOSE_TIMEOUT, |timeout| timeout.0),
             excluded,
             timeout: watch.timeout.map(|timeout| timeout.0),
             max_operations: watch.max_operations,
