@@ -180,7 +180,7 @@ impl Drop for Inner {
 }
 
 /// Adds `record`, redacted, to the batch being gathered; returns its size in bytes.
-fn gather(records: &mut Vec<RecordText>, record: RecordText, secrets: &crate::secrets::Secrets) -> usize {
+fn gather(records: &mut Vec<RecordText>, record: RecordText, secrets: &Secrets) -> usize {
     let Some(record) = crate::runner::record::redact(record, secrets) else { return 0 };
     let bytes = record.json().len();
     records.push(record);

@@ -160,3 +160,10 @@ pub fn wait_until(timeout: std::time::Duration, mut condition: impl FnMut() -> b
     }
     condition()
 }
+
+/// Says a test is skipped for want of an outside tool, or fails it where `SWITCHBOARD_REQUIRE_TOOLS`
+/// is set, so CI (which installs every such tool) cannot pass on a skip.
+pub fn skip(why: &str) {
+    assert!(std::env::var_os("SWITCHBOARD_REQUIRE_TOOLS").is_none(), "SWITCHBOARD_REQUIRE_TOOLS is set, but {why}");
+    println!("skipped: {why}");
+}
