@@ -274,7 +274,7 @@ fn all_end(pids: &[&str]) {
 #[test]
 fn a_timeout_ends_the_programs_children_too() {
     if !std::path::Path::new("/proc/self/stat").exists() {
-        println!("skipped: needs /proc to see whether a process runs");
+        crate::harness::skip("needs /proc to see whether a process runs");
         return;
     }
     let hub = Hub::new();
@@ -301,7 +301,7 @@ fn a_timeout_ends_the_programs_children_too() {
 #[test]
 fn a_hub_that_stops_ends_the_programs_it_runs() {
     if !std::path::Path::new("/proc/self/stat").exists() {
-        println!("skipped: needs /proc to see whether a process runs");
+        crate::harness::skip("needs /proc to see whether a process runs");
         return;
     }
     let hub = Hub::new();
@@ -390,7 +390,7 @@ fn scripts_cannot_change_an_allowed_program() {
 fn ctrl_c_on_run_ends_the_programs_it_started() {
     use std::os::unix::process::CommandExt;
     if !std::path::Path::new("/proc/self/stat").exists() {
-        println!("skipped: needs /proc to see whether a process runs");
+        crate::harness::skip("needs /proc to see whether a process runs");
         return;
     }
     let hub = Hub::new();
