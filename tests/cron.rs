@@ -130,3 +130,22 @@ fn variables_in_a_job_input_are_expanded() {
         serde_json::json!({"to": "me@example.com", "nested": {"list": ["me@example.com"]}})
     );
 }
+
+#[test]
+fn a_firing_that_could_not_be_queued_is_not_marked_done_for_catch_up() {
+    let hub = Hub::new();
+    hub.manifest("[[cron]]\nname = \"tick\"\nschedule = \"* * * * * *\"\nscript = \"tick\"\ncatch_up = \"once\"\n");
+    hub.script("tick", "1");
+    // The store exists, and refuses every queued item: the firing's run cannot be stored.
+    assert_eq!(hub.run("tick", "{}").code, 0);
+    let db = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).unwrap();
+    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON queue BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+        .unwrap();
+    let server = hub.serve();
+    assert!(wait_until(Duration::from_secs(10), || server.stderr().contains("could not queue the occurrence")));
+    drop(server);
+    // A firing marked done without its run would never be caught up: both or neither are stored.
+    let fired: Option<String> =
+        db.query_row("SELECT last_scheduled_at FROM cron_state WHERE name = 'tick'", [], |row| row.get(0)).ok();
+    assert_eq!(fired, None, "the firing was recorded for catch-up though its run was never queued");
+}

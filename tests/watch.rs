@@ -213,6 +213,14 @@ fn modified_and_removed_run_when_the_watch_lists_them() {
     wait_for_lines(&hub, &server, 1);
     hub.file("inbox/a.csv", "22");
     wait_for_lines(&hub, &server, 2);
+    // Removed only once the ledger has the modified version: a file gone before its run ended
+    // went with its script (which may take the files it handles), and no `removed` runs for it.
+    let handled = || {
+        let connection = rusqlite::Connection::open(hub.path().join("data/switchboard.db")).ok();
+        let sql = "SELECT size FROM watch_ledger WHERE watch = 'inbox' AND path = 'a.csv'";
+        connection.and_then(|c| c.query_row(sql, [], |row| row.get::<_, i64>(0)).ok()) == Some(2)
+    };
+    assert!(wait_until(WAIT, handled), "{}", server.stderr());
     std::fs::remove_file(hub.path().join("inbox/a.csv")).unwrap();
     assert_eq!(
         wait_for_lines(&hub, &server, 3),

@@ -20,7 +20,12 @@ use tokio::task::JoinHandle;
 /// Items written per transaction at most; under load concurrent requests share one commit.
 const BATCH: usize = 256;
 
-type Pending = (QueueItem, oneshot::Sender<Result<(), String>>);
+/// An item to store, the cron firing it carries out (job name, occurrence), and who waits for the commit.
+type Pending = (QueueItem, Option<Fired>, oneshot::Sender<Result<(), String>>);
+
+/// A cron job's occurrence: recorded in the transaction that queues its run, so a crash can
+/// neither lose a firing already marked done for catch-up nor queue one that is not.
+pub type Fired = (String, chrono::DateTime<chrono::Utc>);
 
 /// Gives the snapshot current at the time a worker starts an item.
 pub type Current = Arc<dyn Fn() -> Arc<Snapshot> + Send + Sync>;
@@ -85,11 +90,16 @@ impl Queue {
 
     /// Stores `item`; once this returns `Ok` the item survives a crash and will run.
     pub async fn enqueue(&self, item: QueueItem) -> Result<(), String> {
+        self.store(item, None).await
+    }
+
+    /// Stores `item` and, in the same transaction, the cron firing it carries out.
+    async fn store(&self, item: QueueItem, fired: Option<Fired>) -> Result<(), String> {
         if self.stopping.load(Ordering::Relaxed) {
             return Err("the hub is shutting down".into());
         }
         let (done, stored) = oneshot::channel();
-        let sent = lock(&self.writer).as_ref().is_some_and(|writer| writer.send((item, done)).is_ok());
+        let sent = lock(&self.writer).as_ref().is_some_and(|writer| writer.send((item, fired, done)).is_ok());
         if !sent {
             return Err("the queue writer has stopped".into());
         }
@@ -100,13 +110,13 @@ impl Queue {
         Ok(())
     }
 
-    /// Stores `item` and waits for its final outcome (after retries); `None` if the hub stopped
-    /// first (the item then runs at the next start).
-    pub async fn run(&self, item: QueueItem) -> Result<Option<Outcome>, String> {
+    /// Stores `item` with the cron firing it carries out, and waits for its final outcome (after
+    /// retries); `None` if the hub stopped first (the item then runs at the next start).
+    pub async fn run(&self, item: QueueItem, fired: Fired) -> Result<Option<Outcome>, String> {
         let (tx, rx) = oneshot::channel();
         lock(&self.waiters).insert(item.id.clone(), tx);
         let id = item.id.clone();
-        if let Err(err) = self.enqueue(item).await {
+        if let Err(err) = self.store(item, Some(fired)).await {
             lock(&self.waiters).remove(&id);
             return Err(err);
         }
@@ -182,12 +192,13 @@ fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let items: Vec<QueueItem> = batch.iter().map(|(item, _)| item.clone()).collect();
-        let result = store.queue_insert(&items).map_err(|err| format!("cannot queue: {err}"));
+        let items: Vec<QueueItem> = batch.iter().map(|(item, _, _)| item.clone()).collect();
+        let fired: Vec<Fired> = batch.iter().filter_map(|(_, fired, _)| fired.clone()).collect();
+        let result = store.queue_insert(&items, &fired).map_err(|err| format!("cannot queue: {err}"));
         if let Err(err) = &result {
             tracing::error!("{err}");
         }
-        for (_, done) in batch {
+        for (_, _, done) in batch {
             let _ = done.send(result.clone());
         }
     }

@@ -16,11 +16,21 @@ impl Store {
 
     /// Records that the job `name` fired for `scheduled_at`.
     pub fn cron_fired(&self, name: &str, scheduled_at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.lock().execute(
-            "INSERT INTO cron_state (name, last_scheduled_at) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET last_scheduled_at = excluded.last_scheduled_at",
-            params![name, scheduled_at.to_rfc3339()],
-        )?;
-        Ok(())
+        mark_fired(&self.lock(), name, scheduled_at)
     }
+}
+
+/// Records on `connection` that the job `name` fired for `scheduled_at` (also inside the
+/// transaction that queues the firing, so neither is stored without the other).
+pub(super) fn mark_fired(
+    connection: &rusqlite::Connection,
+    name: &str,
+    scheduled_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    connection.execute(
+        "INSERT INTO cron_state (name, last_scheduled_at) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET last_scheduled_at = excluded.last_scheduled_at",
+        params![name, scheduled_at.to_rfc3339()],
+    )?;
+    Ok(())
 }

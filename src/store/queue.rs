@@ -122,8 +122,13 @@ fn item(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
 }
 
 impl Store {
-    /// Inserts items in one transaction; when this returns they survive a crash.
-    pub fn queue_insert(&self, items: &[QueueItem]) -> Result<(), StoreError> {
+    /// Inserts items in one transaction, with the cron firings (job name, occurrence) they carry
+    /// out; when this returns they survive a crash.
+    pub fn queue_insert(
+        &self,
+        items: &[QueueItem],
+        fired: &[(String, chrono::DateTime<chrono::Utc>)],
+    ) -> Result<(), StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
         {
@@ -148,6 +153,9 @@ impl Store {
                     i.enqueued_at
                 ])?;
             }
+        }
+        for (name, scheduled_at) in fired {
+            super::cron::mark_fired(&transaction, name, *scheduled_at)?;
         }
         transaction.commit()?;
         Ok(())

@@ -212,7 +212,8 @@ impl Job {
         );
     }
 
-    async fn run_once(&self, scheduled: DateTime<Utc>, catch_up: bool) {
+    /// Records the firing for catch-up, where no queue records it with the run.
+    async fn fired(&self, scheduled: DateTime<Utc>) {
         let job = &self.snapshot.manifest.crons[self.index];
         if let Ok(store) = self.snapshot.capabilities.store.get() {
             let name = job.name.clone();
@@ -221,6 +222,10 @@ impl Job {
                 tracing::warn!("cron job `{}`: could not record the firing for catch-up", job.name);
             }
         }
+    }
+
+    async fn run_once(&self, scheduled: DateTime<Utc>, catch_up: bool) {
+        let job = &self.snapshot.manifest.crons[self.index];
         let input = serde_json::to_value(&job.input.0).unwrap_or(Value::Null);
         let mut invocation = Invocation::manual(job.script.clone(), input);
         invocation.set_event(&serde_json::json!({
@@ -239,11 +244,12 @@ impl Job {
             // Through the durable queue, a firing interrupted by a crash runs again at the next start.
             Some(queue) => {
                 let item = QueueItem::new(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
-                if let Err(err) = queue.run(item).await {
+                if let Err(err) = queue.run(item, (job.name.clone(), scheduled)).await {
                     tracing::error!("{trigger}: could not queue the occurrence of {scheduled}: {err}");
                 }
             }
             None => {
+                self.fired(scheduled).await;
                 let on_error = job.on_error.as_deref();
                 self.background.run_with(Arc::clone(&self.snapshot), invocation, &trigger, policy, on_error).await;
             }
