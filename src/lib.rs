@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod host;
 pub mod hub;
 pub mod json_read;
 pub mod json_write;

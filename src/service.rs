@@ -1,7 +1,8 @@
 //! The running hub of `serve`: the live snapshot and every trigger built from it, replaced
 //! together when the hub's files change.
 
-use crate::hub::{Host, Snapshot};
+use crate::host::Host;
+use crate::hub::Snapshot;
 use crate::queue::Queue;
 use crate::triggers::background::Background;
 use crate::triggers::cron::{CronJobs, JobStates};

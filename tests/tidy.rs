@@ -105,7 +105,7 @@ fn the_demo_hub_and_every_example_hub_pass_check() {
 #[test]
 fn every_stdlib_function_the_engine_registers_is_in_the_readme() {
     use switchboard::config::{Limits, Manifest};
-    use switchboard::hub::Host;
+    use switchboard::host::Host;
     use switchboard::secrets::Secrets;
     use switchboard::stdlib::Capabilities;
     let dir = tempfile::tempdir().unwrap();
@@ -146,6 +146,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("metrics", 1),
     ("secrets", 1),
     ("store", 2),
+    ("host", 3),
     ("runlog", 3),
     ("engine", 4),
     ("stdlib", 5),
@@ -173,7 +174,6 @@ const EXCEPTIONS: &[&str] = &[
     "src/engine/convert.rs -> crate::stdlib::time::Time",
     "src/queue/worker.rs -> crate::triggers::background::log_outcome",
     "src/runlog.rs -> crate::runner::record::redact",
-    "src/stdlib/capabilities.rs -> crate::hub::Host",
     "src/stdlib/http/exchange.rs -> crate::queue::Policy",
     "src/stdlib/http/retry.rs -> crate::queue::Policy",
     "src/store/queue.rs -> crate::runner::Invocation",

@@ -1,9 +1,9 @@
 //! A snapshot: everything one version of a hub needs to run, built whole and never mutated.
 
-use super::Host;
 use super::scripts::{discover, discover_in};
 use crate::config::{self, ConfigError, ConfigErrors, Manifest};
 use crate::engine::{self, RunError};
+use crate::host::Host;
 use crate::secrets::Secrets;
 use crate::stdlib::Capabilities;
 use rhai::{AST, Engine};
