@@ -173,7 +173,6 @@ const EXCEPTIONS: &[&str] = &[
     "src/engine/context.rs -> crate::stdlib::hand_off_worker",
     "src/engine/convert.rs -> crate::stdlib::time::Time",
     "src/queue/worker.rs -> crate::triggers::background::log_outcome",
-    "src/runlog.rs -> crate::runner::record::redact",
     "src/stdlib/http/exchange.rs -> crate::queue::Policy",
     "src/stdlib/http/retry.rs -> crate::queue::Policy",
     "src/store/queue.rs -> crate::runner::Invocation",

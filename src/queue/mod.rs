@@ -53,7 +53,7 @@ impl Queue {
         let store = Arc::new(Store::open(path).map_err(|err| err.to_string())?);
         let secrets = current().capabilities.secrets.clone();
         let recovered = store
-            .queue_recover(|item| crate::runner::record::redact(interrupted(item), &secrets))
+            .queue_recover(|item| crate::runlog::redact(interrupted(item), &secrets))
             .map_err(|err| err.to_string())?;
         let depth = store.queue_depth().map_err(|err| err.to_string())?;
         if !recovered.is_empty() {
