@@ -172,11 +172,7 @@ const EXCEPTIONS: &[&str] = &[
     "src/engine/builder.rs -> crate::stdlib",
     "src/engine/context.rs -> crate::stdlib::hand_off_worker",
     "src/engine/convert.rs -> crate::stdlib::time::Time",
-    "src/queue/worker.rs -> crate::triggers::background::log_outcome",
-    "src/stdlib/http/exchange.rs -> crate::queue::Policy",
-    "src/stdlib/http/retry.rs -> crate::queue::Policy",
     "src/store/queue.rs -> crate::runner::Invocation",
-    "src/store/queue.rs -> crate::queue::Policy",
     "src/store/queue.rs -> crate::runner::new_id",
 ];
 

@@ -5,6 +5,7 @@ mod credentials;
 mod error;
 mod interpolate;
 mod manifest;
+mod policy;
 mod schema;
 mod units;
 mod validate;
@@ -13,6 +14,7 @@ pub use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpCon
 pub use error::{ConfigError, ConfigErrors, closest, line_column, locate};
 pub use interpolate::{ExpandedTable, Text};
 pub use manifest::*;
+pub use policy::Policy;
 pub use units::{Duration, Size};
 pub use validate::{listen_problem, warnings};
 

@@ -1,10 +1,10 @@
 //! The durable queue: work written to the store before it is acknowledged, run by a pool of
 //! workers, retried with backoff, marked dead after its last attempt, and resumed after a crash.
 
-mod retry;
+mod on_error;
 mod worker;
 
-pub use retry::{Policy, on_error_invocation};
+pub use on_error::on_error_invocation;
 
 use crate::hub::Snapshot;
 use crate::runner::Outcome;

@@ -1,7 +1,10 @@
 //! The runner: one invocation of one script, with a deadline, an operation limit and a run id,
 //! ending in exactly one [`Outcome`] and one run log record.
 
+mod log;
 pub mod record;
+
+pub use log::log_outcome;
 
 use crate::engine::context::{self, Line, RunState};
 use crate::engine::convert;

@@ -35,7 +35,7 @@ impl QueueItem {
     pub fn new(
         invocation: &crate::runner::Invocation,
         source: String,
-        policy: crate::queue::Policy,
+        policy: crate::config::Policy,
         on_error: Option<String>,
     ) -> Self {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);

@@ -2,9 +2,10 @@
 //! never on an async worker, retried by their `retry` rule, with their outcome logged and their
 //! events announced.
 
+use crate::config::Policy;
 use crate::hub::Snapshot;
-use crate::queue::{Policy, Queue, on_error_invocation};
-use crate::runner::{self, Invocation, Outcome};
+use crate::queue::{Queue, on_error_invocation};
+use crate::runner::{self, Invocation, Outcome, log_outcome};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Notify;
 
@@ -83,20 +84,6 @@ impl Background {
     pub fn announce(&self, outcome: &Outcome) {
         if outcome.emitted > 0 {
             self.events_ready.notify_one();
-        }
-    }
-}
-
-/// One log line per background run, with its printed lines at debug level.
-pub fn log_outcome(trigger: &str, outcome: &Outcome) {
-    let ms = outcome.duration.as_millis();
-    for line in &outcome.lines {
-        tracing::debug!(run_id = %outcome.run_id, "[{}] {}", line.level.as_str(), line.text);
-    }
-    match &outcome.result {
-        Ok(_) => tracing::info!(run_id = %outcome.run_id, "{trigger}: `{}` ok in {ms} ms", outcome.script),
-        Err(err) => {
-            tracing::warn!(run_id = %outcome.run_id, "{trigger}: `{}` {} after {ms} ms: {err}", outcome.script, err.status())
         }
     }
 }

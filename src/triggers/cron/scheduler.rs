@@ -2,8 +2,8 @@
 //! is no drift), then run the job's script subject to its `overlap` rule.
 
 use super::Schedule;
+use crate::config::Policy;
 use crate::hub::Snapshot;
-use crate::queue::Policy;
 use crate::runner::Invocation;
 use crate::store::{QueueItem, RunRecord};
 use crate::triggers::background::Background;

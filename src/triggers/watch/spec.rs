@@ -2,8 +2,8 @@
 //! runs for. `check` uses the same helpers, so what it accepts is what `serve` does.
 
 use super::patterns::Matcher;
+use crate::config::Policy;
 use crate::config::{Patterns, Watch};
-use crate::queue::Policy;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
