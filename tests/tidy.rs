@@ -172,8 +172,6 @@ const EXCEPTIONS: &[&str] = &[
     "src/engine/builder.rs -> crate::stdlib",
     "src/engine/context.rs -> crate::stdlib::hand_off_worker",
     "src/engine/convert.rs -> crate::stdlib::time::Time",
-    "src/store/queue.rs -> crate::runner::Invocation",
-    "src/store/queue.rs -> crate::runner::new_id",
 ];
 
 fn layer_of(module: &str) -> Option<u8> {

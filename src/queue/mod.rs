@@ -6,8 +6,9 @@ mod worker;
 
 pub use on_error::on_error_invocation;
 
+use crate::config::Policy;
 use crate::hub::Snapshot;
-use crate::runner::Outcome;
+use crate::runner::{self, Invocation, Outcome};
 use crate::store::{QueueItem, Store};
 use std::collections::HashMap;
 use std::path::Path;
@@ -190,5 +191,27 @@ fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
         for (_, done) in batch {
             let _ = done.send(result.clone());
         }
+    }
+}
+
+/// A queue item that runs `invocation` (its `run_id` becomes the item id) under `policy`.
+pub fn item(invocation: &Invocation, source: String, policy: Policy, on_error: Option<String>) -> QueueItem {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    QueueItem {
+        id: invocation.run_id.clone().unwrap_or_else(runner::new_id),
+        script: invocation.script.clone(),
+        input: invocation.input_json(),
+        event: invocation.event_json(),
+        source,
+        attempts: 0,
+        max_attempts: policy.attempts,
+        backoff_ms: millis(policy.backoff),
+        max_backoff_ms: millis(policy.max_backoff),
+        timeout_ms: invocation.timeout.map(millis),
+        max_operations: invocation.max_operations,
+        on_error,
+        not_before: now.clone(),
+        enqueued_at: now,
     }
 }

@@ -5,7 +5,7 @@ use super::Schedule;
 use crate::config::Policy;
 use crate::hub::Snapshot;
 use crate::runner::Invocation;
-use crate::store::{QueueItem, RunRecord};
+use crate::store::RunRecord;
 use crate::triggers::background::Background;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -238,7 +238,7 @@ impl Job {
         match self.background.queue.get() {
             // Through the durable queue, a firing interrupted by a crash runs again at the next start.
             Some(queue) => {
-                let item = QueueItem::new(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
+                let item = crate::queue::item(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
                 if let Err(err) = queue.run(item).await {
                     tracing::error!("{trigger}: could not queue the occurrence of {scheduled}: {err}");
                 }

@@ -10,7 +10,6 @@ use crate::config::{Auth, Mode};
 use crate::engine::RunError;
 use crate::engine::convert;
 use crate::runner::{self, EventText, Invocation};
-use crate::store::QueueItem;
 use axum::body::Body as AxumBody;
 use axum::body::HttpBody;
 use axum::extract::{ConnectInfo, Request, State};
@@ -143,7 +142,7 @@ async fn serve(
         invocation.max_operations = config.max_operations;
         let policy = Policy::from_config(config.retry.as_ref());
         let source = route.label.to_string();
-        let item = QueueItem::new(&invocation, source, policy, config.on_error.clone());
+        let item = crate::queue::item(&invocation, source, policy, config.on_error.clone());
         queue.enqueue(item).await.map_err(|message| ApiError::Unavailable { message })?;
         let body = serde_json::json!({ "run_id": run_id, "status": "queued" });
         return Ok((axum::http::StatusCode::ACCEPTED, axum::Json(body)).into_response());
