@@ -1,7 +1,9 @@
 //! A hub on disk and its snapshot: the parsed manifest, the engine and the compiled scripts.
 
+mod builder;
 mod scripts;
 mod snapshot;
 
+pub use builder::build_engine;
 pub use scripts::{ScriptFile, discover, discover_in, script_names};
 pub use snapshot::Snapshot;

@@ -1,5 +1,6 @@
 //! A snapshot: everything one version of a hub needs to run, built whole and never mutated.
 
+use super::build_engine;
 use super::scripts::{discover, discover_in};
 use crate::config::{self, ConfigError, ConfigErrors, Manifest};
 use crate::engine::{self, RunError};
@@ -49,7 +50,7 @@ impl Snapshot {
                 .map_err(|errors| positioned(dir, errors.0))?,
         );
         let warnings = positioned(dir, config::warnings(dir, &dir.join(config::MANIFEST), &loaded.manifest)).0;
-        let engine = engine::build(&capabilities, &loaded.manifest.limits)
+        let engine = build_engine(&capabilities, &loaded.manifest.limits)
             .map_err(|message| ConfigError::file("stdlib", message))?;
         let mut scripts = BTreeMap::new();
         let mut event_unused = BTreeSet::new();

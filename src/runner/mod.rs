@@ -317,7 +317,7 @@ fn finish(
             .capabilities
             .store
             .get()
-            .and_then(|store| crate::stdlib::blocking(|| store.events_enqueue(&run_id, &events)));
+            .and_then(|store| crate::engine::blocking(|| store.events_enqueue(&run_id, &events)));
         if let Err(err) = stored {
             result = Err(RunError::Invalid {
                 message: format!("the run's {} events could not be stored: {err}", events.len()),

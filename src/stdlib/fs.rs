@@ -2,10 +2,11 @@
 //! and the hub's own files (`hub_files`) kept from scripts.
 
 use super::hub_files::{Access, Check, HubFiles};
-use super::{Capabilities, Result, blocking, def, error};
+use super::{Capabilities, Result, def, error};
 use crate::config::{ConfigError, Manifest};
+use crate::engine::blocking;
 use crate::engine::convert;
-use crate::stdlib::time::Time;
+use crate::engine::time::Time;
 use rhai::{Array, Blob, Dynamic, Map, Module};
 use std::ffi::OsString;
 use std::io::{ErrorKind, Write};

@@ -2,7 +2,6 @@
 //! capabilities of one hub snapshot (connections, roots, allow-lists in; a Rhai `Module` out).
 
 pub mod actions;
-mod blocking;
 mod capabilities;
 pub mod events;
 pub mod exec;
@@ -16,7 +15,6 @@ pub mod sql;
 pub mod state;
 pub mod time;
 
-pub use blocking::{blocking, hand_off_worker, wait};
 pub use capabilities::Capabilities;
 
 use rhai::{Dynamic, Engine, EvalAltResult};
