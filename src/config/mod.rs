@@ -6,15 +6,19 @@ mod error;
 mod interpolate;
 mod manifest;
 mod policy;
+mod schedule;
 mod schema;
 mod units;
 mod validate;
+pub mod watch_patterns;
+pub mod watch_spec;
 
 pub use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection, SqliteConnection};
 pub use error::{ConfigError, ConfigErrors, closest, line_column, locate};
 pub use interpolate::{ExpandedTable, Text};
 pub use manifest::*;
 pub use policy::Policy;
+pub use schedule::Schedule;
 pub use units::{Duration, Size};
 pub use validate::{listen_problem, warnings};
 

@@ -1,8 +1,8 @@
 //! One task per cron job: sleep until the next fire time (computed from the schedule, so there
 //! is no drift), then run the job's script subject to its `overlap` rule.
 
-use super::Schedule;
 use crate::config::Policy;
+use crate::config::Schedule;
 use crate::hub::Snapshot;
 use crate::runner::Invocation;
 use crate::store::RunRecord;
