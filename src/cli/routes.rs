@@ -7,7 +7,7 @@ use crate::config::{Auth, Manifest};
 use crate::error::Error;
 
 pub fn routes(args: HubArgs) -> Result<(), Error> {
-    let manifest = crate::config::load(&args.dir)?.manifest;
+    let manifest = crate::config::load(&args.dir, &crate::hub::script_names(&args.dir))?.manifest;
     print_stdout(&render(&manifest))
 }
 

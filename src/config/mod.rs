@@ -43,8 +43,9 @@ impl std::fmt::Debug for Loaded {
     }
 }
 
-/// Reads, expands and validates `DIR/switchboard.toml`, reporting every error found.
-pub fn load(dir: &Path) -> Result<Loaded, ConfigErrors> {
+/// Reads, expands and validates `DIR/switchboard.toml`, reporting every error found. `scripts`
+/// are the names of the hub's scripts, which routes, jobs and handlers must name.
+pub fn load(dir: &Path, scripts: &[String]) -> Result<Loaded, ConfigErrors> {
     let file = dir.join(MANIFEST);
     let text = std::fs::read_to_string(&file).map_err(|err| {
         let message = if err.kind() == std::io::ErrorKind::NotFound {
@@ -56,7 +57,7 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigErrors> {
     })?;
     let dotenv = read_dotenv(dir)?;
     let loaded = parse(&file, &text, dotenv)?;
-    let mut errors = validate::manifest(dir, &file, &loaded.manifest);
+    let mut errors = validate::manifest(dir, &file, &loaded.manifest, scripts);
     locate(&text, &mut errors);
     if errors.is_empty() { Ok(loaded) } else { Err(ConfigErrors(errors)) }
 }

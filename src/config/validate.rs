@@ -8,9 +8,8 @@ use std::path::Path;
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const SCHEMES: &[&str] = &["hmac-sha256", "hmac-sha1", "stripe"];
 
-/// Every semantic error in `manifest`, in manifest order.
-pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError> {
-    let scripts = crate::hub::script_names(dir);
+/// Every semantic error in `manifest`, in manifest order; `scripts` are the hub's script names.
+pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     // Errors about other files (a route's JSON Schema), added after the manifest's own.
     let mut errors_elsewhere = Vec::new();

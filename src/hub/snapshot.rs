@@ -41,7 +41,9 @@ impl Snapshot {
 
     /// Like [`Snapshot::load`], sharing `host`'s run log and metrics (a reload of a served hub).
     pub fn load_in(dir: &Path, host: &Host) -> Result<Self, ConfigErrors> {
-        let loaded = config::load(dir)?;
+        let found = discover(dir);
+        let script_names: Vec<String> = found.iter().map(|script| script.name.clone()).collect();
+        let loaded = config::load(dir, &script_names)?;
         let run_log = &loaded.manifest.run_log;
         host.runlog.set_retention(run_log.keep_for.0, run_log.keep_last);
         let secrets = Secrets::new(loaded.secrets);
@@ -55,7 +57,7 @@ impl Snapshot {
         let mut scripts = BTreeMap::new();
         let mut event_unused = BTreeSet::new();
         let mut problems = Vec::new();
-        for script in discover(dir) {
+        for script in found {
             match compile(&engine, &script.path, &script.source) {
                 Ok((ast, text)) => {
                     if !names(&text, "event") {
