@@ -63,16 +63,6 @@ impl Service {
         Ok(service)
     }
 
-    /// The run log and metrics of this hub process.
-    pub fn host(&self) -> &Host {
-        &self.host
-    }
-
-    /// The signal background and HTTP runs use to announce emitted events.
-    pub fn background(&self) -> &Background {
-        &self.background
-    }
-
     fn start_triggers(&self, snapshot: &Arc<Snapshot>) {
         // Dropping the old jobs stops their schedules; their runs in progress finish on their snapshot.
         *lock(&self.cron) = Some(CronJobs::start(snapshot, &self.background, &self.jobs));

@@ -10,8 +10,8 @@ mod schedule;
 mod schema;
 mod units;
 mod validate;
-pub mod watch_patterns;
-pub mod watch_spec;
+pub(crate) mod watch_patterns;
+pub(crate) mod watch_spec;
 
 pub use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection, SqliteConnection};
 pub use error::{ConfigError, ConfigErrors, closest, line_column, locate};

@@ -3,11 +3,11 @@
 
 mod blocking;
 pub mod context;
-pub mod convert;
+pub(crate) mod convert;
 mod errors;
 mod modules;
-pub mod response;
-pub mod time;
+pub(crate) mod response;
+pub(crate) mod time;
 
 pub use blocking::{blocking, hand_off_worker, wait};
 pub use errors::{Location, RunError, compile_error, run_error};

@@ -4,16 +4,11 @@
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-/// `utc` as RFC 3339 text ending in `Z`, the text of chrono's `to_rfc3339_opts(format, true)`,
-/// written without the formatting machinery: run start times and script results write one
-/// per run, and chrono's way showed in profiles. Years beyond 0-9999 and leap seconds are left
-/// to chrono.
-pub fn rfc3339_utc(utc: &DateTime<Utc>, format: SecondsFormat) -> String {
-    with_rfc3339_utc(utc, format, str::to_owned)
-}
-
-/// Hands [`rfc3339_utc`]'s text to `write` from a stack buffer, so writing it into other text
-/// (a run log record, a JSON result) allocates nothing.
+/// Hands `utc` as RFC 3339 text ending in `Z` (the text of chrono's
+/// `to_rfc3339_opts(format, true)`) to `write` from a stack buffer, written without the
+/// formatting machinery: run start times and script results write one per run, and chrono's way
+/// showed in profiles. Writing it into other text (a run log record, a JSON result) allocates
+/// nothing. Years beyond 0-9999 and leap seconds are left to chrono.
 pub fn with_rfc3339_utc<R>(utc: &DateTime<Utc>, format: SecondsFormat, write: impl FnOnce(&str) -> R) -> R {
     use chrono::{Datelike, Timelike};
     let nanos = utc.nanosecond();
@@ -77,7 +72,7 @@ impl Time {
     }
 
     /// RFC 3339 text in the time's zone, e.g. `2026-11-27T07:00:00+00:00`.
-    pub fn to_rfc3339(&self) -> String {
+    pub fn to_rfc3339(self) -> String {
         self.with_rfc3339(str::to_owned)
     }
 
@@ -128,7 +123,11 @@ mod tests {
                     continue;
                 };
                 for format in formats {
-                    assert_eq!(rfc3339_utc(&utc, format), utc.to_rfc3339_opts(format, true), "{utc:?} {format:?}");
+                    assert_eq!(
+                        with_rfc3339_utc(&utc, format, str::to_owned),
+                        utc.to_rfc3339_opts(format, true),
+                        "{utc:?} {format:?}"
+                    );
                 }
             }
         }

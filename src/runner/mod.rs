@@ -2,7 +2,7 @@
 //! ending in exactly one [`Outcome`] and one run log record.
 
 mod log;
-pub mod record;
+pub(crate) mod record;
 
 pub use log::log_outcome;
 

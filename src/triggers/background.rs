@@ -18,15 +18,10 @@ pub struct Background {
 }
 
 impl Background {
-    /// Runs `invocation` once on a blocking thread and logs its outcome under `trigger`
-    /// (e.g. "cron job `digest`").
-    pub async fn run(&self, snapshot: Arc<Snapshot>, invocation: Invocation, trigger: &str) -> Option<Outcome> {
-        self.run_with(snapshot, invocation, trigger, Policy::ONCE, None).await
-    }
-
-    /// Like [`Background::run`], retrying a failed run by `policy` (waiting in memory: the
-    /// trigger itself keeps the work durable) and running `on_error` (or `[queue] on_error`)
-    /// after the last failed attempt.
+    /// Runs `invocation` on a blocking thread and logs its outcome under `trigger` (e.g. "cron
+    /// job `digest`"), retrying a failed run by `policy` (waiting in memory: the trigger itself
+    /// keeps the work durable) and running `on_error` (or `[queue] on_error`) after the last
+    /// failed attempt.
     pub async fn run_with(
         &self,
         snapshot: Arc<Snapshot>,
