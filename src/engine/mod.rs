@@ -9,6 +9,6 @@ mod modules;
 pub(crate) mod response;
 pub(crate) mod time;
 
-pub use blocking::{blocking, hand_off_worker, wait};
+pub(crate) use blocking::{blocking, hand_off_worker, wait};
 pub use errors::{Location, RunError, compile_error, run_error};
-pub use modules::{HubModules, STDLIB_MODULES};
+pub(crate) use modules::{HubModules, STDLIB_MODULES};

@@ -5,5 +5,5 @@ mod scripts;
 mod snapshot;
 
 pub use builder::build_engine;
-pub use scripts::{ScriptFile, discover, discover_in, script_names};
+pub(crate) use scripts::{discover_in, script_names};
 pub use snapshot::Snapshot;
