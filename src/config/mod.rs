@@ -13,14 +13,16 @@ mod validate;
 pub(crate) mod watch_patterns;
 pub(crate) mod watch_spec;
 
-pub use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection, SqliteConnection};
-pub use error::{ConfigError, ConfigErrors, closest, line_column, locate};
-pub use interpolate::{ExpandedTable, Text};
-pub use manifest::*;
-pub use policy::Policy;
-pub use schedule::Schedule;
-pub use units::{Duration, Size};
-pub use validate::{listen_problem, warnings};
+pub(crate) use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection};
+pub use error::{ConfigError, ConfigErrors};
+pub(crate) use error::{closest, line_column, locate};
+pub(crate) use interpolate::Text;
+pub(crate) use manifest::*;
+pub use manifest::{Limits, Manifest};
+pub(crate) use policy::Policy;
+pub(crate) use schedule::Schedule;
+pub(crate) use units::{Duration, Size};
+pub(crate) use validate::{listen_problem, warnings};
 
 use interpolate::Environment;
 use std::collections::HashMap;
