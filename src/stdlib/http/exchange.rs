@@ -4,7 +4,7 @@
 //! lines in the run's log and counted in the metrics.
 
 use super::circuit::{Change, Refused};
-use super::client::Endpoint;
+use super::endpoint::Endpoint;
 use super::options::Options;
 use super::response::{Failure, describe, response_map, shown};
 use super::retry::{self, Next, approx};
