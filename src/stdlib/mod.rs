@@ -11,6 +11,7 @@ mod hub_files;
 pub(crate) mod json;
 pub(crate) mod log;
 pub(crate) mod mail;
+mod paths;
 pub(crate) mod sql;
 pub(crate) mod state;
 pub(crate) mod time;
