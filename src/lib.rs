@@ -1,21 +1,24 @@
 //! Switchboard: a folder of Rhai scripts plus one `switchboard.toml`, served as a personal API
-//! and automation hub. `main.rs` only calls [`cli::main`].
+//! and automation hub. `main.rs` only calls [`cli::main`]; the other public modules are what the
+//! integration tests and benchmarks drive directly. Modules are listed by layer, bottom first:
+//! each names only the ones below it (ARCHITECTURE.md, `tests/tidy.rs`).
 
 pub mod cli;
 pub mod config;
 pub mod engine;
-pub mod error;
+pub(crate) mod error;
+pub mod host;
 pub mod hub;
-pub mod json_read;
-pub mod json_write;
-pub mod metrics;
-pub mod queue;
-pub mod reload;
-pub mod repl;
-pub mod runlog;
+pub(crate) mod json_read;
+pub(crate) mod json_write;
+pub(crate) mod metrics;
+pub(crate) mod queue;
+pub(crate) mod reload;
+pub(crate) mod repl;
+pub(crate) mod runlog;
 pub mod runner;
 pub mod secrets;
-pub mod service;
+pub(crate) mod service;
 pub mod stdlib;
-pub mod store;
-pub mod triggers;
+pub(crate) mod store;
+pub(crate) mod triggers;

@@ -179,9 +179,33 @@ impl Drop for Inner {
     }
 }
 
+/// Makes a record safe to store: secret values in its lines, input, event and result become
+/// `***`. A record holding none, nearly every one, is stored as it was written; one that holds a
+/// secret is read back and every string and number in those parts redacted, so the JSON stays
+/// whole whatever the secret's characters. `None` only if the record cannot be read back, which
+/// a record written by `RecordText::new` always can.
+pub fn redact(record: RecordText, secrets: &Secrets) -> Option<RecordText> {
+    if !secrets.found_in_json(record.contents()) {
+        return Some(record);
+    }
+    match record.record() {
+        Ok(mut read) => {
+            for value in [&mut read.lines, &mut read.input, &mut read.event] {
+                secrets.redact_value(value);
+            }
+            read.result = read.result.map(|result| secrets.redacted_in_json(result));
+            Some(RecordText::of(&read))
+        }
+        Err(err) => {
+            tracing::error!("a run log record holding a secret could not be read back to redact it: {err}");
+            None
+        }
+    }
+}
+
 /// Adds `record`, redacted, to the batch being gathered; returns its size in bytes.
 fn gather(records: &mut Vec<RecordText>, record: RecordText, secrets: &Secrets) -> usize {
-    let Some(record) = crate::runner::record::redact(record, secrets) else { return 0 };
+    let Some(record) = redact(record, secrets) else { return 0 };
     let bytes = record.json().len();
     records.push(record);
     bytes

@@ -1,7 +1,8 @@
 //! The running hub of `serve`: the live snapshot and every trigger built from it, replaced
 //! together when the hub's files change.
 
-use crate::hub::{Host, Snapshot};
+use crate::host::Host;
+use crate::hub::Snapshot;
 use crate::queue::Queue;
 use crate::triggers::background::Background;
 use crate::triggers::cron::{CronJobs, JobStates};
@@ -60,16 +61,6 @@ impl Service {
         let dispatcher = events::spawn(move || Arc::clone(&live.load().snapshot), service.background.clone());
         *lock(&service.dispatcher) = Some(dispatcher);
         Ok(service)
-    }
-
-    /// The run log and metrics of this hub process.
-    pub fn host(&self) -> &Host {
-        &self.host
-    }
-
-    /// The signal background and HTTP runs use to announce emitted events.
-    pub fn background(&self) -> &Background {
-        &self.background
     }
 
     fn start_triggers(&self, snapshot: &Arc<Snapshot>) {

@@ -105,7 +105,7 @@ fn the_demo_hub_and_every_example_hub_pass_check() {
 #[test]
 fn every_stdlib_function_the_engine_registers_is_in_the_readme() {
     use switchboard::config::{Limits, Manifest};
-    use switchboard::hub::Host;
+    use switchboard::host::Host;
     use switchboard::secrets::Secrets;
     use switchboard::stdlib::Capabilities;
     let dir = tempfile::tempdir().unwrap();
@@ -113,7 +113,7 @@ fn every_stdlib_function_the_engine_registers_is_in_the_readme() {
     let host = Host::new(dir.path(), runtime.handle().clone());
     let capabilities =
         std::sync::Arc::new(Capabilities::new(dir.path(), &Manifest::default(), Secrets::default(), host).unwrap());
-    let engine = switchboard::engine::build(&capabilities, &Limits::default()).unwrap();
+    let engine = switchboard::hub::build_engine(&capabilities, &Limits::default()).unwrap();
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let mut listed = 0;
     let mut missing = Vec::new();
@@ -134,4 +134,144 @@ fn every_stdlib_function_the_engine_registers_is_in_the_readme() {
     }
     assert!(listed > 40, "expected the stdlib in the engine's metadata, found {listed}");
     assert!(missing.is_empty(), "README's stdlib reference lacks: {missing:?}");
+}
+
+/// The layers of `src/`, bottom (1) to top: a module may name `crate::` paths of its own layer and
+/// the ones below it, never of one above. ARCHITECTURE.md draws the same table.
+const LAYERS: &[(&str, u8)] = &[
+    ("config", 1),
+    ("error", 1),
+    ("json_read", 1),
+    ("json_write", 1),
+    ("metrics", 1),
+    ("secrets", 1),
+    ("store", 2),
+    ("host", 3),
+    ("runlog", 3),
+    ("engine", 4),
+    ("stdlib", 5),
+    ("hub", 6),
+    ("runner", 7),
+    ("queue", 8),
+    ("triggers", 9),
+    ("reload", 10),
+    ("repl", 10),
+    ("service", 10),
+    ("cli", 11),
+    ("lib", 11),
+    ("main", 11),
+];
+
+fn layer_of(module: &str) -> Option<u8> {
+    LAYERS.iter().find(|(name, _)| *name == module).map(|(_, layer)| *layer)
+}
+
+/// The first segment of each path a `use crate::{...}` group names, read up to its closing brace.
+fn group_heads(group: &str) -> Vec<String> {
+    let mut heads = Vec::new();
+    let mut depth = 0;
+    let mut item = String::new();
+    for c in group.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => heads.push(std::mem::take(&mut item)),
+            _ if depth == 0 => item.push(c),
+            _ => {}
+        }
+    }
+    heads.push(item);
+    heads
+        .into_iter()
+        .filter_map(|item| item.trim().split("::").next().map(str::to_string))
+        .filter(|h| !h.is_empty())
+        .collect()
+}
+
+/// Every top-level module a file of `src/` names, with the line: `crate::x`, `crate::{x, y}` and a
+/// `super::` chain long enough to reach the crate root (counted from the file's own depth, so one
+/// inside an inline `mod tests` is read as reaching one level higher than it does: strict, never lax).
+fn named_modules(file: &Path, text: &str) -> Vec<(usize, String, String)> {
+    let relative = file.strip_prefix(root().join("src")).unwrap();
+    let mut depth = relative.components().count();
+    if relative.file_name().is_some_and(|name| name == "mod.rs") {
+        depth -= 1;
+    }
+    let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
+    let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
+    let mut found = Vec::new();
+    for (offset, _) in text.match_indices("crate::") {
+        if text[..offset].chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+            continue;
+        }
+        let rest = &text[offset + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 1;
+            let end = group
+                .char_indices()
+                .find(|(_, c)| {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map_or(group.len(), |(end, _)| end);
+            for head in group_heads(&group[..end]) {
+                found.push((line_of(offset), head.clone(), format!("crate::{{{head}, ..}}")));
+            }
+        } else {
+            let head = ident(rest);
+            found.push((line_of(offset), head, format!("crate::{}", ident_path(rest))));
+        }
+    }
+    for (offset, _) in text.match_indices("super::") {
+        if text[..offset].chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+            continue;
+        }
+        let mut rest = &text[offset..];
+        let mut climbs = 0;
+        while let Some(after) = rest.strip_prefix("super::") {
+            climbs += 1;
+            rest = after;
+        }
+        if climbs >= depth {
+            found.push((line_of(offset), ident(rest), format!("{}{}", "super::".repeat(climbs), ident_path(rest))));
+        }
+    }
+    found
+}
+
+/// The path as written, `a::b::C`, for the message.
+fn ident_path(s: &str) -> String {
+    let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).unwrap_or(s.len());
+    s[..end].trim_end_matches(':').to_string()
+}
+
+#[test]
+fn each_layer_names_only_the_layers_below_it() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    files.sort();
+    let mut violations = Vec::new();
+    let mut unknown = Vec::new();
+    for file in &files {
+        let relative = file.strip_prefix(root().join("src")).unwrap();
+        let module =
+            relative.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
+        let Some(own) = layer_of(&module) else {
+            unknown.push(relative.display().to_string());
+            continue;
+        };
+        let text = std::fs::read_to_string(file).unwrap();
+        for (line, head, path) in named_modules(file, &text) {
+            let Some(named) = layer_of(&head) else { continue };
+            if named > own {
+                violations.push(format!("src/{}:{line}: layer {own} -> layer {named} ({path})", relative.display()));
+            }
+        }
+    }
+    assert!(unknown.is_empty(), "these files are in no layer; add their module to LAYERS: {unknown:?}");
+    assert!(violations.is_empty(), "{} upward arrows:\n{}", violations.len(), violations.join("\n"));
 }

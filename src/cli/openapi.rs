@@ -5,7 +5,7 @@ use super::print_stdout;
 use crate::error::Error;
 
 pub fn openapi(args: HubArgs) -> Result<(), Error> {
-    let loaded = crate::config::load(&args.dir)?;
+    let loaded = crate::config::load(&args.dir, &crate::hub::script_names(&args.dir))?;
     let document = crate::triggers::http::openapi::document(
         &args.dir.canonicalize().unwrap_or(args.dir.clone()),
         &loaded.manifest,

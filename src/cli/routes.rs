@@ -2,12 +2,12 @@
 
 use super::args::HubArgs;
 use super::print_stdout;
+use crate::config::Schedule;
 use crate::config::{Auth, Manifest};
 use crate::error::Error;
-use crate::triggers::cron::Schedule;
 
 pub fn routes(args: HubArgs) -> Result<(), Error> {
-    let manifest = crate::config::load(&args.dir)?.manifest;
+    let manifest = crate::config::load(&args.dir, &crate::hub::script_names(&args.dir))?.manifest;
     print_stdout(&render(&manifest))
 }
 

@@ -5,16 +5,24 @@ mod credentials;
 mod error;
 mod interpolate;
 mod manifest;
+mod policy;
+mod schedule;
 mod schema;
 mod units;
 mod validate;
+pub(crate) mod watch_patterns;
+pub(crate) mod watch_spec;
 
-pub use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection, SqliteConnection};
-pub use error::{ConfigError, ConfigErrors, closest, line_column, locate};
-pub use interpolate::{ExpandedTable, Text};
-pub use manifest::*;
-pub use units::{Duration, Size};
-pub use validate::{listen_problem, warnings};
+pub(crate) use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection};
+pub use error::{ConfigError, ConfigErrors};
+pub(crate) use error::{closest, line_column, locate};
+pub(crate) use interpolate::Text;
+pub(crate) use manifest::*;
+pub use manifest::{Limits, Manifest};
+pub(crate) use policy::Policy;
+pub(crate) use schedule::Schedule;
+pub(crate) use units::{Duration, Size};
+pub(crate) use validate::{listen_problem, warnings};
 
 use interpolate::Environment;
 use std::collections::HashMap;
@@ -37,8 +45,9 @@ impl std::fmt::Debug for Loaded {
     }
 }
 
-/// Reads, expands and validates `DIR/switchboard.toml`, reporting every error found.
-pub fn load(dir: &Path) -> Result<Loaded, ConfigErrors> {
+/// Reads, expands and validates `DIR/switchboard.toml`, reporting every error found. `scripts`
+/// are the names of the hub's scripts, which routes, jobs and handlers must name.
+pub fn load(dir: &Path, scripts: &[String]) -> Result<Loaded, ConfigErrors> {
     let file = dir.join(MANIFEST);
     let text = std::fs::read_to_string(&file).map_err(|err| {
         let message = if err.kind() == std::io::ErrorKind::NotFound {
@@ -50,7 +59,7 @@ pub fn load(dir: &Path) -> Result<Loaded, ConfigErrors> {
     })?;
     let dotenv = read_dotenv(dir)?;
     let loaded = parse(&file, &text, dotenv)?;
-    let mut errors = validate::manifest(dir, &file, &loaded.manifest);
+    let mut errors = validate::manifest(dir, &file, &loaded.manifest, scripts);
     locate(&text, &mut errors);
     if errors.is_empty() { Ok(loaded) } else { Err(ConfigErrors(errors)) }
 }

@@ -1,16 +1,15 @@
 //! Checks that need more than the manifest's shape (script references, URLs, names, formats,
 //! ranges), shared by `check`, `serve` and a reload; and the warnings `check` and `serve` print alike.
 
-use super::{ConfigError, Connection, Manifest, closest};
+use super::{ConfigError, Connection, Manifest, closest, watch_spec};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const SCHEMES: &[&str] = &["hmac-sha256", "hmac-sha1", "stripe"];
 
-/// Every semantic error in `manifest`, in manifest order.
-pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError> {
-    let scripts = crate::hub::script_names(dir);
+/// Every semantic error in `manifest`, in manifest order; `scripts` are the hub's script names.
+pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     // Errors about other files (a route's JSON Schema), added after the manifest's own.
     let mut errors_elsewhere = Vec::new();
@@ -168,7 +167,7 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
                 format!("unknown timezone `{zone}`; expected an IANA name such as \"Europe/London\""),
             );
         } else {
-            match crate::triggers::cron::Schedule::parse(&cron.schedule, cron.timezone.as_deref()) {
+            match super::Schedule::parse(&cron.schedule, cron.timezone.as_deref()) {
                 Err(err) => error(key("schedule"), err),
                 Ok(schedule) if schedule.next_after(chrono::Utc::now()).is_none() => {
                     error(key("schedule"), format!("`{}` never fires (no such date from now on)", cron.schedule));
@@ -190,10 +189,10 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
     let mut watch_ledgers = std::collections::HashMap::new();
     for (index, watch) in manifest.watches.iter().enumerate() {
         script_exists(format!("watch[{index}].script"), &watch.script, &mut error);
-        for (field, message) in crate::triggers::watch::spec::problems(dir, watch) {
+        for (field, message) in watch_spec::problems(dir, watch) {
             error(format!("watch[{index}].{field}"), message);
         }
-        let ledger = crate::triggers::watch::spec::ledger_name(watch);
+        let ledger = watch_spec::ledger_name(watch);
         if let Some(first) = watch_ledgers.insert(ledger.clone(), index) {
             let field = if watch.name.is_some() { "name" } else { "path" };
             error(
@@ -403,7 +402,7 @@ fn allow_problem(entry: &str) -> Option<String> {
         return None;
     }
     let path = std::path::Path::new(entry);
-    if path.is_relative() && crate::triggers::watch::spec::normalize(path).starts_with("..") {
+    if path.is_relative() && watch_spec::normalize(path).starts_with("..") {
         return Some(format!(
             "`{entry}` leaves the hub; a relative path must stay inside it (write an absolute path for a program elsewhere)"
         ));

@@ -216,7 +216,7 @@ pub fn progress(operations: u64) -> Option<Dynamic> {
         let state = current.as_mut()?;
         if state.hand_off_after.is_some_and(|after| operations >= after) {
             state.hand_off_after = None;
-            crate::stdlib::hand_off_worker();
+            super::hand_off_worker();
         }
         if operations > state.max_operations {
             return Some(Dynamic::from(Stop::Operations));

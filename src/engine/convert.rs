@@ -1,7 +1,7 @@
 //! Conversions between Rhai values and JSON: integers stay integers, maps keep their keys.
 
+use super::time::Time;
 use crate::engine::response::Response;
-use crate::stdlib::time::Time;
 use crate::{json_read, json_write};
 use rhai::{Dynamic, Map};
 use serde_json::Value;

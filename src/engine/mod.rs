@@ -1,12 +1,14 @@
-//! The Rhai runtime: the one engine builder, per-run limits, value conversions and script errors.
+//! The Rhai runtime: per-run state and limits, blocking hand-off, value types and conversions,
+//! responses, script errors and module resolution.
 
-mod builder;
+mod blocking;
 pub mod context;
-pub mod convert;
+pub(crate) mod convert;
 mod errors;
 mod modules;
-pub mod response;
+pub(crate) mod response;
+pub(crate) mod time;
 
-pub use builder::build;
+pub(crate) use blocking::{blocking, hand_off_worker, wait};
 pub use errors::{Location, RunError, compile_error, run_error};
-pub use modules::STDLIB_MODULES;
+pub(crate) use modules::{HubModules, STDLIB_MODULES};

@@ -1,9 +1,10 @@
 //! A snapshot: everything one version of a hub needs to run, built whole and never mutated.
 
-use super::Host;
+use super::build_engine;
 use super::scripts::{discover, discover_in};
 use crate::config::{self, ConfigError, ConfigErrors, Manifest};
 use crate::engine::{self, RunError};
+use crate::host::Host;
 use crate::secrets::Secrets;
 use crate::stdlib::Capabilities;
 use rhai::{AST, Engine};
@@ -40,7 +41,9 @@ impl Snapshot {
 
     /// Like [`Snapshot::load`], sharing `host`'s run log and metrics (a reload of a served hub).
     pub fn load_in(dir: &Path, host: &Host) -> Result<Self, ConfigErrors> {
-        let loaded = config::load(dir)?;
+        let found = discover(dir);
+        let script_names: Vec<String> = found.iter().map(|script| script.name.clone()).collect();
+        let loaded = config::load(dir, &script_names)?;
         let run_log = &loaded.manifest.run_log;
         host.runlog.set_retention(run_log.keep_for.0, run_log.keep_last);
         let secrets = Secrets::new(loaded.secrets);
@@ -49,12 +52,12 @@ impl Snapshot {
                 .map_err(|errors| positioned(dir, errors.0))?,
         );
         let warnings = positioned(dir, config::warnings(dir, &dir.join(config::MANIFEST), &loaded.manifest)).0;
-        let engine = engine::build(&capabilities, &loaded.manifest.limits)
+        let engine = build_engine(&capabilities, &loaded.manifest.limits)
             .map_err(|message| ConfigError::file("stdlib", message))?;
         let mut scripts = BTreeMap::new();
         let mut event_unused = BTreeSet::new();
         let mut problems = Vec::new();
-        for script in discover(dir) {
+        for script in found {
             match compile(&engine, &script.path, &script.source) {
                 Ok((ast, text)) => {
                     if !names(&text, "event") {

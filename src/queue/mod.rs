@@ -1,13 +1,14 @@
 //! The durable queue: work written to the store before it is acknowledged, run by a pool of
 //! workers, retried with backoff, marked dead after its last attempt, and resumed after a crash.
 
-mod retry;
+mod on_error;
 mod worker;
 
-pub use retry::{Policy, on_error_invocation};
+pub use on_error::on_error_invocation;
 
+use crate::config::Policy;
 use crate::hub::Snapshot;
-use crate::runner::Outcome;
+use crate::runner::{self, Invocation, Outcome};
 use crate::store::{QueueItem, Store};
 use std::collections::HashMap;
 use std::path::Path;
@@ -58,7 +59,7 @@ impl Queue {
         let store = Arc::new(Store::open(path).map_err(|err| err.to_string())?);
         let secrets = current().capabilities.secrets.clone();
         let recovered = store
-            .queue_recover(|item| crate::runner::record::redact(interrupted(item), &secrets))
+            .queue_recover(|item| crate::runlog::redact(interrupted(item), &secrets))
             .map_err(|err| err.to_string())?;
         let depth = store.queue_depth().map_err(|err| err.to_string())?;
         if !recovered.is_empty() {
@@ -201,5 +202,27 @@ fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
         for (_, _, done) in batch {
             let _ = done.send(result.clone());
         }
+    }
+}
+
+/// A queue item that runs `invocation` (its `run_id` becomes the item id) under `policy`.
+pub fn item(invocation: &Invocation, source: String, policy: Policy, on_error: Option<String>) -> QueueItem {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    QueueItem {
+        id: invocation.run_id.clone().unwrap_or_else(runner::new_id),
+        script: invocation.script.clone(),
+        input: invocation.input_json(),
+        event: invocation.event_json(),
+        source,
+        attempts: 0,
+        max_attempts: policy.attempts,
+        backoff_ms: millis(policy.backoff),
+        max_backoff_ms: millis(policy.max_backoff),
+        timeout_ms: invocation.timeout.map(millis),
+        max_operations: invocation.max_operations,
+        on_error,
+        not_before: now.clone(),
+        enqueued_at: now,
     }
 }

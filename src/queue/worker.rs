@@ -1,10 +1,10 @@
 //! One queue worker: claim the next due item, run it, then finish, reschedule or bury it, in the
 //! same transaction as the attempt's run log record and events.
 
-use super::{Policy, Queue, on_error_invocation};
-use crate::runner::{self, Invocation, Outcome};
+use super::{Queue, on_error_invocation};
+use crate::config::Policy;
+use crate::runner::{self, Invocation, Outcome, log_outcome};
 use crate::store::{Attempt, QueueItem, Settle};
-use crate::triggers::background::log_outcome;
 use chrono::{SecondsFormat, Utc};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

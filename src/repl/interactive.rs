@@ -2,6 +2,7 @@
 //! in the hub.
 
 use super::completion::Vocabulary;
+use super::entry::handle;
 use super::helper::ReplHelper;
 use super::print;
 use super::shell::{Flow, Shell};
@@ -64,7 +65,7 @@ pub fn run(shell: &mut Shell, runtime: &Handle) -> Result<(), Error> {
             print::err(&format!("warning: cannot write {}: {err}", history.display()));
             history_warned = true;
         }
-        let flow = shell.handle(&entry);
+        let flow = handle(shell, &entry);
         if let Some(helper) = editor.helper_mut() {
             if shell.reloads != reloads {
                 reloads = shell.reloads;

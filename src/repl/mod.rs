@@ -4,6 +4,7 @@
 
 mod commands;
 mod completion;
+mod entry;
 mod helper;
 mod interactive;
 mod interrupt;

@@ -1,6 +1,7 @@
 //! The REPL when stdin is not a terminal (`switchboard repl < session.rhai`): the same entries as
 //! typed ones, without prompts, one result per entry on stdout, errors on stderr.
 
+use super::entry::handle;
 use super::scan;
 use super::shell::{Flow, Shell};
 use std::io::BufRead;
@@ -21,13 +22,13 @@ pub fn run(shell: &mut Shell, input: impl BufRead) -> std::io::Result<()> {
         if !command && scan::scan(&entry).open {
             continue;
         }
-        if shell.handle(&std::mem::take(&mut entry)) == Flow::Quit {
+        if handle(shell, &std::mem::take(&mut entry)) == Flow::Quit {
             return Ok(());
         }
     }
     // Input that ends inside a bracket or string is still evaluated, so its error is reported.
     if !entry.trim().is_empty() {
-        shell.handle(&entry);
+        handle(shell, &entry);
     }
     Ok(())
 }

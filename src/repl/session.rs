@@ -191,7 +191,7 @@ impl Session {
     fn deliver(&self, events: &[(String, Value)]) -> Result<Vec<Outcome>, String> {
         let run_id = runner::new_id();
         let store = self.snapshot.capabilities.store.get().map_err(|err| err.to_string())?;
-        crate::stdlib::blocking(|| store.events_enqueue(&run_id, events))
+        crate::engine::blocking(|| store.events_enqueue(&run_id, events))
             .map_err(|err| format!("the entry's {} events could not be stored: {err}", events.len()))?;
         Ok(crate::triggers::events::deliver_now(&self.snapshot, &run_id))
     }

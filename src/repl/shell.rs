@@ -1,4 +1,4 @@
-//! One complete entry, typed or piped: a `:command` or Rhai code, evaluated and shown.
+//! The REPL between entries: its session, what it counts, and how an entry's value or error is shown.
 
 use super::print;
 use super::session::{Evaluated, Session};
@@ -27,19 +27,6 @@ pub struct Shell {
 impl Shell {
     pub fn new(session: Session, routes: fn(&Manifest) -> String) -> Self {
         Self { session, routes, failures: 0, reloads: 0 }
-    }
-
-    /// Handles one complete entry.
-    pub fn handle(&mut self, entry: &str) -> Flow {
-        let trimmed = entry.trim();
-        if trimmed.is_empty() {
-            return Flow::Continue;
-        }
-        if trimmed.starts_with(':') {
-            return super::commands::execute(self, trimmed);
-        }
-        self.evaluate(entry, "repl");
-        Flow::Continue
     }
 
     /// Evaluates code into the session and shows its value or error.

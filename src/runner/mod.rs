@@ -1,7 +1,10 @@
 //! The runner: one invocation of one script, with a deadline, an operation limit and a run id,
 //! ending in exactly one [`Outcome`] and one run log record.
 
-pub mod record;
+mod log;
+pub(crate) mod record;
+
+pub use log::log_outcome;
 
 use crate::engine::context::{self, Line, RunState};
 use crate::engine::convert;
@@ -314,7 +317,7 @@ fn finish(
             .capabilities
             .store
             .get()
-            .and_then(|store| crate::stdlib::blocking(|| store.events_enqueue(&run_id, &events)));
+            .and_then(|store| crate::engine::blocking(|| store.events_enqueue(&run_id, &events)));
         if let Err(err) = stored {
             result = Err(RunError::Invalid {
                 message: format!("the run's {} events could not be stored: {err}", events.len()),

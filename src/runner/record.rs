@@ -43,7 +43,7 @@ pub fn labels<'a>(outcome: &Outcome, invocation: &'a Invocation) -> Labels<'a> {
 }
 
 /// The run log record of `outcome`, written as JSON text on the run's own thread: the writer
-/// copies it whole into its batch (after [`redact`]), so no more than that one string crosses
+/// copies it whole into its batch (after [`crate::runlog::redact`]), so no more than that one string crosses
 /// threads (freeing another thread's many small allocations cost the workers more than the
 /// writing itself). An input, event or result too large to keep whole is redacted and shortened
 /// here, before the cut, so a cut can never leave part of a secret behind.
@@ -91,7 +91,7 @@ pub fn of(
             result_is_json: result.as_ref().is_some_and(|(_, json)| *json),
         })
     };
-    crate::stdlib::time::with_rfc3339_utc(&outcome.started_at, chrono::SecondsFormat::Micros, write)
+    crate::engine::time::with_rfc3339_utc(&outcome.started_at, chrono::SecondsFormat::Micros, write)
 }
 
 /// A run's input as its record keeps it.
@@ -106,30 +106,6 @@ pub fn given(mut record: RunRecord) -> RecordText {
         record.detail = detail(&record.trigger, |name| event.get(name).and_then(Value::as_str).map(String::from));
     }
     RecordText::of(&record)
-}
-
-/// Makes a record safe to store: secret values in its lines, input, event and result become
-/// `***`. A record holding none, nearly every one, is stored as it was written; one that holds a
-/// secret is read back and every string and number in those parts redacted, so the JSON stays
-/// whole whatever the secret's characters. `None` only if the record cannot be read back, which
-/// a record written by `RecordText::new` always can.
-pub fn redact(record: RecordText, secrets: &Secrets) -> Option<RecordText> {
-    if !secrets.found_in_json(record.contents()) {
-        return Some(record);
-    }
-    match record.record() {
-        Ok(mut read) => {
-            for value in [&mut read.lines, &mut read.input, &mut read.event] {
-                secrets.redact_value(value);
-            }
-            read.result = read.result.map(|result| secrets.redacted_in_json(result));
-            Some(RecordText::of(&read))
-        }
-        Err(err) => {
-            tracing::error!("a run log record holding a secret could not be read back to redact it: {err}");
-            None
-        }
-    }
 }
 
 /// The run's printed and logged lines as a JSON array of `{level, text}`.
@@ -194,6 +170,7 @@ fn shorten(mut text: String, limit: usize) -> String {
 mod tests {
     use super::*;
     use crate::engine::context::{Level, Line};
+    use crate::runlog::redact;
     use crate::runner::Reply;
     use serde_json::json;
 

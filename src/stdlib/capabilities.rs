@@ -2,7 +2,7 @@
 
 use super::{exec, fs, http, mail, sql};
 use crate::config::{ConfigErrors, Manifest};
-use crate::hub::Host;
+use crate::host::Host;
 use crate::secrets::Secrets;
 use crate::store::LazyStore;
 use rhai::AST;

@@ -2,8 +2,9 @@
 //! environment, a timeout and capped output, each in its own process group so that ending it
 //! ends whatever it started.
 
-use super::{Capabilities, Result, blocking, def, error};
+use super::{Capabilities, Result, def, error};
 use crate::config::{ConfigError, Manifest};
+use crate::engine::blocking;
 use crate::engine::{context, convert};
 use rhai::{Array, Blob, Dynamic, Map, Module};
 use std::io::{ErrorKind, Read, Write};

@@ -99,7 +99,7 @@ impl HubFiles {
             .filter(|guarded| access == Access::Change || guarded.secret)
             .map(|guarded| {
                 let mut folded = vec![fold(&guarded.path)];
-                if let Ok(real) = super::fs::real_path(&guarded.path)
+                if let Ok(real) = super::paths::real_path(&guarded.path)
                     && real != guarded.path
                 {
                     folded.push(fold(&real));

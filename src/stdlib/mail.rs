@@ -1,8 +1,9 @@
 //! `mail`: sending mail through the named `type = "smtp"` connections of the manifest (lettre's
 //! synchronous SMTP transport, rustls for `smtps://` and STARTTLS).
 
-use super::{Capabilities, Result, blocking, def, error};
+use super::{Capabilities, Result, def, error};
 use crate::config::{ConfigError, Connection, Manifest, SmtpConnection};
+use crate::engine::blocking;
 use crate::engine::context;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;

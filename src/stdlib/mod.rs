@@ -1,22 +1,21 @@
 //! The curated native stdlib: one file per script-visible module, each built from the
 //! capabilities of one hub snapshot (connections, roots, allow-lists in; a Rhai `Module` out).
 
-pub mod actions;
-mod blocking;
+pub(crate) mod actions;
 mod capabilities;
-pub mod events;
-pub mod exec;
-pub mod fs;
-pub mod http;
+pub(crate) mod events;
+pub(crate) mod exec;
+pub(crate) mod fs;
+pub(crate) mod http;
 mod hub_files;
-pub mod json;
-pub mod log;
-pub mod mail;
-pub mod sql;
-pub mod state;
-pub mod time;
+pub(crate) mod json;
+pub(crate) mod log;
+pub(crate) mod mail;
+mod paths;
+pub(crate) mod sql;
+pub(crate) mod state;
+pub(crate) mod time;
 
-pub use blocking::{blocking, hand_off_worker, wait};
 pub use capabilities::Capabilities;
 
 use rhai::{Dynamic, Engine, EvalAltResult};

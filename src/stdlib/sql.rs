@@ -1,7 +1,8 @@
 //! `sql`: SQLite databases named in `[connections]` (rusqlite, bundled SQLite, WAL).
 
-use super::{Capabilities, Result, blocking, def, error};
+use super::{Capabilities, Result, def, error};
 use crate::config::{ConfigError, Connection as ConnectionConfig, Manifest};
+use crate::engine::blocking;
 use crate::engine::context;
 use rhai::{Array, Blob, Dynamic, Engine, FnPtr, Map, Module, NativeCallContext};
 use rusqlite::types::{Value, ValueRef};

@@ -1,6 +1,7 @@
 //! `state`: small values that survive between runs and restarts, kept in the hub's store.
 
-use super::{Capabilities, Result, blocking, def, error};
+use super::{Capabilities, Result, def, error};
+use crate::engine::blocking;
 use crate::engine::convert;
 use rhai::{Array, Dynamic, Module};
 use std::sync::Arc;

@@ -30,35 +30,6 @@ pub struct QueueItem {
     pub enqueued_at: String,
 }
 
-impl QueueItem {
-    /// An item that runs `invocation` (its `run_id` becomes the item id) under `policy`.
-    pub fn new(
-        invocation: &crate::runner::Invocation,
-        source: String,
-        policy: crate::queue::Policy,
-        on_error: Option<String>,
-    ) -> Self {
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        Self {
-            id: invocation.run_id.clone().unwrap_or_else(crate::runner::new_id),
-            script: invocation.script.clone(),
-            input: invocation.input_json(),
-            event: invocation.event_json(),
-            source,
-            attempts: 0,
-            max_attempts: policy.attempts,
-            backoff_ms: millis(policy.backoff),
-            max_backoff_ms: millis(policy.max_backoff),
-            timeout_ms: invocation.timeout.map(millis),
-            max_operations: invocation.max_operations,
-            on_error,
-            not_before: now.clone(),
-            enqueued_at: now,
-        }
-    }
-}
-
 /// What becomes of a queued item after an attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Settle {

@@ -2,9 +2,10 @@
 //! never on an async worker, retried by their `retry` rule, with their outcome logged and their
 //! events announced.
 
+use crate::config::Policy;
 use crate::hub::Snapshot;
-use crate::queue::{Policy, Queue, on_error_invocation};
-use crate::runner::{self, Invocation, Outcome};
+use crate::queue::{Queue, on_error_invocation};
+use crate::runner::{self, Invocation, Outcome, log_outcome};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Notify;
 
@@ -17,15 +18,10 @@ pub struct Background {
 }
 
 impl Background {
-    /// Runs `invocation` once on a blocking thread and logs its outcome under `trigger`
-    /// (e.g. "cron job `digest`").
-    pub async fn run(&self, snapshot: Arc<Snapshot>, invocation: Invocation, trigger: &str) -> Option<Outcome> {
-        self.run_with(snapshot, invocation, trigger, Policy::ONCE, None).await
-    }
-
-    /// Like [`Background::run`], retrying a failed run by `policy` (waiting in memory: the
-    /// trigger itself keeps the work durable) and running `on_error` (or `[queue] on_error`)
-    /// after the last failed attempt.
+    /// Runs `invocation` on a blocking thread and logs its outcome under `trigger` (e.g. "cron
+    /// job `digest`"), retrying a failed run by `policy` (waiting in memory: the trigger itself
+    /// keeps the work durable) and running `on_error` (or `[queue] on_error`) after the last
+    /// failed attempt.
     pub async fn run_with(
         &self,
         snapshot: Arc<Snapshot>,
@@ -83,20 +79,6 @@ impl Background {
     pub fn announce(&self, outcome: &Outcome) {
         if outcome.emitted > 0 {
             self.events_ready.notify_one();
-        }
-    }
-}
-
-/// One log line per background run, with its printed lines at debug level.
-pub fn log_outcome(trigger: &str, outcome: &Outcome) {
-    let ms = outcome.duration.as_millis();
-    for line in &outcome.lines {
-        tracing::debug!(run_id = %outcome.run_id, "[{}] {}", line.level.as_str(), line.text);
-    }
-    match &outcome.result {
-        Ok(_) => tracing::info!(run_id = %outcome.run_id, "{trigger}: `{}` ok in {ms} ms", outcome.script),
-        Err(err) => {
-            tracing::warn!(run_id = %outcome.run_id, "{trigger}: `{}` {} after {ms} ms: {err}", outcome.script, err.status())
         }
     }
 }

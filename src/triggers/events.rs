@@ -3,9 +3,10 @@
 //! run log writer's transaction that holds (or follows) their records, so a crash delivers them
 //! again at the next start (at least once) and never leaves a delivered event without its records.
 
-use super::background::{Background, log_outcome};
+use super::background::Background;
 use crate::config::Subscription;
 use crate::hub::Snapshot;
+use crate::runner::log_outcome;
 use crate::runner::{self, Invocation, Outcome};
 use crate::store::StoredEvent;
 use serde_json::{Map, Value};
@@ -78,7 +79,7 @@ async fn deliver_pending(snapshot: &Arc<Snapshot>, background: &Background) {
         for event in batch {
             for subscription in snapshot.manifest.subscriptions.iter().filter(|s| subscribes(s, &event.name)) {
                 let trigger = format!("event `{}`", event.name);
-                let policy = crate::queue::Policy::from_config(subscription.retry.as_ref());
+                let policy = crate::config::Policy::from_config(subscription.retry.as_ref());
                 let on_error = subscription.on_error.as_deref();
                 background
                     .run_with(Arc::clone(snapshot), invocation(subscription, &event), &trigger, policy, on_error)

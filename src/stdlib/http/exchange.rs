@@ -4,14 +4,15 @@
 //! lines in the run's log and counted in the metrics.
 
 use super::circuit::{Change, Refused};
-use super::client::Endpoint;
+use super::endpoint::Endpoint;
 use super::options::Options;
 use super::response::{Failure, describe, response_map, shown};
 use super::retry::{self, Next, approx};
 use super::{MAX_BODY, Sender};
+use crate::config::Policy;
 use crate::engine::context::{self, Level};
-use crate::queue::Policy;
-use crate::stdlib::{Result, blocking, error, wait};
+use crate::engine::{blocking, wait};
+use crate::stdlib::{Result, error};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Client, Method, Request, StatusCode, Url};
 use rhai::{Dynamic, Map};

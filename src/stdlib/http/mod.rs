@@ -8,6 +8,7 @@
 
 mod circuit;
 mod client;
+mod endpoint;
 mod exchange;
 mod options;
 mod response;
@@ -18,7 +19,7 @@ pub use client::HttpClient;
 use super::{Capabilities, Result, def, error};
 use crate::config::{ConfigError, Connection, Manifest};
 use crate::metrics::Metrics;
-use client::Endpoint;
+use endpoint::Endpoint;
 use reqwest::{Client, Method, Url};
 use rhai::{Dynamic, Engine, Map, Module};
 use std::collections::BTreeMap;

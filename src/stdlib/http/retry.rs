@@ -2,7 +2,7 @@
 //! option, `Retry-After`, and the run's deadline.
 
 use crate::config::HttpRetry;
-use crate::queue::Policy;
+use crate::config::Policy;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, SystemTime};

@@ -1,11 +1,11 @@
 //! One task per cron job: sleep until the next fire time (computed from the schedule, so there
 //! is no drift), then run the job's script subject to its `overlap` rule.
 
-use super::Schedule;
+use crate::config::Policy;
+use crate::config::Schedule;
 use crate::hub::Snapshot;
-use crate::queue::Policy;
 use crate::runner::Invocation;
-use crate::store::{QueueItem, RunRecord};
+use crate::store::RunRecord;
 use crate::triggers::background::Background;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -243,7 +243,7 @@ impl Job {
         match self.background.queue.get() {
             // Through the durable queue, a firing interrupted by a crash runs again at the next start.
             Some(queue) => {
-                let item = QueueItem::new(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
+                let item = crate::queue::item(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
                 if let Err(err) = queue.run(item, (job.name.clone(), scheduled)).await {
                     tracing::error!("{trigger}: could not queue the occurrence of {scheduled}: {err}");
                 }

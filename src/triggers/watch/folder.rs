@@ -1,9 +1,9 @@
 //! The thread of one watch: turns notify events and periodic rescans into pending files, and hands
 //! complete ones (and vanished ones) to `handle`, one at a time.
 
-use super::patterns;
-use super::spec::Spec;
 use super::stability::{Limits, Pending, Stat};
+use crate::config::watch_patterns;
+use crate::config::watch_spec::Spec;
 use crate::hub::Snapshot;
 use crate::triggers::background::Background;
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
@@ -173,7 +173,7 @@ impl Folder {
     pub fn wanted(&self, path: &Path, arrived: bool) -> Option<String> {
         let relative = self.spec.relative(path)?;
         let name = relative.rsplit('/').next().unwrap_or(&relative);
-        let skip = if patterns::is_temporary(name) {
+        let skip = if watch_patterns::is_temporary(name) {
             "a temporary, hidden or swap file"
         } else if !self.spec.matcher.matches(&relative) {
             "not matching the pattern"

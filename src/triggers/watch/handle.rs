@@ -3,8 +3,8 @@
 
 use super::folder::Folder;
 use super::moving;
-use super::spec::Change;
 use super::stability::{Pending, Stat};
+use crate::config::watch_spec::Change;
 use crate::runner::Invocation;
 use crate::store::{FileStatus, LedgerEntry, LedgerRecord, Store};
 use std::path::Path;
@@ -224,7 +224,7 @@ impl Folder {
             return;
         }
         let Ok(under) = path.strip_prefix(&self.spec.root) else { return };
-        let prefix = super::spec::slashed(under);
+        let prefix = crate::config::watch_spec::slashed(under);
         let Some(store) = self.store() else { return };
         let entries = match store.watch_present(&self.spec.name, Some(&prefix)) {
             Ok(entries) => entries,

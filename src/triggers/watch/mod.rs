@@ -9,14 +9,12 @@
 mod folder;
 mod handle;
 mod moving;
-pub mod patterns;
-pub mod spec;
 mod stability;
 
+use crate::config::watch_spec::Spec;
 use crate::hub::Snapshot;
 use crate::triggers::background::Background;
 use folder::{Folder, Message};
-use spec::Spec;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};

@@ -1,9 +1,8 @@
 //! A `[[watch]]` entry resolved against its hub: absolute folders, compiled globs, the changes it
 //! runs for. `check` uses the same helpers, so what it accepts is what `serve` does.
 
-use super::patterns::Matcher;
-use crate::config::{Patterns, Watch};
-use crate::queue::Policy;
+use super::watch_patterns::Matcher;
+use super::{Patterns, Policy, Watch};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -235,7 +234,7 @@ pub fn problems(hub: &Path, watch: &Watch) -> Vec<(&'static str, String)> {
         }
         Some(events) => {
             for event in events.iter().filter(|event| Change::parse(event).is_none()) {
-                let hint = crate::config::closest(event, CHANGES.iter().copied())
+                let hint = super::closest(event, CHANGES.iter().copied())
                     .map(|best| format!("; did you mean `{best}`?"))
                     .unwrap_or_default();
                 problems.push(("events", format!("unknown event `{event}`; expected {}{hint}", CHANGES.join(", "))));

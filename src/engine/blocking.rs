@@ -1,4 +1,4 @@
-//! Running blocking stdlib work without stalling the async runtime that may be driving the run.
+//! Running blocking work (stdlib calls, long runs) without stalling the async runtime that may be driving the run.
 
 use std::future::Future;
 use tokio::runtime::{Handle, RuntimeFlavor};

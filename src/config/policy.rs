@@ -1,9 +1,7 @@
-//! Retry rules shared by the durable queue and background triggers: exponential backoff with
-//! jitter, and the `on_error` run after the last failed attempt.
+//! How often to try a failed run and how long to wait in between: exponential backoff with
+//! jitter, shared by the durable queue, background triggers and `http` calls.
 
-use crate::config::Retry;
-use crate::runner::{Invocation, Outcome};
-use serde_json::json;
+use super::Retry;
 use std::time::Duration;
 
 /// How often to try and how long to wait in between.
@@ -35,23 +33,6 @@ impl Policy {
         let full = self.backoff.saturating_mul(doubling).min(self.max_backoff);
         full.mul_f64(0.5 + fastrand::f64() * 0.5)
     }
-}
-
-/// The invocation of an `on_error` script for a run that failed for the last time.
-pub fn on_error_invocation(script: &str, failed: &Outcome, failed_invocation: &Invocation, source: &str) -> Invocation {
-    let error = failed.result.as_ref().err().map(ToString::to_string).unwrap_or_default();
-    let input = json!({
-        "run_id": failed.run_id,
-        "script": failed.script,
-        "source": source,
-        "error": error,
-        "attempts": failed_invocation.attempt,
-        "input": failed_invocation.input_json(),
-        "event": failed_invocation.event_json(),
-    });
-    let mut invocation = Invocation::manual(script.to_string(), input);
-    invocation.set_event(&json!({ "kind": "error", "failed_run": failed.run_id, "failed_script": failed.script }));
-    invocation
 }
 
 #[cfg(test)]
