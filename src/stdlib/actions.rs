@@ -20,8 +20,8 @@ pub fn module(capabilities: &Arc<Capabilities>) -> rhai::Module {
     module
 }
 
-/// Runs the script `name` with `input` and returns its result. (DESIGN.md calls this
-/// `actions::call`, but `call` is a reserved word in Rhai, so it is `actions::run`.) It shares the caller's deadline,
+/// Runs the script `name` with `input` and returns its result (`run`, since `call` is a reserved
+/// word in Rhai). It shares the caller's deadline,
 /// printed lines and emitted events; `fail` in the called script ends the whole run.
 ///
 /// ```rhai
