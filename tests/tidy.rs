@@ -49,6 +49,21 @@ fn no_debugging_leftovers() {
 }
 
 #[test]
+fn nothing_points_outside_the_repository() {
+    // The repository is read on its own (a clone, a package): a doc or comment that sends the
+    // reader to a file beside it leads nowhere.
+    let outside = concat!("..", "/shared");
+    let mut files = sources();
+    for doc in ["README.md", "ARCHITECTURE.md", "SECURITY.md", "BENCHMARKS.md", "docs/guide.md"] {
+        files.push(root().join(doc));
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains(outside), "{} points to {outside}", file.display());
+    }
+}
+
+#[test]
 fn every_stdlib_function_has_a_rhai_example_that_compiles() {
     let hub = crate::harness::Hub::new();
     let mut count = 0;
