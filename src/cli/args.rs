@@ -42,6 +42,9 @@ pub enum Command {
     Init {
         /// The folder to create the hub in (created if missing).
         dir: PathBuf,
+        /// The address the hub will listen on, written to [server] listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
     },
 }
 

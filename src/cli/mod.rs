@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod count;
 mod init;
 mod openapi;
 mod repl;
@@ -13,6 +14,7 @@ mod serve;
 use crate::error::Error;
 use args::{Cli, Command, LogFormat};
 use clap::Parser;
+pub(crate) use count::count;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -27,7 +29,7 @@ pub fn main() -> ExitCode {
         Command::Routes(args) => routes::routes(args),
         Command::Openapi(args) => openapi::openapi(args),
         Command::Runs(args) => runs::runs(args),
-        Command::Init { dir } => init::init(&dir),
+        Command::Init { dir, listen } => init::init(&dir, &listen),
         Command::Repl(args) => repl::repl(args),
     };
     match result {
