@@ -46,6 +46,13 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page as roff (`switchboard man | man -l -` shows it).
+    Man,
 }
 
 /// `switchboard runs`.

@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod completions;
 mod count;
 mod init;
 mod openapi;
@@ -31,6 +32,8 @@ pub fn main() -> ExitCode {
         Command::Runs(args) => runs::runs(args),
         Command::Init { dir, listen } => init::init(&dir, &listen),
         Command::Repl(args) => repl::repl(args),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
