@@ -24,18 +24,18 @@ pub fn check(args: HubArgs) -> Result<(), Error> {
             let _ = writeln!(stderr, "error: {problem}");
         }
         let count = snapshot.problems.len();
-        return Err(Error::Failed(format!("{} failed to compile", super::count(count, "script", "scripts"))));
+        return Err(Error::Failed(format!("{} failed to compile", crate::count::count(count, "script", "scripts"))));
     }
     let snapshot = Arc::new(snapshot);
     Live::new(Arc::clone(&snapshot)).map_err(|message| Snapshot::startup_error(&snapshot.dir, message))?;
     let manifest = &snapshot.manifest;
     print_stdout(&format!(
         "ok: {}, {}, {}, {}, {}, {}",
-        super::count(snapshot.scripts.len(), "script", "scripts"),
-        super::count(manifest.routes.len(), "route", "routes"),
-        super::count(manifest.crons.len(), "cron job", "cron jobs"),
-        super::count(manifest.watches.len(), "watch", "watches"),
-        super::count(manifest.subscriptions.len(), "subscription", "subscriptions"),
-        super::count(manifest.connections.len(), "connection", "connections")
+        crate::count::count(snapshot.scripts.len(), "script", "scripts"),
+        crate::count::count(manifest.routes.len(), "route", "routes"),
+        crate::count::count(manifest.crons.len(), "cron job", "cron jobs"),
+        crate::count::count(manifest.watches.len(), "watch", "watches"),
+        crate::count::count(manifest.subscriptions.len(), "subscription", "subscriptions"),
+        crate::count::count(manifest.connections.len(), "connection", "connections")
     ))
 }

@@ -3,7 +3,6 @@
 mod args;
 mod check;
 mod completions;
-mod count;
 mod init;
 mod openapi;
 mod repl;
@@ -15,7 +14,6 @@ mod serve;
 use crate::error::Error;
 use args::{Cli, Command, LogFormat};
 use clap::Parser;
-pub(crate) use count::count;
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -134,7 +134,7 @@ fn reload(shell: &mut Shell) {
             print::err(&format!(
                 "reloaded {} ({})",
                 snapshot.dir.display(),
-                crate::cli::count(snapshot.scripts.len(), "script", "scripts")
+                crate::count::count(snapshot.scripts.len(), "script", "scripts")
             ));
             shell.show_problems();
         }

@@ -44,8 +44,8 @@ pub fn run(shell: &mut Shell, runtime: &Handle) -> Result<(), Error> {
     print::out(&format!(
         "switchboard repl: hub {} ({}, {}). :help for help, Ctrl-D to quit.",
         snapshot.dir.display(),
-        crate::cli::count(snapshot.scripts.len(), "script", "scripts"),
-        crate::cli::count(snapshot.manifest.connections.len(), "connection", "connections")
+        crate::count::count(snapshot.scripts.len(), "script", "scripts"),
+        crate::count::count(snapshot.manifest.connections.len(), "connection", "connections")
     ));
     shell.show_problems();
     let mut history_warned = false;
