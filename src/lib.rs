@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub(crate) mod count;
 pub mod engine;
 pub(crate) mod error;
 pub mod host;

@@ -8,7 +8,21 @@ fn a_good_hub_passes() {
     hub.manifest("[[route]]\nmethod = \"GET\"\npath = \"/a\"\nscript = \"a\"\n").script("a", "1");
     let out = hub.cmd(&["check"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with("ok: 1 scripts, 1 routes"), "{}", out.stdout);
+    // Counts agree with their number: "1 route", "0 watches".
+    assert_eq!(
+        out.stdout.trim(),
+        "ok: 1 script, 1 route, 0 cron jobs, 0 watches, 0 subscriptions, 0 connections",
+        "{}",
+        out.stdout
+    );
+    hub.script("b", "2").file("switchboard.toml", "[connections.db]\ntype = \"sqlite\"\npath = \"data/x.db\"\n");
+    let out = hub.cmd(&["check"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("ok: 2 scripts, 0 routes, ") && out.stdout.trim().ends_with(" 1 connection"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

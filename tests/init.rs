@@ -32,3 +32,25 @@ fn init_never_overwrites_a_hub() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a hub"));
     assert_eq!(std::fs::read_to_string(dir.path().join("switchboard.toml")).unwrap(), "# mine\n");
 }
+
+#[test]
+fn init_next_steps_name_the_address_the_hub_listens_on() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("myhub");
+    let out = Command::new(binary()).arg("init").arg(&dir).args(["--listen", "0.0.0.0:9137"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("curl 'http://127.0.0.1:9137/hello?name=Ada'"), "{stdout}");
+    assert!(stdout.contains(" http://127.0.0.1:9137/whoami"), "{stdout}");
+    assert!(!stdout.contains("8080"), "{stdout}");
+    let manifest = std::fs::read_to_string(dir.join("switchboard.toml")).unwrap();
+    assert!(manifest.contains("listen = \"0.0.0.0:9137\""), "{manifest}");
+    let check = Command::new(binary()).args(["check", "--dir"]).arg(&dir).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    let other = parent.path().join("other");
+    let out = Command::new(binary()).arg("init").arg(&other).args(["--listen", "nowhere"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
+    assert!(!other.join("switchboard.toml").exists());
+}

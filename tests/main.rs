@@ -13,6 +13,8 @@ mod http_resilience;
 mod guide;
 // `switchboard init`.
 mod init;
+// `switchboard completions` and `switchboard man`.
+mod completions;
 // The manifest: `${VAR}`, .env, units, unknown keys.
 mod manifest;
 // Cron jobs under `serve`.

@@ -122,7 +122,7 @@ fn piped_reload_sees_new_scripts_and_keeps_variables() {
     let input = "let kept = 5;\nfs::write(\"scripts/late.rhai\", \"input.n * 2\");\n:run late {\"n\": 21}\n:reload\n:run late {\"n\": 21}\nkept\n:routes\n";
     let out = piped(&hub, input);
     assert_eq!(out.stdout, "42\n5\nno routes\n", "stderr: {}", out.stderr);
-    out.fails_with(1, &["no script `late`", "reloaded", "1 entry failed"]);
+    out.fails_with(1, &["no script `late`", "reloaded", "(1 script)", "1 entry failed"]);
 }
 
 #[test]
@@ -189,6 +189,23 @@ mod terminal {
     fn quit(mut session: PtySession) {
         session.send_control('d').expect("Ctrl-D");
         session.exp_eof().expect("the repl exits on Ctrl-D");
+    }
+
+    #[test]
+    fn the_banner_counts_agree_with_their_numbers() {
+        let hub = Hub::new();
+        hub.manifest("[connections.db]\ntype = \"sqlite\"\npath = \"data/x.db\"\n").script("one", "1");
+        let mut command = Command::new(binary());
+        command
+            .args(["repl", "--dir"])
+            .arg(hub.path())
+            .env_remove("SWITCHBOARD_LOG")
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1");
+        let mut session = rexpect::session::spawn_command(command, Some(WAIT_MS)).expect("spawn in a pty");
+        session.exp_string("(1 script, 1 connection). :help for help").expect("banner with singular counts");
+        prompt(&mut session);
+        quit(session);
     }
 
     #[test]

@@ -42,7 +42,17 @@ pub enum Command {
     Init {
         /// The folder to create the hub in (created if missing).
         dir: PathBuf,
+        /// The address the hub will listen on, written to [server] listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
     },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page as roff (`switchboard man | man -l -` shows it).
+    Man,
 }
 
 /// `switchboard runs`.

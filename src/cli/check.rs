@@ -24,18 +24,18 @@ pub fn check(args: HubArgs) -> Result<(), Error> {
             let _ = writeln!(stderr, "error: {problem}");
         }
         let count = snapshot.problems.len();
-        return Err(Error::Failed(format!("{count} script{} failed to compile", if count == 1 { "" } else { "s" })));
+        return Err(Error::Failed(format!("{} failed to compile", crate::count::count(count, "script", "scripts"))));
     }
     let snapshot = Arc::new(snapshot);
     Live::new(Arc::clone(&snapshot)).map_err(|message| Snapshot::startup_error(&snapshot.dir, message))?;
     let manifest = &snapshot.manifest;
     print_stdout(&format!(
-        "ok: {} scripts, {} routes, {} cron jobs, {} watches, {} subscriptions, {} connections",
-        snapshot.scripts.len(),
-        manifest.routes.len(),
-        manifest.crons.len(),
-        manifest.watches.len(),
-        manifest.subscriptions.len(),
-        manifest.connections.len()
+        "ok: {}, {}, {}, {}, {}, {}",
+        crate::count::count(snapshot.scripts.len(), "script", "scripts"),
+        crate::count::count(manifest.routes.len(), "route", "routes"),
+        crate::count::count(manifest.crons.len(), "cron job", "cron jobs"),
+        crate::count::count(manifest.watches.len(), "watch", "watches"),
+        crate::count::count(manifest.subscriptions.len(), "subscription", "subscriptions"),
+        crate::count::count(manifest.connections.len(), "connection", "connections")
     ))
 }

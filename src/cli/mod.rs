@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod completions;
 mod init;
 mod openapi;
 mod repl;
@@ -27,8 +28,10 @@ pub fn main() -> ExitCode {
         Command::Routes(args) => routes::routes(args),
         Command::Openapi(args) => openapi::openapi(args),
         Command::Runs(args) => runs::runs(args),
-        Command::Init { dir } => init::init(&dir),
+        Command::Init { dir, listen } => init::init(&dir, &listen),
         Command::Repl(args) => repl::repl(args),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

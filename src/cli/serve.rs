@@ -45,8 +45,8 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
             .map_err(|err| Error::Usage(format!("cannot listen on {listen}: {err}")))?;
         let addr = listener.local_addr().context("listener address")?;
         announce(&format!("listening on http://{addr}"))?;
-        let routes = service.http.live.load().snapshot.manifest.routes.len();
-        tracing::info!("serving {routes} routes; docs at http://{addr}/docs");
+        let routes = crate::count::count(service.http.live.load().snapshot.manifest.routes.len(), "route", "routes");
+        tracing::info!("serving {routes}; docs at http://{addr}/docs");
         server::serve(listener, service.http.clone(), server::shutdown_signal(), GRACE)
             .await
             .context("server failed")?;

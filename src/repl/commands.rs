@@ -131,7 +131,11 @@ fn reload(shell: &mut Shell) {
         Ok(()) => {
             shell.reloads += 1;
             let snapshot = shell.session.snapshot();
-            print::err(&format!("reloaded {} ({} scripts)", snapshot.dir.display(), snapshot.scripts.len()));
+            print::err(&format!(
+                "reloaded {} ({})",
+                snapshot.dir.display(),
+                crate::count::count(snapshot.scripts.len(), "script", "scripts")
+            ));
             shell.show_problems();
         }
         Err(errors) => {

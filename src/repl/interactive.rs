@@ -42,10 +42,10 @@ pub fn run(shell: &mut Shell, runtime: &Handle) -> Result<(), Error> {
 
     let snapshot = shell.session.snapshot();
     print::out(&format!(
-        "switchboard repl: hub {} ({} scripts, {} connections). :help for help, Ctrl-D to quit.",
+        "switchboard repl: hub {} ({}, {}). :help for help, Ctrl-D to quit.",
         snapshot.dir.display(),
-        snapshot.scripts.len(),
-        snapshot.manifest.connections.len()
+        crate::count::count(snapshot.scripts.len(), "script", "scripts"),
+        crate::count::count(snapshot.manifest.connections.len(), "connection", "connections")
     ));
     shell.show_problems();
     let mut history_warned = false;

@@ -4,6 +4,7 @@
 mod cli_bridge;
 mod crm_to_mailing_list;
 mod csv_api;
+mod env_example;
 mod github_webhook;
 mod morning_digest;
 mod pocket_to_notes;
