@@ -102,9 +102,9 @@ impl Service {
                 self.http.live.store(Arc::new(live));
                 self.start_triggers(&snapshot);
                 tracing::info!(
-                    "reloaded: {} routes, {} scripts",
-                    snapshot.manifest.routes.len(),
-                    snapshot.scripts.len()
+                    "reloaded: {}, {}",
+                    crate::count::count(snapshot.manifest.routes.len(), "route", "routes"),
+                    crate::count::count(snapshot.scripts.len(), "script", "scripts")
                 );
             }
             Err(error) => {

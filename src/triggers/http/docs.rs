@@ -35,9 +35,9 @@ pub fn page(manifest: &Manifest, openapi: &Value) -> String {
         html,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>API docs</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{STYLE}</style></head><body>\
-         <h1>API of this hub</h1><p>{} routes. Private routes need a key: <code>Authorization: Bearer TOKEN</code> or \
+         <h1>API of this hub</h1><p>{}. Private routes need a key: <code>Authorization: Bearer TOKEN</code> or \
          <code>X-Api-Key: TOKEN</code>. Machine-readable: <a href=\"/openapi.json\">/openapi.json</a>.</p>",
-        manifest.routes.len()
+        crate::count::count(manifest.routes.len(), "route", "routes")
     );
     for route in &manifest.routes {
         let method = route.method.to_ascii_uppercase();
