@@ -11,14 +11,12 @@ use crate::engine::RunError;
 use crate::engine::convert;
 use crate::runner::{self, EventText, Invocation};
 use axum::body::Body as AxumBody;
-use axum::body::HttpBody;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use rhai::{Dynamic, Map};
 use serde_json::Value;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 
 /// Parsed once: a header name given as text is parsed on every insert.
@@ -211,27 +209,18 @@ async fn read_body(headers: &HeaderMap, body: AxumBody, limit: u64) -> Result<ax
         return Err(ApiError::PayloadTooLarge { limit });
     }
     // A request without a body (nearly every GET) skips the collecting machinery.
-    if body.is_end_stream() {
+    if axum::body::HttpBody::is_end_stream(&body) {
         return Ok(axum::body::Bytes::new());
     }
-    // Collected here rather than with `to_bytes`, whose one error cannot tell a body over the
-    // limit (413) from one the connection broke off or garbled (400).
     let max = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut body = body;
-    let mut chunks: Vec<axum::body::Bytes> = Vec::new();
-    let mut received = 0usize;
-    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame.map_err(|err| ApiError::BadRequest {
-            message: format!("the request body could not be read: {err}"),
-            details: vec![],
-        })?;
-        let Ok(data) = frame.into_data() else { continue };
-        received = received.saturating_add(data.len());
-        if received > max {
-            return Err(ApiError::PayloadTooLarge { limit });
+    axum::body::to_bytes(body, max).await.map_err(|err| {
+        // `to_bytes` reports a body over the limit (413) and one the connection broke off or
+        // garbled (400) alike; the limit's own error type tells them apart.
+        let err = err.into_inner();
+        if err.is::<http_body_util::LengthLimitError>() {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::BadRequest { message: format!("the request body could not be read: {err}"), details: vec![] }
         }
-        chunks.push(data);
-    }
-    // A body of one chunk, as nearly all are, is used without a copy.
-    Ok(if chunks.len() == 1 { chunks.remove(0) } else { chunks.concat().into() })
+    })
 }
