@@ -239,3 +239,43 @@ fn signed_pushes_are_stored_once_and_listed_pings_answered_other_events_and_bad_
     assert!(chrono::DateTime::parse_from_rfc3339(received_at).is_ok(), "{received_at}");
     assert_eq!(list(&server, "/pushes?limit=1").len(), 1);
 }
+
+/// The README's "Try it without GitHub" lines, run by `sh` in the hub folder against the running
+/// hub (its port for the README's 8080): `openssl` signs `push.json` as GitHub would.
+#[test]
+fn the_readme_signs_and_sends_the_sample_push_locally() {
+    if std::process::Command::new("openssl").arg("version").output().is_err() {
+        return crate::harness::skip("openssl is not installed");
+    }
+    let hub = Hub::from_example("github-webhook");
+    std::fs::copy(hub.path().join(".env.example"), hub.path().join(".env")).unwrap();
+    let server = Server::start(hub.path(), &[]);
+    let readme = std::fs::read_to_string(hub.path().join("README.md")).unwrap();
+    let section = readme.split("## Try it without GitHub").nth(1).expect("the README has the section");
+    let block = section.split("```sh\n").nth(1).and_then(|rest| rest.split("```").next()).unwrap();
+    let script = block.replace("http://127.0.0.1:8080", &server.base);
+    let send = || {
+        let output = std::process::Command::new("sh").arg("-c").arg(&script).current_dir(hub.path()).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    assert_eq!(
+        send(),
+        json!({ "stored": true, "repo": "octo-org/hello-world", "ref": "refs/heads/main", "commits": 2 })
+    );
+    assert_eq!(send()["stored"], false);
+    assert_eq!(stored(&hub).len(), 1);
+    assert_eq!(stored(&hub)[0]["delivery"], "local-1");
+    // A changed byte without a new signature is refused and stores nothing.
+    let payload = std::fs::read_to_string(hub.path().join("push.json")).unwrap();
+    std::fs::write(hub.path().join("tampered.json"), payload.replace("monalisa", "mallory")).unwrap();
+    let tampered =
+        script.replace("--data-binary @push.json", "--data-binary @tampered.json").replace("local-1", "local-2");
+    let output = std::process::Command::new("sh").arg("-c").arg(&tampered).current_dir(hub.path()).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("signature"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(stored(&hub).len(), 1);
+}
