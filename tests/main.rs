@@ -9,6 +9,8 @@ mod harness;
 mod check;
 // HTTP connection retries and circuit breakers.
 mod http_resilience;
+// The Dockerfile's command and health check, compose.yaml's volume and port.
+mod docker;
 // The user guide's commands and the deployment files.
 mod guide;
 // `switchboard init`.

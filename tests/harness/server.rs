@@ -26,20 +26,25 @@ impl Server {
         Self::spawn(dir, &[], args)
     }
 
+    /// Runs the binary with exactly `args` (a `serve` command line that listens on port 0), and
+    /// waits (bounded) for its `listening on` line.
+    pub fn start_command_line(args: &[String]) -> Self {
+        let mut command = Command::new(super::binary());
+        command.args(args);
+        Self::launch(command)
+    }
+
     fn spawn(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Self {
         let mut command = Command::new(super::binary());
-        command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .arg("--dir")
-            .arg(dir)
-            .env("SWITCHBOARD_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        command.args(["serve", "--listen", "127.0.0.1:0"]).args(args).arg("--dir").arg(dir);
         for (key, value) in env {
             command.env(key, value);
         }
+        Self::launch(command)
+    }
+
+    fn launch(mut command: Command) -> Self {
+        command.env("SWITCHBOARD_LOG", "info").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("spawn serve");
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err_pipe = child.stderr.take().expect("stderr");
