@@ -125,3 +125,20 @@ fn backup_copies_live_databases_consistently() {
     assert_eq!(n, "42");
     assert!(stamp.join("switchboard.toml").exists() && stamp.join("scripts/count.rhai").exists());
 }
+
+#[test]
+fn the_rhai_primer_blocks_give_the_results_the_guide_shows() {
+    let guide = std::fs::read_to_string(root().join("docs/guide.md")).unwrap();
+    let hub = crate::harness::Hub::new();
+    let mut checked = 0;
+    for block in guide.split("```rhai\n").skip(1).filter_map(|rest| rest.split("```").next()) {
+        let (code, expected) = block.rsplit_once("// => ").expect("each primer block ends with `// => RESULT`");
+        hub.script("primer", code);
+        let output = hub.cmd(&["run", "primer"]).output();
+        assert_eq!(output.code, 0, "{code}\n{}", output.stderr);
+        let expected: serde_json::Value = serde_json::from_str(expected.trim()).unwrap();
+        assert_eq!(output.json(), expected, "the guide's result of:\n{code}");
+        checked += 1;
+    }
+    assert!(checked >= 5, "expected the primer's blocks, checked {checked}");
+}
