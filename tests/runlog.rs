@@ -65,6 +65,24 @@ fn filters_and_show() {
     assert_eq!(json["id"], id.as_str());
     hub.cmd(&["runs", "show", "nope-nope-nope"]).output().fails_with(2, &["no run `nope-nope-nope`"]);
     hub.cmd(&["runs", "list", "--since", "yesterday-ish"]).output().fails_with(2, &["since `yesterday-ish`"]);
+    // Statuses are a closed set: a typo is refused with the possible values, not "no runs match".
+    hub.cmd(&["runs", "list", "--status", "bogus"])
+        .output()
+        .fails_with(2, &["'bogus'", "ok", "error", "timeout", "interrupted", "skipped", "dead"]);
+}
+
+#[test]
+fn the_runs_table_shows_long_triggers_whole() {
+    let hub = Hub::new();
+    let path = "/hooks/a-rather-long-webhook-path/with/{several}/segments";
+    hub.manifest(&format!("[[route]]\nmethod = \"POST\"\npath = \"{path}\"\nscript = \"ok\"\nauth = \"public\"\n"));
+    hub.script("ok", "42");
+    let server = hub.serve();
+    let reply = server.send(reqwest::Method::POST, "/hooks/a-rather-long-webhook-path/with/x/segments", &[], None);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(crate::harness::wait_until(std::time::Duration::from_secs(10), || !runs(&hub, &[]).is_empty()));
+    let table = hub.cmd(&["runs", "list"]).output();
+    assert!(table.stdout.contains(&format!("http POST {path}")), "{}", table.stdout);
 }
 
 #[test]

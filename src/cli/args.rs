@@ -85,15 +85,46 @@ pub enum RunsAction {
     },
 }
 
+/// The statuses a run record can have (README, "The run log").
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RunStatus {
+    /// It succeeded.
+    Ok,
+    /// It failed (or, queued or retried, failed an attempt that was not the last).
+    Error,
+    /// It passed its time limit.
+    Timeout,
+    /// The hub stopped (or Ctrl-C) during it.
+    Interrupted,
+    /// A cron occurrence not run because the previous run was still going.
+    Skipped,
+    /// Its last attempt failed.
+    Dead,
+}
+
+impl RunStatus {
+    /// The status as the run log writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Error => "error",
+            Self::Timeout => "timeout",
+            Self::Interrupted => "interrupted",
+            Self::Skipped => "skipped",
+            Self::Dead => "dead",
+        }
+    }
+}
+
 /// `switchboard runs list`.
 #[derive(Debug, Args)]
 pub struct RunsListArgs {
     /// Only runs of this script.
     #[arg(long)]
     pub script: Option<String>,
-    /// Only runs with this status: ok, error, timeout, interrupted, skipped, dead.
-    #[arg(long)]
-    pub status: Option<String>,
+    /// Only runs with this status.
+    #[arg(long, value_enum)]
+    pub status: Option<RunStatus>,
     /// Only runs started within this long (30m, 1h, 2d) or since an RFC 3339 time.
     #[arg(long)]
     pub since: Option<String>,

@@ -29,7 +29,7 @@ fn open(dir: &Path) -> Result<Option<Store>, Error> {
 fn list_runs(args: &RunsListArgs) -> Result<(), Error> {
     let filter = RunFilter {
         script: args.script.clone(),
-        status: args.status.clone(),
+        status: args.status.map(|status| status.as_str().to_string()),
         since: args.since.as_deref().map(crate::runlog::since).transpose().map_err(Error::Usage)?,
         limit: args.limit,
     };
@@ -44,26 +44,31 @@ fn list_runs(args: &RunsListArgs) -> Result<(), Error> {
     if records.is_empty() {
         return print_stdout("no runs match");
     }
+    // The script and trigger columns are as wide as their longest entry: a cut-off route path or
+    // watched file name is the part a reader needs.
+    let trigger = |r: &RunRecord| format!("{} {}", r.trigger, r.detail).trim_end().to_string();
+    let width = |cells: &mut dyn Iterator<Item = usize>, title: &str| cells.max().unwrap_or(0).max(title.len());
+    let script_width = width(&mut records.iter().map(|r| r.script.chars().count()), "script");
+    let trigger_width = width(&mut records.iter().map(|r| trigger(r).chars().count()), "trigger");
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<36}  {:<19}  {:<11}  {:>9}  {:<20}  {:<24}  error",
+        "{:<36}  {:<19}  {:<11}  {:>9}  {:<script_width$}  {:<trigger_width$}  error",
         "id", "started (UTC)", "status", "ms", "script", "trigger"
     );
     for r in &records {
         let started = r.started_at.get(..19).unwrap_or(&r.started_at).replace('T', " ");
-        let trigger = format!("{} {}", r.trigger, r.detail);
         let error = r.error.as_deref().unwrap_or("").lines().next().unwrap_or("");
-        let _ = writeln!(
-            out,
-            "{:<36}  {started:<19}  {:<11}  {:>9.1}  {:<20}  {:<24}  {}",
+        let row = format!(
+            "{:<36}  {started:<19}  {:<11}  {:>9.1}  {:<script_width$}  {:<trigger_width$}  {}",
             r.id,
             r.status,
             r.duration_ms,
             r.script,
-            shorten(&trigger, 24),
+            trigger(r),
             shorten(error, 80)
         );
+        let _ = writeln!(out, "{}", row.trim_end());
     }
     print_stdout(out.trim_end())
 }
