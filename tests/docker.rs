@@ -15,7 +15,7 @@ fn instruction(dockerfile: &str, name: &str) -> String {
     dockerfile
         .lines()
         .filter_map(|line| line.strip_prefix(&prefix))
-        .last()
+        .next_back()
         .unwrap_or_else(|| panic!("no {name}"))
         .into()
 }
