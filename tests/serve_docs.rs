@@ -131,6 +131,20 @@ fn routes_command_lists_routes_with_their_auth() {
 }
 
 #[test]
+fn routes_command_shows_each_watch_with_its_patterns_and_events() {
+    let hub = Hub::new();
+    hub.manifest(
+        "[[watch]]\npath = \"inbox\"\npattern = [\"*.csv\", \"*.tsv\"]\nscript = \"import\"\nevents = [\"created\", \"modified\"]\nrecursive = true\n\n\
+         [[watch]]\npath = \"drop\"\nscript = \"import\"\n",
+    );
+    hub.script("import", "()");
+    let out = hub.cmd(&["routes"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("(*.csv, *.tsv; created, modified, recursive)"), "{}", out.stdout);
+    assert!(out.stdout.contains("(*; created)"), "{}", out.stdout);
+}
+
+#[test]
 fn docs_page_escapes_what_a_request_or_the_manifest_puts_in_it() {
     let hub = Hub::new();
     hub.manifest(

@@ -42,7 +42,10 @@ pub fn render(manifest: &Manifest) -> String {
         }
     }
     for watch in &manifest.watches {
-        out.push_str(&format!("watch   {:<32} -> {:<24}\n", watch.path, watch.script));
+        let patterns = crate::config::watch_spec::globs(watch).join(", ");
+        let events = watch.events.as_ref().map_or_else(|| "created".to_string(), |events| events.join(", "));
+        let depth = if watch.recursive { ", recursive" } else { "" };
+        out.push_str(&format!("watch   {:<32} -> {:<24} ({patterns}; {events}{depth})\n", watch.path, watch.script));
     }
     for on in &manifest.subscriptions {
         out.push_str(&format!("on      {:<32} -> {:<24}\n", on.event, on.script));
