@@ -133,3 +133,27 @@ fn imports_do_not_follow_links_out_of_lib() {
     hub.script("alias", r#"import "alias" as a; a::x()"#);
     assert_eq!(hub.run("alias", "{}").json(), json!("inside"));
 }
+
+#[test]
+fn check_refuses_calls_of_stdlib_functions_that_do_not_exist_or_take_other_arguments() {
+    let hub = Hub::new();
+    hub.script("typo", "let a = 1;\nlet r = http::gett(\"http://127.0.0.1:1/\");\n");
+    hub.script("count", "fn later() {\n    json::parse(\"1\", 2)\n}\nlater()\n");
+    hub.script("statement", "state::sett(\"k\", 1);\n");
+    hub.file("lib/helpers.rhai", "fn f() { time::nw() }\n");
+    let out = hub.cmd(&["check"]).output();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    for expected in [
+        "scripts/typo.rhai:2:15: `http::gett` is not a function of the `http` module; did you mean `http::get`?",
+        "scripts/count.rhai:2:11: `json::parse` takes 1 argument, not 2",
+        "scripts/statement.rhai:1:8: `state::sett` is not a function of the `state` module; did you mean `state::set`?",
+        "lib/helpers.rhai:1:16: `time::nw` is not a function of the `time` module; did you mean `time::now`?",
+    ] {
+        assert!(out.stderr.contains(expected), "missing {expected:?} in:\n{}", out.stderr);
+    }
+    // A module the script imports under a stdlib name is its own: its functions are not checked.
+    let hub = Hub::new();
+    hub.file("lib/mine.rhai", "fn gett(url) { url }\n");
+    hub.script("own", "import \"mine\" as http;\nhttp::gett(\"x\")\n");
+    assert_eq!(hub.run("own", "{}").json(), "x");
+}

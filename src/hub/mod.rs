@@ -1,6 +1,7 @@
 //! A hub on disk and its snapshot: the parsed manifest, the engine and the compiled scripts.
 
 mod builder;
+mod calls;
 mod scripts;
 mod snapshot;
 

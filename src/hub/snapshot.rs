@@ -1,6 +1,7 @@
 //! A snapshot: everything one version of a hub needs to run, built whole and never mutated.
 
 use super::build_engine;
+use super::calls::Stdlib;
 use super::scripts::{discover, discover_in};
 use crate::config::{self, ConfigError, ConfigErrors, Manifest};
 use crate::engine::{self, RunError};
@@ -57,8 +58,9 @@ impl Snapshot {
         let mut scripts = BTreeMap::new();
         let mut event_unused = BTreeSet::new();
         let mut problems = Vec::new();
+        let stdlib = Stdlib::of(&engine);
         for script in found {
-            match compile(&engine, &script.path, &script.source) {
+            match compile(&engine, &stdlib, &script.path, &script.source) {
                 Ok((ast, text)) => {
                     if !names(&text, "event") {
                         event_unused.insert(script.name.clone());
@@ -69,7 +71,7 @@ impl Snapshot {
             }
         }
         for module in discover_in(dir, "lib") {
-            if let Err(err) = compile(&engine, &module.path, &module.source) {
+            if let Err(err) = compile(&engine, &stdlib, &module.path, &module.source) {
                 problems.push((module.source, err));
             }
         }
@@ -89,7 +91,7 @@ impl Snapshot {
 
     /// Compiles a script file outside `scripts/` (for `switchboard run path/to/file.rhai`).
     pub fn compile_file(&self, path: &Path) -> Result<AST, RunError> {
-        compile(&self.engine, path, &path.display().to_string()).map(|(ast, _)| ast)
+        compile(&self.engine, &Stdlib::of(&self.engine), path, &path.display().to_string()).map(|(ast, _)| ast)
     }
 
     /// An error of what `serve` builds from a snapshot before it listens (the route table, the
@@ -128,11 +130,12 @@ fn is_key_path(text: &str) -> bool {
         && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']'))
 }
 
-/// The compiled file and its text.
-fn compile(engine: &Engine, path: &Path, source: &str) -> Result<(AST, String), RunError> {
+/// The compiled file and its text; its calls of stdlib module functions are checked too.
+fn compile(engine: &Engine, stdlib: &Stdlib, path: &Path, source: &str) -> Result<(AST, String), RunError> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| RunError::Compile { message: format!("{source}: cannot read: {err}"), location: None })?;
     let mut ast = engine.compile(&text).map_err(|err| engine::compile_error(source, &err))?;
+    stdlib.check(&ast, source)?;
     ast.set_source(source);
     Ok((ast, text))
 }
