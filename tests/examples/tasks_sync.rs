@@ -501,3 +501,16 @@ fn remote_without_old(api: &Api) -> BTreeMap<String, (String, bool)> {
     remote.retain(|_, (content, _)| content != "Old and done");
     remote
 }
+
+#[test]
+fn an_answer_not_shaped_like_api_v1_fails_the_sync_with_what_was_wrong() {
+    // A bare array, as the retired REST v2 listed tasks: not the `{results, next_cursor}` page.
+    let v2 = axum::Router::new().route("/api/v1/tasks", get(|| async { Json(json!([{ "id": "1", "content": "x" }])) }));
+    let todoist = HttpServer::start(v2);
+    let hub = Hub::from_example("tasks-sync");
+    let server = start(&hub, &todoist, TODOIST_TOKEN);
+    assert_eq!(Client { server: &server }.call(Method::POST, "/sync", None).0, 500);
+    let wrong = "Todoist answered listing tasks without a \"results\" list";
+    let logged = wait_until(Duration::from_secs(10), || server.stderr().contains(wrong));
+    assert!(logged, "{}", server.stderr());
+}
