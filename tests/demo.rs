@@ -94,3 +94,48 @@ fn the_readme_tour_command_lines_work_as_written() {
     }
     assert!(ran >= 4, "expected the tour's command lines, ran {ran}");
 }
+
+#[test]
+fn a_deleted_tasks_id_is_never_given_again() {
+    // A client that kept /tasks/2 must not find another task there after a delete, even across a
+    // restart (the highest id given is kept in SQLite's sqlite_sequence).
+    let hub = demo();
+    let key = [("authorization", "Bearer demo-token-change-me"), ("content-type", "application/json")];
+    let create = |server: &Server, title: &str| {
+        let created = server.send(Method::POST, "/tasks", &key, Some(&format!(r#"{{"title": "{title}"}}"#)));
+        assert_eq!(created.status, 201, "{}", created.text);
+        created.json()["id"].as_i64().unwrap()
+    };
+    let server = Server::start(hub.path(), &[]);
+    assert_eq!((create(&server, "One"), create(&server, "Two")), (1, 2));
+    assert_eq!(server.send(Method::DELETE, "/tasks/2", &key, None).status, 204);
+    assert_eq!(create(&server, "Three"), 3);
+    assert_eq!(server.send(Method::DELETE, "/tasks/3", &key, None).status, 204);
+    drop(server);
+    let server = Server::start(hub.path(), &[]);
+    assert_eq!(create(&server, "Four"), 4);
+    assert_eq!(server.get("/tasks/2", &key).status, 404);
+}
+
+#[test]
+fn a_tasks_table_made_before_ids_were_kept_gets_them_kept() {
+    // data/tasks.db from an older demo (ids reused after a delete) is rebuilt on first use, its
+    // rows kept; from then on no id is given twice.
+    let hub = demo();
+    std::fs::create_dir_all(hub.path().join("data")).unwrap();
+    let db = rusqlite::Connection::open(hub.path().join("data/tasks.db")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+         INSERT INTO tasks VALUES (1, 'Old one', 1, '2026-01-01T00:00:00Z'), (2, 'Old two', 0, '2026-01-02T00:00:00Z');",
+    )
+    .unwrap();
+    drop(db);
+    let server = Server::start(hub.path(), &[]);
+    let key = [("authorization", "Bearer demo-token-change-me"), ("content-type", "application/json")];
+    let listed = server.get("/tasks", &key).json();
+    assert_eq!(listed[0]["title"], "Old one");
+    assert_eq!((listed[0]["done"].as_bool(), listed[1]["title"].as_str()), (Some(true), Some("Old two")));
+    assert_eq!(server.send(Method::DELETE, "/tasks/2", &key, None).status, 204);
+    let created = server.send(Method::POST, "/tasks", &key, Some(r#"{"title": "New"}"#));
+    assert_eq!(created.json()["id"], 3, "{}", created.text);
+}
