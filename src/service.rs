@@ -54,7 +54,8 @@ impl Service {
         let current: crate::queue::Current = Arc::new(move || Arc::clone(&live.load().snapshot));
         let store = snapshot.capabilities.store.path().to_path_buf();
         let workers = snapshot.manifest.queue.workers;
-        let queue = Queue::start(&store, workers, current, Arc::clone(&service.http.events_ready))?;
+        let queue = Queue::start(&store, workers, current, Arc::clone(&service.http.events_ready))
+            .map_err(|err| err.to_string())?;
         let _ = service.http.queue.set(queue);
         service.start_triggers(&snapshot);
         let live = Arc::clone(&service.http.live);

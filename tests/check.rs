@@ -198,7 +198,7 @@ fn absurd_limits_are_refused() {
         &[
             "switchboard.toml:4:18: limits.max_call_depth: must be from 1 to 64; deeper recursion could overflow",
             "switchboard.toml:9:15: route[0].concurrency: must be at most",
-            "route[0].retry.max_backoff: 1s is shorter than backoff (10m)",
+            "route[0].retry.max_backoff: `backoff` (10m) is longer than `max_backoff` (1s)",
         ],
     );
 }

@@ -149,3 +149,23 @@ fn a_firing_that_could_not_be_queued_is_not_marked_done_for_catch_up() {
         db.query_row("SELECT last_scheduled_at FROM cron_state WHERE name = 'tick'", [], |row| row.get(0)).ok();
     assert_eq!(fired, None, "the firing was recorded for catch-up though its run was never queued");
 }
+
+#[test]
+fn a_failing_cron_run_is_dead_with_or_without_retries() {
+    let hub = Hub::new();
+    hub.manifest(&format!(
+        "[[cron]]\nname = \"once\"\nschedule = \"* * * * * *\"\nscript = \"once\"\n\n\
+         [[cron]]\nname = \"twice\"\nschedule = \"* * * * * *\"\nscript = \"twice\"\nretry = {{ attempts = 2, backoff = \"10ms\" }}\n\n{}",
+        crate::queue::COUNT_DEAD
+    ));
+    // Every attempt at a job's first occurrence fails; later occurrences succeed.
+    crate::queue::failing_scripts(
+        &hub,
+        r#"let first = state::get("first_" + event.name, event.scheduled_at);
+           state::set("first_" + event.name, first);
+           if event.scheduled_at == first { throw "never works" }"#,
+    );
+    let _server = hub.serve();
+    crate::queue::dies_after(&hub, "once", 1);
+    crate::queue::dies_after(&hub, "twice", 2);
+}

@@ -238,3 +238,42 @@ fn every_event_marked_delivered_has_its_subscriber_records_after_kill_9() {
         delivered()
     );
 }
+
+/// Subscribers `once` (no `retry`) and `twice` (2 attempts) of `thing`, which always fail, and
+/// `emit`, which announces one `thing`.
+fn doomed_subscribers(extra: &str) -> Hub {
+    let hub = Hub::new();
+    hub.manifest(&format!(
+        "[[on]]\nevent = \"thing\"\nscript = \"once\"\n\n\
+         [[on]]\nevent = \"thing\"\nscript = \"twice\"\nretry = {{ attempts = 2, backoff = \"10ms\" }}\n\n\
+         {}{extra}",
+        crate::queue::COUNT_DEAD
+    ));
+    crate::queue::failing_scripts(&hub, r#"throw "never works""#);
+    hub.script("emit", r#"events::emit("thing", #{}); "sent""#);
+    hub
+}
+
+#[test]
+fn a_failing_subscriber_is_dead_with_or_without_retries_under_serve() {
+    let hub =
+        doomed_subscribers("\n[[route]]\nmethod = \"POST\"\npath = \"/emit\"\nscript = \"emit\"\nauth = \"public\"\n");
+    let server = hub.serve();
+    assert_eq!(server.send(reqwest::Method::POST, "/emit", &[], Some("{}")).status, 200);
+    crate::queue::dies_after(&hub, "once", 1);
+    crate::queue::dies_after(&hub, "twice", 2);
+}
+
+#[test]
+fn a_failing_subscriber_is_dead_with_or_without_retries_under_run() {
+    let hub = doomed_subscribers("");
+    let out = hub.run("emit", "{}");
+    assert_eq!(out.json(), "sent");
+    assert!(
+        out.stderr.contains("[event] `once` error") && out.stderr.contains("[event] `twice` error"),
+        "{}",
+        out.stderr
+    );
+    crate::queue::dies_after(&hub, "once", 1);
+    crate::queue::dies_after(&hub, "twice", 2);
+}

@@ -280,3 +280,71 @@ fn every_acknowledged_run_has_exactly_one_record_per_attempt_after_repeated_kill
         accepted.len()
     );
 }
+
+/// `[queue] on_error` for the tests of the final-status rule: counts the runs given up on.
+pub const COUNT_DEAD: &str = "[queue]\non_error = \"alert\"\n";
+
+/// Adds the `alert` script `COUNT_DEAD` names and the two failing scripts the tests of the
+/// final-status rule run: `once` (a trigger without `retry`) and `twice` (`retry` with 2 attempts).
+pub fn failing_scripts(hub: &Hub, failing: &str) {
+    hub.script(
+        "alert",
+        r#"state::set("alerts", state::get("alerts", 0) + 1); state::set("alerted_" + input.script, input.attempts)"#,
+    )
+    .script("once", failing)
+    .script("twice", failing);
+}
+
+/// Waits until `script`'s failed attempts end in `dead`, then checks the rule the README states:
+/// every attempt but the last is `error`, the last is `dead`, and each one after the first is
+/// `retry_of` the first; `on_error` ran once, after the last.
+pub fn dies_after(hub: &Hub, script: &str, attempts: u64) {
+    let failed = || -> Vec<(u64, String, Option<String>, String)> {
+        let mut failed: Vec<_> = runs(hub, &["--script", script])
+            .iter()
+            .filter(|run| run["status"] != "ok")
+            .map(|run| {
+                let text = |key: &str| run[key].as_str().map(str::to_string);
+                (
+                    run["attempt"].as_u64().unwrap_or(0),
+                    text("status").unwrap_or_default(),
+                    text("retry_of"),
+                    text("id").unwrap_or_default(),
+                )
+            })
+            .collect();
+        failed.sort();
+        failed
+    };
+    let alerted = || crate::cron::stored(hub, &format!("alerted_{script}"));
+    let done = wait_until(Duration::from_secs(20), || {
+        failed().last().is_some_and(|(_, status, ..)| status == "dead") && alerted().is_some()
+    });
+    let failed = failed();
+    assert!(done, "{script}: {failed:?}");
+    let first = failed[0].3.clone();
+    let chain: Vec<(u64, &str, Option<&str>)> =
+        failed.iter().map(|(attempt, status, retry_of, _)| (*attempt, status.as_str(), retry_of.as_deref())).collect();
+    let expected: Vec<(u64, &str, Option<&str>)> = (1..=attempts)
+        .map(|n| (n, if n == attempts { "dead" } else { "error" }, (n > 1).then_some(first.as_str())))
+        .collect();
+    assert_eq!(chain, expected, "{script}");
+    assert_eq!(alerted(), Some(serde_json::json!(attempts)), "{script}: on_error ran for the last attempt");
+}
+
+#[test]
+fn a_queued_request_that_fails_is_dead_with_or_without_retries() {
+    let hub = Hub::new();
+    hub.manifest(&format!(
+        "[[route]]\nmethod = \"POST\"\npath = \"/once\"\nscript = \"once\"\nauth = \"public\"\nmode = \"queue\"\n\n\
+         [[route]]\nmethod = \"POST\"\npath = \"/twice\"\nscript = \"twice\"\nauth = \"public\"\nmode = \"queue\"\n\
+         retry = {{ attempts = 2, backoff = \"10ms\" }}\n\n{COUNT_DEAD}"
+    ));
+    failing_scripts(&hub, r#"throw "never works""#);
+    let server = hub.serve();
+    for path in ["/once", "/twice"] {
+        assert_eq!(server.send(Method::POST, path, &[], Some("{}")).status, 202);
+    }
+    dies_after(&hub, "once", 1);
+    dies_after(&hub, "twice", 2);
+}

@@ -385,3 +385,18 @@ fn every_file_the_ledger_records_has_its_run_record_after_kill_9() {
         .unwrap();
     assert!(missing.is_empty(), "{} of {} handled files have no run record: {missing:?}", missing.len(), handled());
 }
+
+#[test]
+fn a_failing_watch_run_is_dead_with_or_without_retries() {
+    let hub = Hub::new();
+    hub.manifest(&format!(
+        "[[watch]]\npath = \"inbox1\"\nscript = \"once\"\n\n\
+         [[watch]]\npath = \"inbox2\"\nscript = \"twice\"\nretry = {{ attempts = 2, backoff = \"10ms\" }}\n\n{}",
+        crate::queue::COUNT_DEAD
+    ));
+    crate::queue::failing_scripts(&hub, r#"throw "never works""#);
+    let _server = serve(&hub);
+    hub.file("inbox1/a.csv", "x").file("inbox2/a.csv", "x");
+    crate::queue::dies_after(&hub, "once", 1);
+    crate::queue::dies_after(&hub, "twice", 2);
+}

@@ -1,6 +1,7 @@
 //! `[connections.NAME]`: the outside services scripts reach by name.
 
 use super::interpolate::{Text, credential, credential_expansions};
+use super::policy::{Policy, PolicyError, Spec};
 use super::units::Duration;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -136,31 +137,23 @@ const KNOWN_METHODS: [&str; 8] = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "PO
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "HttpRetrySpec")]
 pub struct HttpRetry {
-    /// Attempts in all, the first included (default 3).
-    pub attempts: u32,
-    /// The pause before the second attempt, doubled for each further one, with jitter (default 200ms).
-    pub backoff: Duration,
-    /// The longest pause, and the longest `Retry-After` a request waits for (default 5s).
-    pub max_backoff: Duration,
+    /// Attempts and pauses, over [`Policy::HTTP`] (3 attempts, 200ms doubling up to 5s); the
+    /// longest pause is also the longest `Retry-After` a request waits for.
+    pub policy: Policy,
     /// Upper-case methods that are retried (default: GET, HEAD, PUT, DELETE, OPTIONS).
     pub methods: Vec<String>,
 }
 
 impl Default for HttpRetry {
     fn default() -> Self {
-        Self {
-            attempts: 3,
-            backoff: Duration(std::time::Duration::from_millis(200)),
-            max_backoff: Duration(std::time::Duration::from_secs(5)),
-            methods: IDEMPOTENT_METHODS.iter().map(ToString::to_string).collect(),
-        }
+        Self { policy: Policy::HTTP, methods: IDEMPOTENT_METHODS.iter().map(ToString::to_string).collect() }
     }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HttpRetrySpec {
-    #[serde(default, deserialize_with = "attempts")]
+    #[serde(default, deserialize_with = "super::policy::attempts")]
     attempts: Option<u32>,
     backoff: Option<Duration>,
     max_backoff: Option<Duration>,
@@ -169,34 +162,14 @@ struct HttpRetrySpec {
 }
 
 impl TryFrom<HttpRetrySpec> for HttpRetry {
-    type Error = String;
+    type Error = PolicyError;
 
-    fn try_from(spec: HttpRetrySpec) -> Result<Self, String> {
-        let defaults = HttpRetry::default();
-        let retry = HttpRetry {
-            attempts: spec.attempts.unwrap_or(defaults.attempts),
-            backoff: spec.backoff.unwrap_or(defaults.backoff),
-            max_backoff: spec.max_backoff.unwrap_or(defaults.max_backoff),
-            methods: spec.methods.unwrap_or(defaults.methods),
-        };
-        if retry.backoff > retry.max_backoff {
-            return Err(format!(
-                "`backoff` ({}) is longer than `max_backoff` ({}); the pauses grow from backoff up to max_backoff",
-                retry.backoff, retry.max_backoff
-            ));
-        }
-        Ok(retry)
+    fn try_from(spec: HttpRetrySpec) -> Result<Self, PolicyError> {
+        let policy =
+            Spec { attempts: spec.attempts, backoff: spec.backoff, max_backoff: spec.max_backoff }.over(Policy::HTTP);
+        policy.check()?;
+        Ok(HttpRetry { policy, methods: spec.methods.unwrap_or(HttpRetry::default().methods) })
     }
-}
-
-fn attempts<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
-    let attempts = u32::deserialize(deserializer)?;
-    if !(1..=100).contains(&attempts) {
-        return Err(serde::de::Error::custom(format!(
-            "must be between 1 and 100, not {attempts} (attempts in all, the first included; 1 means no retries)"
-        )));
-    }
-    Ok(Some(attempts))
 }
 
 fn methods<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {

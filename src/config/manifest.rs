@@ -2,6 +2,7 @@
 
 use super::connection::Connection;
 use super::interpolate::{ExpandedTable, Text, credential};
+use super::policy::Policy;
 use super::units::{Duration, Size};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -242,7 +243,7 @@ pub struct Route {
     pub summary: Option<String>,
     pub description: Option<String>,
     /// With `mode = "queue"`: retry a failed run before marking it dead.
-    pub retry: Option<Retry>,
+    pub retry: Option<Policy>,
     /// With `mode = "queue"`: a script to run when the last attempt failed.
     pub on_error: Option<String>,
 }
@@ -301,7 +302,7 @@ pub struct Cron {
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
     /// Retry a failed run before giving up on the occurrence.
-    pub retry: Option<Retry>,
+    pub retry: Option<Policy>,
     /// A script to run when the last attempt failed.
     pub on_error: Option<String>,
 }
@@ -345,7 +346,7 @@ pub struct Watch {
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
     /// Retry a failed run before giving up on the file.
-    pub retry: Option<Retry>,
+    pub retry: Option<Policy>,
     /// A script to run when the last attempt failed.
     pub on_error: Option<String>,
 }
@@ -358,30 +359,9 @@ pub struct Subscription {
     pub script: String,
     pub timeout: Option<Duration>,
     /// Retry a failed delivery before giving up.
-    pub retry: Option<Retry>,
+    pub retry: Option<Policy>,
     /// A script to run when the last attempt failed.
     pub on_error: Option<String>,
-}
-
-/// `retry = { attempts, backoff, max_backoff }`: exponential backoff with jitter.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Retry {
-    /// Attempts in all, the first included.
-    pub attempts: u32,
-    /// The pause before the second attempt; doubled for each further one.
-    #[serde(default = "default_backoff")]
-    pub backoff: Duration,
-    /// The longest pause.
-    #[serde(default = "default_max_backoff")]
-    pub max_backoff: Duration,
-}
-
-fn default_backoff() -> Duration {
-    Duration(std::time::Duration::from_secs(1))
-}
-fn default_max_backoff() -> Duration {
-    Duration(std::time::Duration::from_secs(300))
 }
 
 /// `[queue]`: the workers that run queued requests and cron firings.

@@ -19,7 +19,7 @@ pub(crate) use error::{closest, line_column, locate};
 pub(crate) use interpolate::Text;
 pub(crate) use manifest::*;
 pub use manifest::{Limits, Manifest};
-pub(crate) use policy::Policy;
+pub(crate) use policy::{AfterFailure, Policy};
 pub(crate) use schedule::Schedule;
 pub(crate) use units::{Duration, Size};
 pub(crate) use validate::{listen_problem, warnings};

@@ -215,39 +215,21 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
         .routes
         .iter()
         .enumerate()
-        .map(|(i, r)| (format!("route[{i}]"), r.retry.as_ref(), r.on_error.as_deref()))
+        .map(|(i, r)| (format!("route[{i}]"), r.retry, r.on_error.as_deref()))
+        .chain(manifest.crons.iter().enumerate().map(|(i, c)| (format!("cron[{i}]"), c.retry, c.on_error.as_deref())))
         .chain(
-            manifest
-                .crons
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (format!("cron[{i}]"), c.retry.as_ref(), c.on_error.as_deref())),
-        )
-        .chain(
-            manifest
-                .watches
-                .iter()
-                .enumerate()
-                .map(|(i, w)| (format!("watch[{i}]"), w.retry.as_ref(), w.on_error.as_deref())),
+            manifest.watches.iter().enumerate().map(|(i, w)| (format!("watch[{i}]"), w.retry, w.on_error.as_deref())),
         )
         .chain(
             manifest
                 .subscriptions
                 .iter()
                 .enumerate()
-                .map(|(i, o)| (format!("on[{i}]"), o.retry.as_ref(), o.on_error.as_deref())),
+                .map(|(i, o)| (format!("on[{i}]"), o.retry, o.on_error.as_deref())),
         );
     for (prefix, retry, on_error) in rules {
-        if retry.is_some_and(|retry| retry.attempts == 0) {
-            error(format!("{prefix}.retry.attempts"), "must be at least 1 (the first attempt counts)".into());
-        }
-        if let Some(retry) = retry
-            && retry.max_backoff < retry.backoff
-        {
-            error(
-                format!("{prefix}.retry.max_backoff"),
-                format!("{} is shorter than backoff ({})", retry.max_backoff, retry.backoff),
-            );
+        if let Some(Err(err)) = retry.map(|retry| retry.check()) {
+            error(format!("{prefix}.retry.max_backoff"), err.to_string());
         }
         if let Some(handler) = on_error {
             script_exists(format!("{prefix}.on_error"), handler, &mut error);

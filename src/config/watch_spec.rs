@@ -167,7 +167,7 @@ impl Spec {
             excluded,
             timeout: watch.timeout.map(|timeout| timeout.0),
             max_operations: watch.max_operations,
-            retry: Policy::from_config(watch.retry.as_ref()),
+            retry: watch.retry.unwrap_or_default(),
             on_error: watch.on_error.clone(),
         })
     }

@@ -2,14 +2,16 @@
 //! workers, retried with backoff, marked dead after its last attempt, and resumed after a crash.
 
 mod on_error;
+mod retry;
 mod worker;
 
 pub use on_error::on_error_invocation;
+pub use retry::{Attempts, Next, on_error_handler};
 
 use crate::config::Policy;
 use crate::hub::Snapshot;
 use crate::runner::{self, Invocation, Outcome};
-use crate::store::{QueueItem, Store};
+use crate::store::{QueueItem, Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -22,7 +24,23 @@ use tokio::task::JoinHandle;
 const BATCH: usize = 256;
 
 /// An item to store, the cron firing it carries out (job name, occurrence), and who waits for the commit.
-type Pending = (QueueItem, Option<Fired>, oneshot::Sender<Result<(), String>>);
+type Pending = (QueueItem, Option<Fired>, oneshot::Sender<Result<(), Arc<StoreError>>>);
+
+/// Why the queue could not start or take an item.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("cannot open the queue: {0}")]
+    Open(#[from] StoreError),
+    #[error("cannot start the queue writer: {0}")]
+    Writer(std::io::Error),
+    #[error("the hub is shutting down")]
+    Stopping,
+    #[error("the queue writer has stopped")]
+    WriterStopped,
+    /// The batch the item was written in could not be stored.
+    #[error("cannot queue: {0}")]
+    Insert(Arc<StoreError>),
+}
 
 /// A cron job's occurrence: recorded in the transaction that queues its run, so a crash can
 /// neither lose a firing already marked done for catch-up nor queue one that is not.
@@ -55,22 +73,20 @@ impl Queue {
         workers: usize,
         current: Current,
         events_ready: Arc<Notify>,
-    ) -> Result<Arc<Self>, String> {
-        let store = Arc::new(Store::open(path).map_err(|err| err.to_string())?);
+    ) -> Result<Arc<Self>, QueueError> {
+        let store = Arc::new(Store::open(path)?);
         let secrets = current().capabilities.secrets.clone();
-        let recovered = store
-            .queue_recover(|item| crate::runlog::redact(interrupted(item), &secrets))
-            .map_err(|err| err.to_string())?;
-        let depth = store.queue_depth().map_err(|err| err.to_string())?;
+        let recovered = store.queue_recover(|item| crate::runlog::redact(interrupted(item), &secrets))?;
+        let depth = store.queue_depth()?;
         if !recovered.is_empty() {
             tracing::warn!("resuming {} queued items interrupted when the hub stopped", recovered.len());
         }
         let (tx, rx) = std::sync::mpsc::channel::<Pending>();
-        let writer_store = Store::open(path).map_err(|err| err.to_string())?;
+        let writer_store = Store::open(path)?;
         std::thread::Builder::new()
             .name("switchboard-queue".into())
             .spawn(move || write_loop(&writer_store, &rx))
-            .map_err(|err| err.to_string())?;
+            .map_err(QueueError::Writer)?;
         let queue = Arc::new(Self {
             store,
             writer: Mutex::new(Some(tx)),
@@ -90,21 +106,21 @@ impl Queue {
     }
 
     /// Stores `item`; once this returns `Ok` the item survives a crash and will run.
-    pub async fn enqueue(&self, item: QueueItem) -> Result<(), String> {
+    pub async fn enqueue(&self, item: QueueItem) -> Result<(), QueueError> {
         self.store(item, None).await
     }
 
     /// Stores `item` and, in the same transaction, the cron firing it carries out.
-    async fn store(&self, item: QueueItem, fired: Option<Fired>) -> Result<(), String> {
+    async fn store(&self, item: QueueItem, fired: Option<Fired>) -> Result<(), QueueError> {
         if self.stopping.load(Ordering::Relaxed) {
-            return Err("the hub is shutting down".into());
+            return Err(QueueError::Stopping);
         }
         let (done, stored) = oneshot::channel();
         let sent = lock(&self.writer).as_ref().is_some_and(|writer| writer.send((item, fired, done)).is_ok());
         if !sent {
-            return Err("the queue writer has stopped".into());
+            return Err(QueueError::WriterStopped);
         }
-        stored.await.map_err(|_| "the queue writer has stopped".to_string())??;
+        stored.await.map_err(|_| QueueError::WriterStopped)?.map_err(QueueError::Insert)?;
         self.depth.fetch_add(1, Ordering::Relaxed);
         self.publish_depth();
         self.wakeup.notify_one();
@@ -113,7 +129,7 @@ impl Queue {
 
     /// Stores `item` with the cron firing it carries out, and waits for its final outcome (after
     /// retries); `None` if the hub stopped first (the item then runs at the next start).
-    pub async fn run(&self, item: QueueItem, fired: Fired) -> Result<Option<Outcome>, String> {
+    pub async fn run(&self, item: QueueItem, fired: Fired) -> Result<Option<Outcome>, QueueError> {
         let (tx, rx) = oneshot::channel();
         lock(&self.waiters).insert(item.id.clone(), tx);
         let id = item.id.clone();
@@ -195,9 +211,9 @@ fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
         }
         let items: Vec<QueueItem> = batch.iter().map(|(item, _, _)| item.clone()).collect();
         let fired: Vec<Fired> = batch.iter().filter_map(|(_, fired, _)| fired.clone()).collect();
-        let result = store.queue_insert(&items, &fired).map_err(|err| format!("cannot queue: {err}"));
+        let result = store.queue_insert(&items, &fired).map_err(Arc::new);
         if let Err(err) = &result {
-            tracing::error!("{err}");
+            tracing::error!("cannot queue: {err}");
         }
         for (_, _, done) in batch {
             let _ = done.send(result.clone());
@@ -205,7 +221,8 @@ fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
     }
 }
 
-/// A queue item that runs `invocation` (its `run_id` becomes the item id) under `policy`.
+/// A queue item that runs `invocation` (its `run_id` becomes the item id) under `policy`
+/// (stored with it: [`policy`] reads it back).
 pub fn item(invocation: &Invocation, source: String, policy: Policy, on_error: Option<String>) -> QueueItem {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
@@ -224,5 +241,14 @@ pub fn item(invocation: &Invocation, source: String, policy: Policy, on_error: O
         on_error,
         not_before: now.clone(),
         enqueued_at: now,
+    }
+}
+
+/// The retry policy `item` was queued with.
+fn policy(item: &QueueItem) -> Policy {
+    Policy {
+        attempts: item.max_attempts,
+        backoff: Duration::from_millis(item.backoff_ms),
+        max_backoff: Duration::from_millis(item.max_backoff_ms),
     }
 }

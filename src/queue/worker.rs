@@ -1,8 +1,8 @@
 //! One queue worker: claim the next due item, run it, then finish, reschedule or bury it, in the
 //! same transaction as the attempt's run log record and events.
 
+use super::retry::{Attempts, Next, on_error_handler};
 use super::{Queue, on_error_invocation};
-use crate::config::Policy;
 use crate::runner::{self, Invocation, Outcome, log_outcome};
 use crate::store::{Attempt, QueueItem, Settle};
 use chrono::{SecondsFormat, Utc};
@@ -51,15 +51,13 @@ pub async fn run(queue: Arc<Queue>) {
     }
 }
 
-fn invocation(item: &QueueItem) -> Invocation {
+fn invocation(item: &QueueItem, attempts: &Attempts) -> Invocation {
     let mut invocation = Invocation::manual(item.script.clone(), item.input.clone());
     if item.event.is_object() {
         invocation.set_event(&item.event);
     }
     invocation.run_id = Some(if item.attempts <= 1 { item.id.clone() } else { runner::new_id() });
-    invocation.attempt = item.attempts;
-    invocation.retry_of = (item.attempts > 1).then(|| item.id.clone());
-    invocation.last_attempt = item.attempts >= item.max_attempts;
+    attempts.prepare(&mut invocation);
     invocation.timeout = item.timeout_ms.map(Duration::from_millis);
     invocation.max_operations = item.max_operations;
     invocation.hold = true;
@@ -68,36 +66,25 @@ fn invocation(item: &QueueItem) -> Invocation {
 
 async fn process(queue: &Arc<Queue>, item: QueueItem) {
     let snapshot = (queue.current)();
-    let run = invocation(&item);
-    let last_attempt = run.last_attempt;
+    let mut attempts = Attempts::resume(super::policy(&item), item.attempts, &item.id);
+    let run = invocation(&item, &attempts);
     let for_record = run.clone();
     let running = Arc::clone(&snapshot);
     let Ok(mut outcome) = tokio::task::spawn_blocking(move || runner::run(&running, run)).await else {
         tracing::error!("queued run of `{}` panicked; it stays queued", item.script);
         return;
     };
-    log_outcome(&format!("queued {}", item.source), &outcome);
-    let settle = match outcome.result.as_ref().err().map(ToString::to_string) {
-        None => Settle::Done,
-        Some(error) if !last_attempt => {
-            let policy = Policy {
-                attempts: item.max_attempts,
-                backoff: Duration::from_millis(item.backoff_ms),
-                max_backoff: Duration::from_millis(item.max_backoff_ms),
-            };
-            let pause = policy.pause(item.attempts);
+    let trigger = format!("queued {}", item.source);
+    log_outcome(&trigger, &outcome);
+    let error = || outcome.result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+    let settle = match attempts.after(&outcome, &trigger) {
+        Next::Done => Settle::Done,
+        Next::Retry(pause) => {
             let not_before = (Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default())
                 .to_rfc3339_opts(SecondsFormat::Micros, true);
-            tracing::info!(
-                "queued {}: attempt {} of {} failed; retrying in {} ms",
-                item.source,
-                item.attempts,
-                item.max_attempts,
-                pause.as_millis()
-            );
-            Settle::Retry { not_before, error }
+            Settle::Retry { not_before, error: error() }
         }
-        Some(error) => Settle::Dead { error },
+        Next::Dead => Settle::Dead { error: error() },
     };
     let dead = matches!(settle, Settle::Dead { .. });
     // The item is done (or rescheduled, or dead) exactly when its record is stored: both, with
@@ -136,8 +123,7 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
             match settle {
                 Settle::Retry { .. } => return,
                 Settle::Dead { .. } => {
-                    let handler = item.on_error.clone().or_else(|| snapshot.manifest.queue.on_error.clone());
-                    if let Some(handler) = handler {
+                    if let Some(handler) = on_error_handler(item.on_error.as_deref(), &snapshot) {
                         run_on_error(&snapshot, &handler, &outcome, &for_record, &item.source).await;
                     }
                 }

@@ -4,7 +4,7 @@
 
 use crate::config::Policy;
 use crate::hub::Snapshot;
-use crate::queue::{Queue, on_error_invocation};
+use crate::queue::{Attempts, Next, Queue, on_error_handler, on_error_invocation};
 use crate::runner::{self, Invocation, Outcome, log_outcome};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Notify;
@@ -21,7 +21,7 @@ impl Background {
     /// Runs `invocation` on a blocking thread and logs its outcome under `trigger` (e.g. "cron
     /// job `digest`"), retrying a failed run by `policy` (waiting in memory: the trigger itself
     /// keeps the work durable) and running `on_error` (or `[queue] on_error`) after the last
-    /// failed attempt.
+    /// failed attempt, as the durable queue does (`queue::Attempts`).
     pub async fn run_with(
         &self,
         snapshot: Arc<Snapshot>,
@@ -30,33 +30,22 @@ impl Background {
         policy: Policy,
         on_error: Option<&str>,
     ) -> Option<Outcome> {
-        let mut attempt = 1;
-        let mut first_id = None;
+        let mut attempts = Attempts::new(policy);
         loop {
             let mut this = invocation.clone();
-            this.attempt = attempt;
-            this.retry_of.clone_from(&first_id);
-            this.last_attempt = policy.attempts > 1 && attempt >= policy.attempts;
+            attempts.prepare(&mut this);
             let outcome = self.run_once(Arc::clone(&snapshot), this.clone(), trigger).await?;
-            if outcome.result.is_ok() || attempt >= policy.attempts {
-                if outcome.result.is_err()
-                    && let Some(handler) =
-                        on_error.map(str::to_string).or_else(|| snapshot.manifest.queue.on_error.clone())
-                {
-                    let failed = on_error_invocation(&handler, &outcome, &this, trigger);
-                    self.run_once(Arc::clone(&snapshot), failed, &format!("on_error for {trigger}")).await;
+            match attempts.after(&outcome, trigger) {
+                Next::Done => return Some(outcome),
+                Next::Retry(pause) => tokio::time::sleep(pause).await,
+                Next::Dead => {
+                    if let Some(handler) = on_error_handler(on_error, &snapshot) {
+                        let failed = on_error_invocation(&handler, &outcome, &this, trigger);
+                        self.run_once(Arc::clone(&snapshot), failed, &format!("on_error for {trigger}")).await;
+                    }
+                    return Some(outcome);
                 }
-                return Some(outcome);
             }
-            let pause = policy.pause(attempt);
-            tracing::info!(
-                "{trigger}: attempt {attempt} of {} failed; retrying in {} ms",
-                policy.attempts,
-                pause.as_millis()
-            );
-            first_id.get_or_insert_with(|| outcome.run_id.clone());
-            tokio::time::sleep(pause).await;
-            attempt += 1;
         }
     }
 

@@ -6,6 +6,7 @@
 use super::background::Background;
 use crate::config::Subscription;
 use crate::hub::Snapshot;
+use crate::queue::{Attempts, Next, on_error_handler, on_error_invocation};
 use crate::runner::log_outcome;
 use crate::runner::{self, Invocation, Outcome};
 use crate::store::StoredEvent;
@@ -79,7 +80,7 @@ async fn deliver_pending(snapshot: &Arc<Snapshot>, background: &Background) {
         for event in batch {
             for subscription in snapshot.manifest.subscriptions.iter().filter(|s| subscribes(s, &event.name)) {
                 let trigger = format!("event `{}`", event.name);
-                let policy = crate::config::Policy::from_config(subscription.retry.as_ref());
+                let policy = subscription.retry.unwrap_or_default();
                 let on_error = subscription.on_error.as_deref();
                 background
                     .run_with(Arc::clone(snapshot), invocation(subscription, &event), &trigger, policy, on_error)
@@ -97,7 +98,8 @@ async fn deliver_pending(snapshot: &Arc<Snapshot>, background: &Background) {
 }
 
 /// Delivers the events a `switchboard run` emitted, and those its subscribers emit in turn, on
-/// this thread before the command exits. Returns every subscriber outcome.
+/// this thread before the command exits, retried and handed to `on_error` as under `serve`.
+/// Returns the outcome of every subscriber's last attempt.
 pub fn deliver_now(snapshot: &Snapshot, source_run: &str) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     let Ok(store) = snapshot.capabilities.store.get() else { return outcomes };
@@ -114,8 +116,7 @@ pub fn deliver_now(snapshot: &Snapshot, source_run: &str) -> Vec<Outcome> {
             };
             for event in events {
                 for subscription in snapshot.manifest.subscriptions.iter().filter(|s| subscribes(s, &event.name)) {
-                    let outcome = runner::run(snapshot, invocation(subscription, &event));
-                    log_outcome(&format!("event `{}`", event.name), &outcome);
+                    let outcome = deliver_here(snapshot, subscription, &event);
                     if outcome.emitted > 0 {
                         next_sources.push(outcome.run_id.clone());
                     }
@@ -132,4 +133,29 @@ pub fn deliver_now(snapshot: &Snapshot, source_run: &str) -> Vec<Outcome> {
         sources = next_sources;
     }
     outcomes
+}
+
+/// Runs `subscription` for `event` on this thread, attempt by attempt as `Background::run_with`
+/// does, the pauses slept here.
+fn deliver_here(snapshot: &Snapshot, subscription: &Subscription, event: &StoredEvent) -> Outcome {
+    let trigger = format!("event `{}`", event.name);
+    let invocation = invocation(subscription, event);
+    let mut attempts = Attempts::new(subscription.retry.unwrap_or_default());
+    loop {
+        let mut this = invocation.clone();
+        attempts.prepare(&mut this);
+        let outcome = runner::run(snapshot, this.clone());
+        log_outcome(&trigger, &outcome);
+        match attempts.after(&outcome, &trigger) {
+            Next::Done => return outcome,
+            Next::Retry(pause) => std::thread::sleep(pause),
+            Next::Dead => {
+                if let Some(handler) = on_error_handler(subscription.on_error.as_deref(), snapshot) {
+                    let failed = on_error_invocation(&handler, &outcome, &this, &trigger);
+                    log_outcome(&format!("on_error for {trigger}"), &runner::run(snapshot, failed));
+                }
+                return outcome;
+            }
+        }
+    }
 }

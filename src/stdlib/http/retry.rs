@@ -1,8 +1,7 @@
 //! When a failed HTTP request is tried again: the connection's `retry` policy, a call's `retry`
 //! option, `Retry-After`, and the run's deadline.
 
-use crate::config::HttpRetry;
-use crate::config::Policy;
+use crate::config::{AfterFailure, HttpRetry, Policy};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, SystemTime};
@@ -19,10 +18,9 @@ pub(super) struct ConnectionRetry {
 
 impl ConnectionRetry {
     pub(super) fn new(retry: &HttpRetry) -> Self {
-        let policy = Policy { attempts: retry.attempts, backoff: retry.backoff.0, max_backoff: retry.max_backoff.0 };
         // The manifest checked the names, so none is dropped here.
         let methods = retry.methods.iter().filter_map(|method| Method::from_bytes(method.as_bytes()).ok()).collect();
-        Self { policy, methods }
+        Self { policy: retry.policy, methods }
     }
 }
 
@@ -43,13 +41,7 @@ pub(super) enum CallRetry {
 /// The policy of one call: a plain URL is tried once unless the call asks for retries; a
 /// connection's `retry` applies to the methods it lists unless the call says otherwise.
 pub(super) fn policy(call: CallRetry, connection: Option<&ConnectionRetry>, method: &Method) -> Policy {
-    let base = connection.map_or_else(
-        || {
-            let defaults = HttpRetry::default();
-            Policy { attempts: defaults.attempts, backoff: defaults.backoff.0, max_backoff: defaults.max_backoff.0 }
-        },
-        |retry| retry.policy,
-    );
+    let base = connection.map_or(Policy::HTTP, |retry| retry.policy);
     let once = Policy { attempts: 1, ..base };
     match call {
         CallRetry::Default => match connection {
@@ -94,12 +86,13 @@ pub(super) enum Next {
     GiveUp(String),
 }
 
-/// Decides what follows failed attempt number `attempt` (1-based). A `Retry-After` is waited
-/// for exactly, unless it exceeds `max_backoff`; no pause runs into the run's deadline (`left`).
+/// Decides what follows failed attempt number `attempt` (1-based), as `Policy::after_failure`
+/// does for every retried run, and then: a `Retry-After` is waited for exactly, unless it exceeds
+/// `max_backoff`; no pause runs into the run's deadline (`left`).
 pub(super) fn next(policy: &Policy, attempt: u32, asked: Option<Duration>, left: Option<Duration>) -> Next {
-    if attempt >= policy.attempts {
+    let AfterFailure::RetryIn(backoff) = policy.after_failure(attempt) else {
         return Next::GiveUp(format!("giving up after {attempt} attempts"));
-    }
+    };
     let pause = match asked {
         Some(asked) if asked > policy.max_backoff => {
             return Next::GiveUp(format!(
@@ -109,7 +102,7 @@ pub(super) fn next(policy: &Policy, attempt: u32, asked: Option<Duration>, left:
             ));
         }
         Some(asked) => asked,
-        None => policy.pause(attempt),
+        None => backoff,
     };
     if let Some(left) = left
         && pause + ATTEMPT_FLOOR > left

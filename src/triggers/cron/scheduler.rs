@@ -1,7 +1,6 @@
 //! One task per cron job: sleep until the next fire time (computed from the schedule, so there
 //! is no drift), then run the job's script subject to its `overlap` rule.
 
-use crate::config::Policy;
 use crate::config::Schedule;
 use crate::hub::Snapshot;
 use crate::runner::Invocation;
@@ -239,7 +238,7 @@ impl Job {
         invocation.timeout = job.timeout.map(|t| t.0);
         invocation.max_operations = job.max_operations;
         let trigger = format!("cron job `{}`", job.name);
-        let policy = Policy::from_config(job.retry.as_ref());
+        let policy = job.retry.unwrap_or_default();
         match self.background.queue.get() {
             // Through the durable queue, a firing interrupted by a crash runs again at the next start.
             Some(queue) => {

@@ -5,7 +5,6 @@ use super::event::HttpEvent;
 use super::reply::{self, ApiError};
 use super::table::{Lookup, RouteEntry};
 use super::{AppState, Live, auth, input, params, verify};
-use crate::config::Policy;
 use crate::config::{Auth, Mode};
 use crate::engine::RunError;
 use crate::engine::convert;
@@ -138,10 +137,10 @@ async fn serve(
         invocation.run_id = Some(run_id.to_string());
         invocation.timeout = config.timeout.map(|t| t.0);
         invocation.max_operations = config.max_operations;
-        let policy = Policy::from_config(config.retry.as_ref());
+        let policy = config.retry.unwrap_or_default();
         let source = route.label.to_string();
         let item = crate::queue::item(&invocation, source, policy, config.on_error.clone());
-        queue.enqueue(item).await.map_err(|message| ApiError::Unavailable { message })?;
+        queue.enqueue(item).await.map_err(|err| ApiError::Unavailable { message: err.to_string() })?;
         let body = serde_json::json!({ "run_id": run_id, "status": "queued" });
         return Ok((axum::http::StatusCode::ACCEPTED, axum::Json(body)).into_response());
     }
