@@ -24,12 +24,7 @@ pub fn render(manifest: &Manifest) -> String {
             Auth::Private => format!("key: {}", route.scopes.join(", ")),
         };
         let path = crate::triggers::http::pattern(&route.path);
-        out.push_str(&format!(
-            "{:<7} {:<32} -> {:<24} ({auth})\n",
-            route.method.to_ascii_uppercase(),
-            path,
-            route.script
-        ));
+        out.push_str(&format!("{:<7} {:<32} -> {:<24} ({auth})\n", route.method.as_str(), path, route.script));
     }
     let now = chrono::Utc::now();
     for cron in &manifest.crons {
