@@ -370,7 +370,8 @@ fn wrong_types_in_several_entries_are_all_reported() {
          [[route]]\nmethod = \"GET\"\npath = 5\nscript = \"a\"\n\
          [[route]]\nmethod = \"GET\"\npath = \"/b\"\nscript = \"b\"\ntimeout = 3\nverify = {{ scheme = \"hmac-md5\", header = \"X\", secret = \"s3cret\" }}\n\
          [[cron]]\nname = \"c\"\nschedule = \"* * * * *\"\nscript = \"a\"\novelap = \"skip\"\ncatch_up = \"twice\"\n\
-         [[watch]]\npath = \"inbox\"\nscript = \"a\"\nevents = [\"created\", \"changed\"]\non_start = \"later\"\n"
+         [[watch]]\npath = \"inbox\"\nscript = \"a\"\nevents = [\"created\", \"changed\"]\non_start = \"later\"\n\
+         [connections.db]\ntype = \"sqlite\"\npath = \"data/x.db\"\nretry = {{ attempts = 2 }}\n"
     ));
     refused_by_check_and_serve(
         &hub,
@@ -385,6 +386,7 @@ fn wrong_types_in_several_entries_are_all_reported() {
             "switchboard.toml:20:12: cron[0].catch_up: unknown catch_up `twice`; expected one of none, once",
             "switchboard.toml:24:22: watch[0].events[1]: unknown event `changed`; expected one of created, modified, removed",
             "switchboard.toml:25:12: watch[0].on_start: unknown on_start `later`; expected one of process, ignore",
+            "connections.db: `retry` does not apply to a sqlite connection",
         ],
     );
 }

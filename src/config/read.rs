@@ -103,8 +103,10 @@ impl Reader<'_> {
                 return None;
             }
             let field = match path.split(['.', '[']).next().filter(|first| !first.is_empty()) {
-                Some(first) => first.to_string(),
-                None => message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next())?.to_string(),
+                Some(first) => Some(first.to_string()),
+                None => {
+                    message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()).map(String::from)
+                }
             };
             self.errors.push(ConfigError {
                 file: self.file.to_path_buf(),
@@ -112,7 +114,9 @@ impl Reader<'_> {
                 key: Some(join(key, &path)),
                 message: with_suggestion(message),
             });
-            let DeValue::Table(table) = value.get_mut() else { return None };
+            // An error about the whole entry (a connection's `type` and keys disagree) leaves
+            // nothing to take out.
+            let (Some(field), DeValue::Table(table)) = (field, value.get_mut()) else { return None };
             table.remove(field.as_str())?;
             removed.push(field);
         }
