@@ -371,7 +371,8 @@ fn wrong_types_in_several_entries_are_all_reported() {
          [[route]]\nmethod = \"GET\"\npath = \"/b\"\nscript = \"b\"\ntimeout = 3\nverify = {{ scheme = \"hmac-md5\", header = \"X\", secret = \"s3cret\" }}\n\
          [[cron]]\nname = \"c\"\nschedule = \"* * * * *\"\nscript = \"a\"\novelap = \"skip\"\ncatch_up = \"twice\"\n\
          [[watch]]\npath = \"inbox\"\nscript = \"a\"\nevents = [\"created\", \"changed\"]\non_start = \"later\"\n\
-         [connections.db]\ntype = \"sqlite\"\npath = \"data/x.db\"\nretry = {{ attempts = 2 }}\n"
+         [connections.db]\ntype = \"sqlite\"\npath = \"data/x.db\"\nretry = {{ attempts = 2 }}\n\
+         [connections.mail]\ntype = \"smtp\"\nurl = \"smtp://mail.example.com\"\nfrom = \"hub@example.com\"\nstarttls = \"always\"\n"
     ));
     refused_by_check_and_serve(
         &hub,
@@ -387,6 +388,7 @@ fn wrong_types_in_several_entries_are_all_reported() {
             "switchboard.toml:24:22: watch[0].events[1]: unknown event `changed`; expected one of created, modified, removed",
             "switchboard.toml:25:12: watch[0].on_start: unknown on_start `later`; expected one of process, ignore",
             "connections.db: `retry` does not apply to a sqlite connection",
+            "connections.mail.starttls: unknown starttls `always`; expected one of required, opportunistic, never",
         ],
     );
 }

@@ -1,5 +1,6 @@
 //! The manifest's closed sets of words: route methods, signature schemes, a cron job's
-//! `overlap` and `catch_up`, a watch's `events` and `on_start`, and the paths Switchboard keeps.
+//! `overlap` and `catch_up`, a watch's `events` and `on_start`, an SMTP connection's `starttls`,
+//! and the paths Switchboard keeps.
 
 use super::parsed::{Choice, read_from_text, word};
 
@@ -106,7 +107,25 @@ impl Choice for OnStart {
     const WORDS: &'static [(&'static str, Self)] = &[("process", Self::Process), ("ignore", Self::Ignore)];
 }
 
-read_from_text!(Method, Scheme, Overlap, CatchUp, Change, OnStart);
+/// Whether a `smtp://` connection is upgraded with STARTTLS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StartTls {
+    /// Plain text (and `smtps://`, which uses TLS from the start).
+    #[default]
+    Never,
+    /// Upgrade when the server offers it.
+    Opportunistic,
+    /// Upgrade, or fail.
+    Required,
+}
+
+impl Choice for StartTls {
+    const WHAT: &'static str = "starttls";
+    const WORDS: &'static [(&'static str, Self)] =
+        &[("required", Self::Required), ("opportunistic", Self::Opportunistic), ("never", Self::Never)];
+}
+
+read_from_text!(Method, Scheme, Overlap, CatchUp, Change, OnStart, StartTls);
 
 macro_rules! display_word {
     ($($kind:ty),*) => {$(
@@ -124,7 +143,7 @@ macro_rules! display_word {
         }
     )*};
 }
-display_word!(Method, Scheme, Overlap, CatchUp, Change, OnStart);
+display_word!(Method, Scheme, Overlap, CatchUp, Change, OnStart, StartTls);
 
 /// Whether requests to `path` are Switchboard's own (`/_/...`, `/docs`, `/openapi.json`), which
 /// no route may take.

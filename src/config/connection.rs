@@ -1,5 +1,6 @@
 //! `[connections.NAME]`: the outside services scripts reach by name.
 
+use super::choices::StartTls;
 use super::interpolate::{Text, credential, credential_expansions};
 use super::units::Duration;
 use serde::Deserialize;
@@ -44,7 +45,7 @@ pub struct ConnectionSpec {
     read_only: Option<bool>,
     url: Option<Text>,
     from: Option<Text>,
-    starttls: Option<String>,
+    starttls: Option<StartTls>,
     user: Option<Text>,
     #[serde(default, deserialize_with = "credential")]
     password: Option<Text>,
@@ -102,7 +103,7 @@ impl TryFrom<ConnectionSpec> for Connection {
             ConnectionKind::Smtp => Connection::Smtp(SmtpConnection {
                 url: required(spec.url, "url")?,
                 from: required(spec.from, "from")?,
-                starttls: spec.starttls,
+                starttls: spec.starttls.unwrap_or_default(),
                 user: spec.user,
                 password: spec.password,
                 timeout: spec.timeout,
@@ -277,8 +278,8 @@ pub struct SmtpConnection {
     /// `smtp://user:pass@host:port` (plain, or STARTTLS with `starttls`) or `smtps://...` (TLS).
     pub url: Text,
     pub from: Text,
-    /// Upgrade a `smtp://` connection with STARTTLS: "required", "opportunistic" or "never" (default).
-    pub starttls: Option<String>,
+    /// Upgrade a `smtp://` connection with STARTTLS (default: never).
+    pub starttls: StartTls,
     /// Overrides the user name of the URL (for names that are awkward to percent-encode).
     pub user: Option<Text>,
     /// Overrides the password of the URL.

@@ -253,11 +253,6 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
                 if !matches!(scheme, "smtp" | "smtps") || !smtp.url.as_str().contains("://") {
                     error(key("url"), "expected a URL starting with smtp:// or smtps://".into());
                 }
-                if let Some(mode) = &smtp.starttls
-                    && !matches!(mode.as_str(), "required" | "opportunistic" | "never")
-                {
-                    error(key("starttls"), format!("`{mode}` is not one of required, opportunistic, never"));
-                }
                 if smtp.from.as_str().parse::<lettre::message::Mailbox>().is_err() {
                     error(key("from"), "not an email address".into());
                 }
