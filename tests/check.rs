@@ -394,6 +394,24 @@ fn wrong_types_in_several_entries_are_all_reported() {
 }
 
 #[test]
+fn a_word_of_the_wrong_type_names_its_key() {
+    let hub = Hub::new();
+    hub.script("a", "1").manifest(&format!(
+        "{LISTEN}[[route]]\nmethod = 5\npath = \"/a\"\nscript = \"a\"\n[[route]]\nmethod = \"GET\"\npath = \"/b\"\nscript = \"b\"\nrate_limit = [\"1/second\"]\n"
+    ));
+    let out = hub.cmd(&["check"]).output();
+    out.fails_with(
+        2,
+        &[
+            "switchboard.toml:4:10: route[0].method: invalid type: integer `5`, expected a string",
+            "switchboard.toml:10:10: route[1].script: no script `b`",
+            "switchboard.toml:11:14: route[1].rate_limit: invalid type: sequence, expected a string",
+        ],
+    );
+    assert!(!out.stderr.contains("$__"), "{}", out.stderr);
+}
+
+#[test]
 fn a_syntax_error_says_that_it_stops_the_reading() {
     let hub = Hub::new();
     hub.manifest("[[route]]\nmethod = \"FETCH\"\npath = \"/a\nscript = \"a\"\n");

@@ -95,7 +95,9 @@ impl Reader<'_> {
                 Ok(read) => return Some(read),
                 Err(err) => err,
             };
+            // A value read with its place (`parsed`) adds toml's own private field to the path.
             let path = err.path().to_string();
+            let path = path.split('.').filter(|part| !part.starts_with("$__")).collect::<Vec<_>>().join(".");
             let err = err.into_inner();
             let message = err.message().trim();
             // A required key that was wrong and taken out: its error is already recorded.
