@@ -53,10 +53,19 @@ pub struct ConnectionSpec {
     circuit: Option<HttpCircuit>,
 }
 
-impl TryFrom<ConnectionSpec> for Connection {
-    type Error = String;
+/// Why a connection's keys do not make a connection of its `type`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("`{key}` does not apply to a {kind} connection; it takes {takes}")]
+    DoesNotApply { key: &'static str, kind: String, takes: String },
+    #[error("a {kind} connection needs `{key}`")]
+    Missing { kind: String, key: &'static str },
+}
 
-    fn try_from(spec: ConnectionSpec) -> Result<Self, String> {
+impl TryFrom<ConnectionSpec> for Connection {
+    type Error = ConnectionError;
+
+    fn try_from(spec: ConnectionSpec) -> Result<Self, ConnectionError> {
         let kind = format!("{:?}", spec.kind).to_lowercase();
         let present = [
             ("base_url", spec.base_url.is_some()),
@@ -81,10 +90,11 @@ impl TryFrom<ConnectionSpec> for Connection {
             ConnectionKind::Smtp => &["url", "from", "starttls", "user", "password", "timeout"],
         };
         if let Some((key, _)) = present.iter().find(|(key, set)| *set && !allowed.contains(key)) {
-            return Err(format!("`{key}` does not apply to a {kind} connection; it takes {}", allowed.join(", ")));
+            return Err(ConnectionError::DoesNotApply { key, kind, takes: allowed.join(", ") });
         }
-        let required =
-            |value: Option<Text>, key: &str| value.ok_or_else(|| format!("a {kind} connection needs `{key}`"));
+        let required = |value: Option<Text>, key: &'static str| {
+            value.ok_or_else(|| ConnectionError::Missing { kind: kind.clone(), key })
+        };
         Ok(match spec.kind {
             ConnectionKind::Http => Connection::Http(HttpConnection {
                 base_url: required(spec.base_url, "base_url")?,
