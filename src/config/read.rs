@@ -37,21 +37,20 @@ pub fn manifest(file: &Path, text: &str) -> Result<Read, ConfigError> {
     let mut numbering = Vec::new();
     for (name, value) in document.into_inner() {
         let name = name.into_inner();
-        let section = &mut manifest;
         match name.as_ref() {
-            "server" => reader.section(&name, value, &mut section.server),
-            "limits" => reader.section(&name, value, &mut section.limits),
-            "exec" => reader.section(&name, value, &mut section.exec),
-            "fs" => reader.section(&name, value, &mut section.fs),
-            "run_log" => reader.section(&name, value, &mut section.run_log),
-            "queue" => reader.section(&name, value, &mut section.queue),
-            "secrets" => reader.section(&name, value, &mut section.secrets),
-            "route" => section.routes = reader.entries("route", value, &mut numbering),
-            "cron" => section.crons = reader.entries("cron", value, &mut numbering),
-            "watch" => section.watches = reader.entries("watch", value, &mut numbering),
-            "on" => section.subscriptions = reader.entries("on", value, &mut numbering),
-            "key" => section.keys = reader.entries("key", value, &mut numbering),
-            "connections" => section.connections = reader.connections(value),
+            "server" => reader.section(&name, value, &mut manifest.server),
+            "limits" => reader.section(&name, value, &mut manifest.limits),
+            "exec" => reader.section(&name, value, &mut manifest.exec),
+            "fs" => reader.section(&name, value, &mut manifest.fs),
+            "run_log" => reader.section(&name, value, &mut manifest.run_log),
+            "queue" => reader.section(&name, value, &mut manifest.queue),
+            "secrets" => reader.section(&name, value, &mut manifest.secrets),
+            "route" => manifest.routes = reader.entries("route", value, &mut numbering),
+            "cron" => manifest.crons = reader.entries("cron", value, &mut numbering),
+            "watch" => manifest.watches = reader.entries("watch", value, &mut numbering),
+            "on" => manifest.subscriptions = reader.entries("on", value, &mut numbering),
+            "key" => manifest.keys = reader.entries("key", value, &mut numbering),
+            "connections" => manifest.connections = reader.connections(value),
             _ => {
                 // Read as a manifest of that one key, for serde's "unknown field" and the list
                 // of the sections there are.
