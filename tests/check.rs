@@ -255,7 +255,7 @@ fn one_route_written_two_ways_is_declared_twice() {
     ));
     refused_by_check_and_serve(
         &hub,
-        &["switchboard.toml:9:8: route[1].path: get /a/{key} is declared twice: route[0] has it (as `/a/:id`)"],
+        &["switchboard.toml:9:8: route[1].path: GET /a/{key} is declared twice: route[0] has it (as `/a/:id`)"],
     );
 }
 
@@ -336,4 +336,86 @@ fn scopes_on_a_public_route_are_a_warning_in_check_and_serve() {
     let server = hub.serve();
     let logged = crate::harness::wait_until(std::time::Duration::from_secs(10), || server.stderr().contains(warning));
     assert!(logged, "{}", server.stderr());
+}
+
+#[test]
+fn five_independent_mistakes_are_five_errors_with_their_places() {
+    let hub = Hub::new();
+    hub.script("a", "1").manifest(&format!(
+        "{LISTEN}[[route]]\nmethod = \"FETCH\"\npath = \"/a\"\nscript = \"a\"\n\
+         [[route]]\nmethod = \"GET\"\npath = \"/b\"\nscript = \"a\"\nrate_limit = \"10/fortnight\"\n\
+         [[cron]]\nname = \"c\"\nschedule = \"61 * * * *\"\nscript = \"a\"\n\
+         [[watch]]\npath = \"inbox\"\npattern = \"[a\"\nscript = \"a\"\n\
+         [[on]]\nevent = \"e\"\nscript = \"nope\"\n"
+    ));
+    let fragments = [
+        "switchboard.toml:4:10: route[0].method: unknown method `FETCH`; expected one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
+        "switchboard.toml:11:14: route[1].rate_limit: `10/fortnight` is not a rate",
+        "switchboard.toml:14:12: cron[0].schedule: invalid schedule `61 * * * *`",
+        "switchboard.toml:18:11: watch[0].pattern: `[a` is not a glob",
+        "switchboard.toml:22:10: on[0].script: no script `nope`",
+    ];
+    refused_by_check_and_serve(&hub, &fragments);
+    let out = hub.cmd(&["check"]).output();
+    assert_eq!(errors(&out.stderr).len(), 5, "{}", out.stderr);
+}
+
+#[test]
+fn wrong_types_in_several_entries_are_all_reported() {
+    // Each of these stopped the reading before: now every one is reported, and the entries
+    // after a wrong one keep their numbers.
+    let hub = Hub::new();
+    hub.script("a", "1").manifest(&format!(
+        "{LISTEN}[limits]\ntimeout = \"soon\"\n\
+         [[route]]\nmethod = \"GET\"\npath = 5\nscript = \"a\"\n\
+         [[route]]\nmethod = \"GET\"\npath = \"/b\"\nscript = \"b\"\ntimeout = 3\nverify = {{ scheme = \"hmac-md5\", header = \"X\", secret = \"s3cret\" }}\n\
+         [[cron]]\nname = \"c\"\nschedule = \"* * * * *\"\nscript = \"a\"\novelap = \"skip\"\ncatch_up = \"twice\"\n\
+         [[watch]]\npath = \"inbox\"\nscript = \"a\"\nevents = [\"created\", \"changed\"]\non_start = \"later\"\n\
+         [connections.db]\ntype = \"sqlite\"\npath = \"data/x.db\"\nretry = {{ attempts = 2 }}\n\
+         [connections.mail]\ntype = \"smtp\"\nurl = \"smtp://mail.example.com\"\nfrom = \"hub@example.com\"\nstarttls = \"always\"\n"
+    ));
+    refused_by_check_and_serve(
+        &hub,
+        &[
+            "switchboard.toml:4:11: limits.timeout: invalid duration `soon`",
+            "switchboard.toml:7:8: route[0].path: invalid type: integer `5`, expected a string",
+            "switchboard.toml:12:10: route[1].script: no script `b`",
+            "switchboard.toml:13:11: route[1].timeout:",
+            "switchboard.toml:14:21: route[1].verify.scheme: unknown scheme `hmac-md5`; expected one of hmac-sha256, hmac-sha1, stripe",
+            "switchboard.toml:19:1: cron[0].ovelap: unknown field `ovelap`",
+            "did you mean `overlap`?",
+            "switchboard.toml:20:12: cron[0].catch_up: unknown catch_up `twice`; expected one of none, once",
+            "switchboard.toml:24:22: watch[0].events[1]: unknown event `changed`; expected one of created, modified, removed",
+            "switchboard.toml:25:12: watch[0].on_start: unknown on_start `later`; expected one of process, ignore",
+            "connections.db: `retry` does not apply to a sqlite connection",
+            "connections.mail.starttls: unknown starttls `always`; expected one of required, opportunistic, never",
+        ],
+    );
+}
+
+#[test]
+fn a_word_of_the_wrong_type_names_its_key() {
+    let hub = Hub::new();
+    hub.script("a", "1").manifest(&format!(
+        "{LISTEN}[[route]]\nmethod = 5\npath = \"/a\"\nscript = \"a\"\n[[route]]\nmethod = \"GET\"\npath = \"/b\"\nscript = \"b\"\nrate_limit = [\"1/second\"]\n"
+    ));
+    let out = hub.cmd(&["check"]).output();
+    out.fails_with(
+        2,
+        &[
+            "switchboard.toml:4:10: route[0].method: invalid type: integer `5`, expected a string",
+            "switchboard.toml:10:10: route[1].script: no script `b`",
+            "switchboard.toml:11:14: route[1].rate_limit: invalid type: sequence, expected a string",
+        ],
+    );
+    assert!(!out.stderr.contains("$__"), "{}", out.stderr);
+}
+
+#[test]
+fn a_syntax_error_says_that_it_stops_the_reading() {
+    let hub = Hub::new();
+    hub.manifest("[[route]]\nmethod = \"FETCH\"\npath = \"/a\nscript = \"a\"\n");
+    let out = hub.cmd(&["check"]).output();
+    out.fails_with(2, &["switchboard.toml:3:", "a syntax error stops the reading"]);
+    assert_eq!(errors(&out.stderr).len(), 1, "{}", out.stderr);
 }

@@ -263,8 +263,8 @@ fn check_reports_bad_watch_entries_with_their_key_paths() {
         2,
         &[
             "watch[0].pattern: `[oops` is not a glob",
-            "watch[0].events: unknown event `deleted`",
-            "watch[0].on_start: `later` is not one of process, ignore",
+            "watch[0].events[1]: unknown event `deleted`",
+            "watch[0].on_start: unknown on_start `later`; expected one of process, ignore",
             "watch[0].move_to: `inbox/` is the watched folder itself",
             "watch[1].error_to",
             "watch[1].events: must list at least one",

@@ -24,12 +24,7 @@ pub fn render(manifest: &Manifest) -> String {
             Auth::Private => format!("key: {}", route.scopes.join(", ")),
         };
         let path = crate::triggers::http::pattern(&route.path);
-        out.push_str(&format!(
-            "{:<7} {:<32} -> {:<24} ({auth})\n",
-            route.method.to_ascii_uppercase(),
-            path,
-            route.script
-        ));
+        out.push_str(&format!("{:<7} {:<32} -> {:<24} ({auth})\n", route.method.as_str(), path, route.script));
     }
     let now = chrono::Utc::now();
     for cron in &manifest.crons {
@@ -43,7 +38,10 @@ pub fn render(manifest: &Manifest) -> String {
     }
     for watch in &manifest.watches {
         let patterns = crate::config::watch_spec::globs(watch).join(", ");
-        let events = watch.events.as_ref().map_or_else(|| "created".to_string(), |events| events.join(", "));
+        let events = watch.events.as_ref().map_or_else(
+            || "created".to_string(),
+            |events| events.iter().map(|event| crate::config::parsed::word(*event)).collect::<Vec<_>>().join(", "),
+        );
         let depth = if watch.recursive { ", recursive" } else { "" };
         out.push_str(&format!("watch   {:<32} -> {:<24} ({patterns}; {events}{depth})\n", watch.path, watch.script));
     }

@@ -1,5 +1,6 @@
 //! `[connections.NAME]`: the outside services scripts reach by name.
 
+use super::choices::StartTls;
 use super::interpolate::{Text, credential, credential_expansions};
 use super::policy::{Policy, PolicyError, Spec};
 use super::units::Duration;
@@ -45,7 +46,7 @@ pub struct ConnectionSpec {
     read_only: Option<bool>,
     url: Option<Text>,
     from: Option<Text>,
-    starttls: Option<String>,
+    starttls: Option<StartTls>,
     user: Option<Text>,
     #[serde(default, deserialize_with = "credential")]
     password: Option<Text>,
@@ -53,10 +54,19 @@ pub struct ConnectionSpec {
     circuit: Option<HttpCircuit>,
 }
 
-impl TryFrom<ConnectionSpec> for Connection {
-    type Error = String;
+/// Why a connection's keys do not make a connection of its `type`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("`{key}` does not apply to a {kind} connection; it takes {takes}")]
+    DoesNotApply { key: &'static str, kind: String, takes: String },
+    #[error("a {kind} connection needs `{key}`")]
+    Missing { kind: String, key: &'static str },
+}
 
-    fn try_from(spec: ConnectionSpec) -> Result<Self, String> {
+impl TryFrom<ConnectionSpec> for Connection {
+    type Error = ConnectionError;
+
+    fn try_from(spec: ConnectionSpec) -> Result<Self, ConnectionError> {
         let kind = format!("{:?}", spec.kind).to_lowercase();
         let present = [
             ("base_url", spec.base_url.is_some()),
@@ -81,10 +91,11 @@ impl TryFrom<ConnectionSpec> for Connection {
             ConnectionKind::Smtp => &["url", "from", "starttls", "user", "password", "timeout"],
         };
         if let Some((key, _)) = present.iter().find(|(key, set)| *set && !allowed.contains(key)) {
-            return Err(format!("`{key}` does not apply to a {kind} connection; it takes {}", allowed.join(", ")));
+            return Err(ConnectionError::DoesNotApply { key, kind, takes: allowed.join(", ") });
         }
-        let required =
-            |value: Option<Text>, key: &str| value.ok_or_else(|| format!("a {kind} connection needs `{key}`"));
+        let required = |value: Option<Text>, key: &'static str| {
+            value.ok_or_else(|| ConnectionError::Missing { kind: kind.clone(), key })
+        };
         Ok(match spec.kind {
             ConnectionKind::Http => Connection::Http(HttpConnection {
                 base_url: required(spec.base_url, "base_url")?,
@@ -103,7 +114,7 @@ impl TryFrom<ConnectionSpec> for Connection {
             ConnectionKind::Smtp => Connection::Smtp(SmtpConnection {
                 url: required(spec.url, "url")?,
                 from: required(spec.from, "from")?,
-                starttls: spec.starttls,
+                starttls: spec.starttls.unwrap_or_default(),
                 user: spec.user,
                 password: spec.password,
                 timeout: spec.timeout,
@@ -250,8 +261,8 @@ pub struct SmtpConnection {
     /// `smtp://user:pass@host:port` (plain, or STARTTLS with `starttls`) or `smtps://...` (TLS).
     pub url: Text,
     pub from: Text,
-    /// Upgrade a `smtp://` connection with STARTTLS: "required", "opportunistic" or "never" (default).
-    pub starttls: Option<String>,
+    /// Upgrade a `smtp://` connection with STARTTLS (default: never).
+    pub starttls: StartTls,
     /// Overrides the user name of the URL (for names that are awkward to percent-encode).
     pub user: Option<Text>,
     /// Overrides the password of the URL.

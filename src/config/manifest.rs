@@ -1,8 +1,10 @@
 //! The typed form of `switchboard.toml`: every section and key a hub may use.
 
+use super::choices::{CatchUp, Change, Method, OnStart, Overlap, Scheme};
 use super::connection::Connection;
 use super::interpolate::{ExpandedTable, Text, credential};
 use super::policy::Policy;
+use super::rate::Rate;
 use super::units::{Duration, Size};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -217,14 +219,14 @@ pub enum Mode {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
-    pub method: String,
+    pub method: Method,
     pub path: String,
     pub script: String,
     #[serde(default)]
     pub auth: Auth,
     #[serde(default)]
     pub scopes: Vec<String>,
-    pub rate_limit: Option<String>,
+    pub rate_limit: Option<Rate>,
     pub concurrency: Option<usize>,
     #[serde(default)]
     pub query: BTreeMap<String, QueryParam>,
@@ -277,7 +279,7 @@ pub struct QueryParam {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Verify {
-    pub scheme: String,
+    pub scheme: Scheme,
     pub header: String,
     #[serde(default)]
     pub prefix: String,
@@ -297,8 +299,10 @@ pub struct Cron {
     /// The script's `input`; `${VAR}` in its strings is expanded.
     #[serde(default)]
     pub input: ExpandedTable,
-    pub overlap: Option<String>,
-    pub catch_up: Option<String>,
+    #[serde(default)]
+    pub overlap: Overlap,
+    #[serde(default)]
+    pub catch_up: CatchUp,
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
     /// Retry a failed run before giving up on the occurrence.
@@ -328,7 +332,7 @@ pub struct Watch {
     pub pattern: Option<Patterns>,
     pub script: String,
     /// Which changes run the script: created, modified, removed (default: created).
-    pub events: Option<Vec<String>>,
+    pub events: Option<Vec<Change>>,
     /// Also watch subfolders (except `move_to`, `error_to` and hidden ones); default false.
     #[serde(default)]
     pub recursive: bool,
@@ -337,7 +341,8 @@ pub struct Watch {
     /// Where a file goes after a failed run.
     pub error_to: Option<String>,
     /// "process" (default) or "ignore": what to do with files that arrived while the hub was stopped.
-    pub on_start: Option<String>,
+    #[serde(default)]
+    pub on_start: OnStart,
     /// How long a file's size and mtime must stay unchanged before it counts as written (default 500ms).
     pub settle: Option<Duration>,
     /// How long a file still open for writing may stay quiet before it is run anyway, with a

@@ -1,18 +1,23 @@
 //! The hub manifest (`switchboard.toml`) and `.env`: reading, `${VAR}` expansion and validation.
 
+mod choices;
 mod connection;
 mod credentials;
 mod error;
 mod interpolate;
 mod manifest;
+pub(crate) mod parsed;
 mod policy;
+mod rate;
+mod read;
 mod schedule;
-mod schema;
+pub(crate) mod schema;
 mod units;
 mod validate;
 pub(crate) mod watch_patterns;
 pub(crate) mod watch_spec;
 
+pub(crate) use choices::{CatchUp, Change, Method, OnStart, Overlap, Scheme, StartTls, reserved_path};
 pub(crate) use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection};
 pub use error::{ConfigError, ConfigErrors};
 pub(crate) use error::{closest, line_column, locate};
@@ -20,6 +25,7 @@ pub(crate) use interpolate::Text;
 pub(crate) use manifest::*;
 pub use manifest::{Limits, Manifest};
 pub(crate) use policy::{AfterFailure, Policy};
+pub(crate) use rate::{Per, Rate};
 pub(crate) use schedule::Schedule;
 pub(crate) use units::{Duration, Size};
 pub(crate) use validate::{listen_problem, warnings};
@@ -45,7 +51,8 @@ impl std::fmt::Debug for Loaded {
     }
 }
 
-/// Reads, expands and validates `DIR/switchboard.toml`, reporting every error found. `scripts`
+/// Reads, expands and validates `DIR/switchboard.toml`, reporting every error found (all of
+/// them but after a TOML syntax error, which stops the reading). `scripts`
 /// are the names of the hub's scripts, which routes, jobs and handlers must name.
 pub fn load(dir: &Path, scripts: &[String]) -> Result<Loaded, ConfigErrors> {
     let file = dir.join(MANIFEST);
@@ -58,27 +65,23 @@ pub fn load(dir: &Path, scripts: &[String]) -> Result<Loaded, ConfigErrors> {
         ConfigError::file(&file, message)
     })?;
     let dotenv = read_dotenv(dir)?;
-    let loaded = parse(&file, &text, dotenv)?;
-    let mut errors = validate::manifest(dir, &file, &loaded.manifest, scripts);
+    let (read, expanded) = Environment::new(dotenv).scope(|| read::manifest(&file, &text));
+    let read::Read { manifest, mut errors, numbering } = read?;
+    let mut secrets = Vec::new();
+    // Only a manifest read whole has all its `${VAR}`s expanded, which `[secrets] vars` names.
+    if errors.is_empty() {
+        match credentials::secrets(&file, &text, &manifest, expanded) {
+            Ok(found) => secrets = found,
+            Err(err) => errors.push(err),
+        }
+    }
+    let mut checked = validate::manifest(dir, &file, &manifest, scripts);
+    read::renumber(&numbering, &mut checked);
+    errors.extend(checked);
     locate(&text, &mut errors);
-    if errors.is_empty() { Ok(loaded) } else { Err(ConfigErrors(errors)) }
-}
-
-/// Parses manifest text; `file` is only used to name the source in errors.
-pub fn parse(file: &Path, text: &str, dotenv: HashMap<String, String>) -> Result<Loaded, ConfigError> {
-    let (result, expanded) = Environment::new(dotenv).scope(|| {
-        let deserializer = toml::Deserializer::parse(text).map_err(|err| (String::new(), err))?;
-        serde_path_to_error::deserialize::<_, Manifest>(deserializer)
-            .map_err(|err| (err.path().to_string(), err.into_inner()))
-    });
-    let manifest = result.map_err(|(key, err)| ConfigError {
-        file: file.to_path_buf(),
-        position: err.span().map(|span| line_column(text, span.start)),
-        key: Some(key),
-        message: error::with_suggestion(err.message().trim()),
-    })?;
-    let secrets = credentials::secrets(file, text, &manifest, expanded)?;
-    Ok(Loaded { manifest, secrets })
+    // In the manifest's order, then those about other files (a route's JSON Schema).
+    errors.sort_by_key(|error| (error.file != file, error.position.unwrap_or((usize::MAX, 0))));
+    if errors.is_empty() { Ok(Loaded { manifest, secrets }) } else { Err(ConfigErrors(errors)) }
 }
 
 /// Reads `DIR/.env` if it exists: `KEY=value` lines, `#` comments, optional quotes.

@@ -4,30 +4,50 @@
 use super::{ConfigError, line_column};
 use std::path::Path;
 
+/// Why a JSON Schema file cannot be used, with the place of the mistake when it has one.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("cannot read: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("not JSON: {source}")]
+    NotJson { position: (usize, usize), source: serde_json::Error },
+    #[error("not a valid JSON Schema: {message}")]
+    Invalid {
+        /// The JSON pointer of the mistake (empty for the whole schema).
+        pointer: String,
+        position: Option<(usize, usize)>,
+        message: String,
+    },
+}
+
+/// Reads and compiles the JSON Schema in `file`, as `serve` validates bodies with it.
+pub fn compile(file: &Path) -> Result<jsonschema::Validator, SchemaError> {
+    let text = std::fs::read_to_string(file).map_err(SchemaError::Read)?;
+    let schema: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|err| SchemaError::NotJson { position: (err.line(), err.column()), source: err })?;
+    jsonschema::validator_for(&schema).map_err(|err| {
+        let pointer = err.instance_path().as_str().to_string();
+        let position = offset(&text, &pointer).map(|at| line_column(&text, at));
+        SchemaError::Invalid { pointer, position, message: err.to_string() }
+    })
+}
+
 /// What is wrong with the JSON Schema `relative` of the hub at `hub`, if anything. `used_by`
 /// names the route (`route[0] POST /a`); the error names the schema file itself, with a
 /// position when the mistake has one.
 pub fn problem(hub: &Path, relative: &str, used_by: &str) -> Option<ConfigError> {
-    let file = hub.join(relative);
-    let fail = |position, key: Option<String>, message: String| ConfigError {
-        file: file.clone(),
+    let err = compile(&hub.join(relative)).err()?;
+    let (position, key) = match &err {
+        SchemaError::Read(_) => (None, None),
+        SchemaError::NotJson { position, .. } => (Some(*position), None),
+        SchemaError::Invalid { pointer, position, .. } => (*position, (!pointer.is_empty()).then(|| pointer.clone())),
+    };
+    Some(ConfigError {
+        file: hub.join(relative),
         position,
         key,
-        message: format!("{message} (the body_schema of {used_by})"),
-    };
-    let text = match std::fs::read_to_string(&file) {
-        Ok(text) => text,
-        Err(err) => return Some(fail(None, None, format!("cannot read: {err}"))),
-    };
-    let schema: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(schema) => schema,
-        Err(err) => return Some(fail(Some((err.line(), err.column())), None, format!("not JSON: {err}"))),
-    };
-    let err = jsonschema::validator_for(&schema).err()?;
-    let pointer = err.instance_path().as_str().to_string();
-    let position = offset(&text, &pointer).map(|at| line_column(&text, at));
-    let key = (!pointer.is_empty()).then_some(pointer);
-    Some(fail(position, key, format!("not a valid JSON Schema: {err}")))
+        message: format!("{err} (the body_schema of {used_by})"),
+    })
 }
 
 /// Where the value at JSON `pointer` (`/properties/a/type`) starts in the JSON `text`.

@@ -5,9 +5,6 @@ use super::{ConfigError, Connection, Manifest, closest, watch_spec};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-const SCHEMES: &[&str] = &["hmac-sha256", "hmac-sha1", "stripe"];
-
 /// Every semantic error in `manifest`, in manifest order; `scripts` are the hub's script names.
 pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]) -> Vec<ConfigError> {
     let mut errors = Vec::new();
@@ -62,17 +59,13 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
     let mut seen_routes = HashMap::new();
     for (index, route) in manifest.routes.iter().enumerate() {
         let key = |field: &str| format!("route[{index}].{field}");
-        let method = route.method.to_ascii_uppercase();
-        if !METHODS.contains(&method.as_str()) {
-            error(key("method"), format!("unknown method `{}`; expected one of {}", route.method, METHODS.join(", ")));
-        }
         if !route.path.starts_with('/') {
             error(key("path"), format!("`{}` must start with `/`", route.path));
         } else if let Some(problem) = path_problem(&route.path) {
             error(key("path"), problem);
-        } else if route.path.starts_with("/_/") || route.path == "/docs" || route.path == "/openapi.json" {
+        } else if super::reserved_path(&route.path) {
             error(key("path"), format!("`{}` is reserved for Switchboard (/_/..., /docs, /openapi.json)", route.path));
-        } else if let Some(first) = seen_routes.insert((method, shape(&route.path)), index) {
+        } else if let Some(first) = seen_routes.insert((route.method, shape(&route.path)), index) {
             let same = if manifest.routes[first].path == route.path {
                 String::new()
             } else {
@@ -121,21 +114,7 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
                 error(key(&format!("query.{name}")), problem);
             }
         }
-        if let Some(limit) = &route.rate_limit
-            && !valid_rate(limit)
-        {
-            error(
-                key("rate_limit"),
-                format!("`{limit}` is not a rate; expected \"N/second\", \"N/minute\" or \"N/hour\""),
-            );
-        }
         if let Some(verify) = &route.verify {
-            if !SCHEMES.contains(&verify.scheme.as_str()) {
-                error(
-                    key("verify.scheme"),
-                    format!("unknown scheme `{}`; expected one of {}", verify.scheme, SCHEMES.join(", ")),
-                );
-            }
             if verify.header.trim().is_empty() {
                 error(key("verify.header"), "must name the header that carries the signature".into());
             }
@@ -174,16 +153,6 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
                 }
                 Ok(_) => {}
             }
-        }
-        if let Some(overlap) = &cron.overlap
-            && !matches!(overlap.as_str(), "skip" | "queue" | "allow")
-        {
-            error(key("overlap"), format!("`{overlap}` is not one of skip, queue, allow"));
-        }
-        if let Some(catch_up) = &cron.catch_up
-            && !matches!(catch_up.as_str(), "none" | "once")
-        {
-            error(key("catch_up"), format!("`{catch_up}` is not one of none, once"));
         }
     }
     let mut watch_ledgers = std::collections::HashMap::new();
@@ -265,11 +234,6 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
                 let scheme = smtp.url.as_str().split("://").next().unwrap_or_default();
                 if !matches!(scheme, "smtp" | "smtps") || !smtp.url.as_str().contains("://") {
                     error(key("url"), "expected a URL starting with smtp:// or smtps://".into());
-                }
-                if let Some(mode) = &smtp.starttls
-                    && !matches!(mode.as_str(), "required" | "opportunistic" | "never")
-                {
-                    error(key("starttls"), format!("`{mode}` is not one of required, opportunistic, never"));
                 }
                 if smtp.from.as_str().parse::<lettre::message::Mailbox>().is_err() {
                     error(key("from"), "not an email address".into());
@@ -525,11 +489,4 @@ fn query_problems(param: &super::QueryParam) -> Vec<String> {
         }
     }
     problems
-}
-
-fn valid_rate(text: &str) -> bool {
-    let Some((count, unit)) = text.split_once('/') else {
-        return false;
-    };
-    count.trim().parse::<u32>().is_ok_and(|n| n > 0) && matches!(unit.trim(), "second" | "minute" | "hour")
 }

@@ -1,8 +1,9 @@
 //! A `[[watch]]` entry resolved against its hub: absolute folders, compiled globs, the changes it
 //! runs for. `check` uses the same helpers, so what it accepts is what `serve` does.
 
+pub(crate) use super::Change;
 use super::watch_patterns::Matcher;
-use super::{Patterns, Policy, Watch};
+use super::{OnStart, Patterns, Policy, Watch};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -10,41 +11,6 @@ use std::time::Duration;
 pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);
 /// How long a file still open for writing may stay quiet before it runs anyway.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// What happened to a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Change {
-    Created,
-    Modified,
-    Removed,
-}
-
-/// The accepted values of `events`.
-pub const CHANGES: &[&str] = &["created", "modified", "removed"];
-
-impl Change {
-    /// The word scripts see in `input.change`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::Created => "created",
-            Change::Modified => "modified",
-            Change::Removed => "removed",
-        }
-    }
-
-    /// The change named `word`, if it is one.
-    pub fn parse(word: &str) -> Option<Self> {
-        match word {
-            "created" => Some(Change::Created),
-            "modified" => Some(Change::Modified),
-            "removed" => Some(Change::Removed),
-            _ => None,
-        }
-    }
-}
-
-/// The accepted values of `on_start`.
-pub const ON_START: &[&str] = &["process", "ignore"];
 
 /// The globs of a watch; `*` when none are given.
 pub fn globs(watch: &Watch) -> Vec<String> {
@@ -137,7 +103,7 @@ impl Spec {
         let matcher = Matcher::new(&globs)?;
         let events = match &watch.events {
             None => vec![Change::Created],
-            Some(words) => words.iter().filter_map(|word| Change::parse(word)).collect(),
+            Some(changes) => changes.clone(),
         };
         let move_to = watch.move_to.as_deref().map(|path| absolute(hub, path));
         let error_to = watch.error_to.as_deref().map(|path| absolute(hub, path));
@@ -158,7 +124,7 @@ impl Spec {
             globs,
             matcher,
             events,
-            ignore_on_start: watch.on_start.as_deref() == Some("ignore"),
+            ignore_on_start: watch.on_start == OnStart::Ignore,
             recursive: watch.recursive,
             move_to,
             error_to,
@@ -228,24 +194,8 @@ pub fn problems(hub: &Path, watch: &Watch) -> Vec<(&'static str, String)> {
     } else if let Err(err) = Matcher::new(&globs) {
         problems.push(("pattern", err));
     }
-    match &watch.events {
-        Some(events) if events.is_empty() => {
-            problems.push(("events", format!("must list at least one of {}", CHANGES.join(", "))));
-        }
-        Some(events) => {
-            for event in events.iter().filter(|event| Change::parse(event).is_none()) {
-                let hint = super::closest(event, CHANGES.iter().copied())
-                    .map(|best| format!("; did you mean `{best}`?"))
-                    .unwrap_or_default();
-                problems.push(("events", format!("unknown event `{event}`; expected {}{hint}", CHANGES.join(", "))));
-            }
-        }
-        None => {}
-    }
-    if let Some(on_start) = &watch.on_start
-        && !ON_START.contains(&on_start.as_str())
-    {
-        problems.push(("on_start", format!("`{on_start}` is not one of {}", ON_START.join(", "))));
+    if watch.events.as_ref().is_some_and(Vec::is_empty) {
+        problems.push(("events", "must list at least one of created, modified, removed".to_string()));
     }
     for (field, folder) in [("move_to", &watch.move_to), ("error_to", &watch.error_to)] {
         let Some(folder) = folder else { continue };

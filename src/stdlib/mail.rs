@@ -2,7 +2,7 @@
 //! synchronous SMTP transport, rustls for `smtps://` and STARTTLS).
 
 use super::{Capabilities, Result, def, error};
-use crate::config::{ConfigError, Connection, Manifest, SmtpConnection};
+use crate::config::{ConfigError, Connection, Manifest, SmtpConnection, StartTls};
 use crate::engine::blocking;
 use crate::engine::context;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -63,10 +63,10 @@ impl Server {
     /// The server of a connection, or the key at fault and why.
     fn new(smtp: &SmtpConnection) -> std::result::Result<Self, (&'static str, String)> {
         let url = Url::parse(smtp.url.as_str()).map_err(|err| ("url", format!("not a URL ({err})")))?;
-        let starttls = smtp.starttls.as_deref().unwrap_or("never");
+        let starttls = smtp.starttls;
         let implicit_tls = match url.scheme() {
             "smtp" => false,
-            "smtps" if starttls == "never" => true,
+            "smtps" if starttls == StartTls::Never => true,
             "smtps" => {
                 return Err(("starttls", "applies to smtp:// URLs; smtps:// uses TLS from the start".into()));
             }
@@ -79,7 +79,7 @@ impl Server {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
         let port = url.port().unwrap_or(match (implicit_tls, starttls) {
             (true, _) => 465,
-            (false, "never") => 25,
+            (false, StartTls::Never) => 25,
             (false, _) => 587,
         });
         let tls = || {
@@ -87,12 +87,9 @@ impl Server {
         };
         let tls = match (implicit_tls, starttls) {
             (true, _) => Tls::Wrapper(tls()?),
-            (false, "required") => Tls::Required(tls()?),
-            (false, "opportunistic") => Tls::Opportunistic(tls()?),
-            (false, "never") => Tls::None,
-            (false, other) => {
-                return Err(("starttls", format!("`{other}` is not one of required, opportunistic, never")));
-            }
+            (false, StartTls::Required) => Tls::Required(tls()?),
+            (false, StartTls::Opportunistic) => Tls::Opportunistic(tls()?),
+            (false, StartTls::Never) => Tls::None,
         };
         let mut transport = SmtpTransport::builder_dangerous(host.as_str()).port(port).tls(tls);
 
@@ -296,7 +293,7 @@ mod tests {
         SmtpConnection {
             url: Text(url.to_string()),
             from: Text("Hub <hub@example.com>".to_string()),
-            starttls: starttls.map(str::to_string),
+            starttls: starttls.map_or(StartTls::Never, |word| word.parse().expect("a starttls word")),
             user: None,
             password: None,
             timeout: None,

@@ -2,6 +2,7 @@
 //! is no drift), then run the job's script subject to its `overlap` rule.
 
 use crate::config::Schedule;
+use crate::config::{CatchUp, Overlap};
 use crate::hub::Snapshot;
 use crate::runner::Invocation;
 use crate::store::RunRecord;
@@ -45,13 +46,6 @@ impl Drop for CronJobs {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Overlap {
-    Skip,
-    Queue,
-    Allow,
-}
-
 impl CronJobs {
     /// Starts every `[[cron]]` job of `snapshot` on the current runtime.
     pub fn start(snapshot: &Arc<Snapshot>, background: &Background, states: &JobStates) -> Self {
@@ -93,17 +87,13 @@ impl Job {
     }
 
     fn overlap(&self) -> Overlap {
-        match self.snapshot.manifest.crons[self.index].overlap.as_deref() {
-            Some("queue") => Overlap::Queue,
-            Some("allow") => Overlap::Allow,
-            _ => Overlap::Skip,
-        }
+        self.snapshot.manifest.crons[self.index].overlap
     }
 
     async fn run(self) {
         let job = Arc::new(self);
         let mut last = Utc::now();
-        if job.snapshot.manifest.crons[job.index].catch_up.as_deref() == Some("once")
+        if job.snapshot.manifest.crons[job.index].catch_up == CatchUp::Once
             && let Some(missed) = job.missed_while_down(last).await
         {
             tracing::info!(

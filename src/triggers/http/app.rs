@@ -49,7 +49,7 @@ pub struct App {
 /// Paths the router answers itself (an unknown `/_/...` path goes on to the hub's routes from
 /// there, as any path the router does not know).
 fn built_in(path: &str) -> bool {
-    path.starts_with("/_/") || path == "/openapi.json" || path == "/docs"
+    crate::config::reserved_path(path)
 }
 
 impl Service<Request> for App {

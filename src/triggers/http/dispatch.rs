@@ -101,7 +101,8 @@ async fn serve(
     let params = if config.raw_path { params } else { params::decode(params, route.wildcard.as_deref())? };
     let bytes = read_body(&parts.headers, body, manifest.server.max_body.0).await?;
     if let Some(verify) = &config.verify {
-        verify::check(verify, &parts.headers, &bytes).map_err(|message| ApiError::Unauthorized { message })?;
+        verify::check(verify, &parts.headers, &bytes)
+            .map_err(|err| ApiError::Unauthorized { message: err.to_string() })?;
     }
     let raw_query = input::raw_query(parts.uri.query());
     let query = input::typed_query(&raw_query, &config.query)?;

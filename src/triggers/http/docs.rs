@@ -40,14 +40,14 @@ pub fn page(manifest: &Manifest, openapi: &Value) -> String {
         crate::count::count(manifest.routes.len(), "route", "routes")
     );
     for route in &manifest.routes {
-        let method = route.method.to_ascii_uppercase();
+        let method = route.method.as_str();
         let path = super::table::pattern(&route.path);
         let _ = write!(
             html,
             "<section id=\"{}\"><h2><span class=\"method {method}\">{method}</span><code>{}</code></h2>",
             escape(&format!("{method}-{path}")),
             escape(&path),
-            method = escape(&method)
+            method = escape(method)
         );
         if let Some(summary) = &route.summary {
             let _ = write!(html, "<p><strong>{}</strong></p>", escape(summary));
@@ -66,7 +66,7 @@ pub fn page(manifest: &Manifest, openapi: &Value) -> String {
             escape(&route.script)
         );
         if let Some(rate) = &route.rate_limit {
-            let _ = write!(html, " &middot; rate limit {}", escape(rate));
+            let _ = write!(html, " &middot; rate limit {}", escape(&rate.to_string()));
         }
         if route.verify.is_some() {
             html.push_str(" &middot; signed webhook");
@@ -96,7 +96,7 @@ pub fn page(manifest: &Manifest, openapi: &Value) -> String {
             let pretty = serde_json::to_string_pretty(schema).unwrap_or_default();
             let _ = write!(html, "<p>Body (JSON Schema):</p><pre>{}</pre>", escape(&pretty));
         }
-        let _ = write!(html, "<p>Try it:</p><pre>{}</pre></section>", escape(&curl(&method, &path, route)));
+        let _ = write!(html, "<p>Try it:</p><pre>{}</pre></section>", escape(&curl(method, &path, route)));
     }
     html.push_str("</body></html>");
     html

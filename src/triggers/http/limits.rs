@@ -1,14 +1,14 @@
 //! Per-route rate limits (governor, keyed by API key or client IP) and their response headers.
 
+use crate::config::{Per, Rate};
 use governor::middleware::StateInformationMiddleware;
 use governor::{Quota, RateLimiter, clock::Clock, clock::DefaultClock, state::keyed::DefaultKeyedStateStore};
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 type Limiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
-/// A rate such as "60/minute", enforced per caller.
+/// A route's `rate_limit`, enforced per caller.
 pub struct RateLimit {
     limiter: Limiter,
     limit: u32,
@@ -30,20 +30,15 @@ pub struct Denied {
 }
 
 impl RateLimit {
-    /// Parses "N/second", "N/minute" or "N/hour".
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid = || format!("`{text}` is not a rate; expected \"N/second\", \"N/minute\" or \"N/hour\"");
-        let (count, unit) = text.split_once('/').ok_or_else(invalid)?;
-        let limit: u32 = count.trim().parse().map_err(|_| invalid())?;
-        let burst = NonZeroU32::new(limit).ok_or_else(invalid)?;
-        let (quota, period) = match unit.trim() {
-            "second" => (Quota::per_second(burst), Duration::from_secs(1)),
-            "minute" => (Quota::per_minute(burst), Duration::from_secs(60)),
-            "hour" => (Quota::per_hour(burst), Duration::from_secs(3600)),
-            _ => return Err(invalid()),
+    /// A limiter for `rate`, keyed by caller.
+    pub fn new(rate: Rate) -> Self {
+        let quota = match rate.per {
+            Per::Second => Quota::per_second(rate.count),
+            Per::Minute => Quota::per_minute(rate.count),
+            Per::Hour => Quota::per_hour(rate.count),
         };
         let limiter = RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>();
-        Ok(Self { limiter, limit, period, checks: AtomicU64::new(0) })
+        Self { limiter, limit: rate.count.get(), period: rate.per.duration(), checks: AtomicU64::new(0) }
     }
 
     /// Counts one request from `caller`.
@@ -72,13 +67,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_rates_and_limits_per_caller() {
-        let limit = RateLimit::parse("2/minute").expect("valid");
+    fn limits_per_caller() {
+        let limit = RateLimit::new("2/minute".parse().expect("valid"));
         assert!(limit.check("a").is_ok());
         assert_eq!(limit.check("a").map(|allowed| allowed.remaining).ok(), Some(0));
         assert!(limit.check("a").is_err());
         assert!(limit.check("b").is_ok(), "callers are limited separately");
-        assert!(RateLimit::parse("0/minute").is_err());
-        assert!(RateLimit::parse("5/day").is_err());
     }
 }

@@ -38,7 +38,7 @@ pub struct Live {
 impl Live {
     /// Builds the route table, OpenAPI document and docs page of a snapshot.
     pub fn new(snapshot: Arc<Snapshot>) -> Result<Self, String> {
-        let table = RouteTable::build(&snapshot.dir, &snapshot.manifest)?;
+        let table = RouteTable::build(&snapshot.dir, &snapshot.manifest).map_err(|err| err.to_string())?;
         let document = openapi::document(&snapshot.dir, &snapshot.manifest);
         let openapi = serde_json::to_string_pretty(&document).map_err(|err| err.to_string())?;
         let docs = docs::page(&snapshot.manifest, &document);

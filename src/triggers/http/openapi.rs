@@ -13,7 +13,7 @@ pub fn document(hub: &Path, manifest: &Manifest) -> Value {
         let operation = operation(hub, route, &path);
         let entry = paths.entry(path).or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(methods) = entry {
-            methods.insert(route.method.to_ascii_lowercase(), operation);
+            methods.insert(route.method.as_str().to_ascii_lowercase(), operation);
         }
     }
     let title = hub.file_name().map_or_else(|| "hub".to_string(), |name| name.to_string_lossy().into_owned());
@@ -82,7 +82,7 @@ fn operation(hub: &Path, route: &Route, path: &str) -> Value {
         responses.insert(status.into(), answer);
     }
 
-    let method = route.method.to_ascii_lowercase();
+    let method = route.method.as_str().to_ascii_lowercase();
     let operation_id: String =
         format!("{method}_{}", route.script).chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     let mut operation = json!({
@@ -100,7 +100,7 @@ fn operation(hub: &Path, route: &Route, path: &str) -> Value {
         operation["description"] = description.clone().into();
     }
     if let Some(rate) = &route.rate_limit {
-        operation["x-rate-limit"] = rate.clone().into();
+        operation["x-rate-limit"] = rate.to_string().into();
     }
     if let Some(file) = &route.body_schema {
         let schema = std::fs::read_to_string(hub.join(file))

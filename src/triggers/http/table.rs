@@ -2,7 +2,8 @@
 //! per-route state that requests share (rate limiter, concurrency permits, body schema).
 
 use super::limits::RateLimit;
-use crate::config::{Manifest, Route};
+use crate::config::schema::{SchemaError, compile};
+use crate::config::{self, Manifest, Route};
 use axum::http::Method;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,7 +47,7 @@ pub enum Lookup<'a> {
 
 impl RouteTable {
     /// Builds the table for a manifest whose routes were already validated; errors name the route.
-    pub fn build(hub: &Path, manifest: &Manifest) -> Result<Self, String> {
+    pub fn build(hub: &Path, manifest: &Manifest) -> Result<Self, TableError> {
         let mut router = matchit::Router::new();
         let mut by_pattern: BTreeMap<String, usize> = BTreeMap::new();
         let mut paths: Vec<PathEntry> = Vec::new();
@@ -55,9 +56,11 @@ impl RouteTable {
             let slot = match by_pattern.get(&pattern) {
                 Some(slot) => *slot,
                 None => {
-                    router
-                        .insert(pattern.clone(), paths.len())
-                        .map_err(|err| format!("route[{index}].path: `{}` conflicts: {err}", route.path))?;
+                    router.insert(pattern.clone(), paths.len()).map_err(|source| TableError::Conflict {
+                        index,
+                        path: route.path.clone(),
+                        source,
+                    })?;
                     by_pattern.insert(pattern.clone(), paths.len());
                     paths.push(PathEntry { methods: BTreeMap::new() });
                     paths.len() - 1
@@ -87,22 +90,33 @@ impl RouteTable {
     }
 }
 
-fn entry(hub: &Path, index: usize, route: &Route, pattern: String) -> Result<RouteEntry, String> {
-    let method = Method::from_bytes(route.method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| format!("route[{index}].method: `{}` is not an HTTP method", route.method))?;
-    let rate_limit = route
-        .rate_limit
-        .as_deref()
-        .map(RateLimit::parse)
-        .transpose()
-        .map_err(|err| format!("route[{index}].rate_limit: {err}"))?;
+/// Why a route table cannot be built; each names its route as a manifest key.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// Two paths matchit cannot tell apart (one parameter with two names, `/t/{id}` and `/t/{task}`).
+    #[error("route[{index}].path: `{path}` conflicts: {source}")]
+    Conflict { index: usize, path: String, source: matchit::InsertError },
+    #[error("route[{index}].body_schema: {file}: {source}")]
+    Schema { index: usize, file: String, source: SchemaError },
+}
+
+fn entry(hub: &Path, index: usize, route: &Route, pattern: String) -> Result<RouteEntry, TableError> {
+    let method = match route.method {
+        config::Method::Get => Method::GET,
+        config::Method::Post => Method::POST,
+        config::Method::Put => Method::PUT,
+        config::Method::Patch => Method::PATCH,
+        config::Method::Delete => Method::DELETE,
+        config::Method::Head => Method::HEAD,
+        config::Method::Options => Method::OPTIONS,
+    };
+    let rate_limit = route.rate_limit.map(RateLimit::new);
     let permits = route.concurrency.map(|limit| Arc::new(Semaphore::new(limit.max(1))));
     let schema = route
         .body_schema
         .as_deref()
-        .map(|file| load_schema(hub, file))
-        .transpose()
-        .map_err(|err| format!("route[{index}].body_schema: {err}"))?;
+        .map(|file| load_schema(hub, file).map_err(|source| TableError::Schema { index, file: file.into(), source }))
+        .transpose()?;
     let label = format!("{method} {pattern}").into();
     let wildcard = pattern
         .rsplit('/')
@@ -114,13 +128,8 @@ fn entry(hub: &Path, index: usize, route: &Route, pattern: String) -> Result<Rou
 }
 
 /// Reads and compiles a JSON Schema file of the hub.
-pub fn load_schema(hub: &Path, file: &str) -> Result<Arc<jsonschema::Validator>, String> {
-    let text = std::fs::read_to_string(hub.join(file)).map_err(|err| format!("cannot read {file}: {err}"))?;
-    let schema: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|err| format!("{file}:{}:{}: not JSON: {err}", err.line(), err.column()))?;
-    let validator =
-        jsonschema::validator_for(&schema).map_err(|err| format!("{file}: not a valid JSON Schema: {err}"))?;
-    Ok(Arc::new(validator))
+pub fn load_schema(hub: &Path, file: &str) -> Result<Arc<jsonschema::Validator>, SchemaError> {
+    compile(&hub.join(file)).map(Arc::new)
 }
 
 /// The manifest's path syntax in matchit/OpenAPI form: `:id` becomes `{id}`, a trailing `*` or

@@ -1,7 +1,7 @@
 //! Inbound webhook signatures over the raw body: GitHub-style HMAC (SHA-256 or SHA-1) and
 //! Stripe-style timestamped signatures with a tolerance window.
 
-use crate::config::Verify;
+use crate::config::{Scheme, Verify};
 use axum::http::HeaderMap;
 use hmac::{EagerHash, Hmac, KeyInit, Mac};
 use std::time::Duration;
@@ -9,38 +9,58 @@ use std::time::Duration;
 /// How far a Stripe-style timestamp may be from now when `tolerance` is not set.
 const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
-/// Checks the request's signature; the error says what was wrong (never the expected value).
-pub fn check(verify: &Verify, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+/// Why a request's signature was refused (never the expected value).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("missing signature header {0}")]
+    MissingHeader(String),
+    #[error("signature header {0} is not text")]
+    NotText(String),
+    #[error("signature does not start with `{0}`")]
+    Prefix(String),
+    #[error("signature is not hex")]
+    NotHex,
+    #[error("unusable secret")]
+    UnusableSecret,
+    #[error("signature has no timestamp (t=...)")]
+    NoTimestamp,
+    #[error("signature timestamp is outside the tolerance window")]
+    OutsideTolerance,
+    #[error("signature does not match the body")]
+    Mismatch,
+}
+
+/// Checks the request's signature.
+pub fn check(verify: &Verify, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
     let header = headers
         .get(verify.header.as_str())
-        .ok_or_else(|| format!("missing signature header {}", verify.header))?
+        .ok_or_else(|| VerifyError::MissingHeader(verify.header.clone()))?
         .to_str()
-        .map_err(|_| format!("signature header {} is not text", verify.header))?;
+        .map_err(|_| VerifyError::NotText(verify.header.clone()))?;
     let secret = verify.secret.as_str().as_bytes();
-    match verify.scheme.as_str() {
-        "hmac-sha256" => hex_hmac::<sha2::Sha256>(secret, body, strip(header, &verify.prefix)?),
-        "hmac-sha1" => hex_hmac::<sha1::Sha1>(secret, body, strip(header, &verify.prefix)?),
-        "stripe" => stripe(secret, body, header, verify.tolerance.map_or(DEFAULT_TOLERANCE, |t| t.0)),
-        other => Err(format!("unknown signature scheme {other}")),
+    match verify.scheme {
+        Scheme::HmacSha256 => hex_hmac::<sha2::Sha256>(secret, body, strip(header, &verify.prefix)?),
+        Scheme::HmacSha1 => hex_hmac::<sha1::Sha1>(secret, body, strip(header, &verify.prefix)?),
+        Scheme::Stripe => stripe(secret, body, header, verify.tolerance.map_or(DEFAULT_TOLERANCE, |t| t.0)),
     }
 }
 
-fn strip<'a>(header: &'a str, prefix: &str) -> Result<&'a str, String> {
-    header.trim().strip_prefix(prefix).ok_or_else(|| format!("signature does not start with `{prefix}`"))
+fn strip<'a>(header: &'a str, prefix: &str) -> Result<&'a str, VerifyError> {
+    header.trim().strip_prefix(prefix).ok_or_else(|| VerifyError::Prefix(prefix.to_string()))
 }
 
-fn hex_hmac<D: EagerHash>(secret: &[u8], body: &[u8], signature: &str) -> Result<(), String>
+fn hex_hmac<D: EagerHash>(secret: &[u8], body: &[u8], signature: &str) -> Result<(), VerifyError>
 where
     Hmac<D>: KeyInit + Mac,
 {
-    let expected = hex::decode(signature.trim()).map_err(|_| "signature is not hex".to_string())?;
-    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(secret).map_err(|_| "unusable secret".to_string())?;
+    let expected = hex::decode(signature.trim()).map_err(|_| VerifyError::NotHex)?;
+    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(secret).map_err(|_| VerifyError::UnusableSecret)?;
     mac.update(body);
-    mac.verify_slice(&expected).map_err(|_| "signature does not match the body".to_string())
+    mac.verify_slice(&expected).map_err(|_| VerifyError::Mismatch)
 }
 
 /// `t=TIMESTAMP,v1=HEX[,v1=HEX...]`, signing `TIMESTAMP.BODY` with HMAC-SHA256.
-fn stripe(secret: &[u8], body: &[u8], header: &str, tolerance: Duration) -> Result<(), String> {
+fn stripe(secret: &[u8], body: &[u8], header: &str, tolerance: Duration) -> Result<(), VerifyError> {
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
@@ -50,17 +70,17 @@ fn stripe(secret: &[u8], body: &[u8], header: &str, tolerance: Duration) -> Resu
             _ => {}
         }
     }
-    let timestamp = timestamp.ok_or_else(|| "signature has no timestamp (t=...)".to_string())?;
+    let timestamp = timestamp.ok_or(VerifyError::NoTimestamp)?;
     let now = chrono::Utc::now().timestamp();
     if now.abs_diff(timestamp) > tolerance.as_secs() {
-        return Err("signature timestamp is outside the tolerance window".to_string());
+        return Err(VerifyError::OutsideTolerance);
     }
     let mut signed = format!("{timestamp}.").into_bytes();
     signed.extend_from_slice(body);
     if signatures.iter().any(|signature| hex_hmac::<sha2::Sha256>(secret, &signed, signature).is_ok()) {
         Ok(())
     } else {
-        Err("signature does not match the body".to_string())
+        Err(VerifyError::Mismatch)
     }
 }
 
@@ -77,7 +97,7 @@ mod tests {
 
     fn verify(scheme: &str, prefix: &str) -> Verify {
         Verify {
-            scheme: scheme.into(),
+            scheme: scheme.parse().expect("a scheme"),
             header: "x-sig".into(),
             prefix: prefix.into(),
             secret: Text("s3cret".into()),
@@ -108,6 +128,6 @@ mod tests {
             "x-sig",
             format!("t={old},v1={}", sign("s3cret", format!("{old}.hi").as_bytes())).parse().expect("h"),
         );
-        assert!(check(&verify("stripe", ""), &headers, b"hi").unwrap_err().contains("tolerance"));
+        assert_eq!(check(&verify("stripe", ""), &headers, b"hi"), Err(VerifyError::OutsideTolerance));
     }
 }

@@ -107,7 +107,7 @@ impl Folder {
                 }
                 return;
             }
-            Some(entry) if entry.status == FileStatus::Error => Change::parse(&entry.change).unwrap_or(Change::Created),
+            Some(entry) if entry.status == FileStatus::Error => entry.change.parse().unwrap_or(Change::Created),
             Some(_) => Change::Modified,
             None => Change::Created,
         };
