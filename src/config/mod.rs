@@ -20,7 +20,7 @@ pub(crate) use interpolate::Text;
 pub(crate) use manifest::*;
 pub use manifest::{Limits, Manifest};
 pub(crate) use policy::Policy;
-pub(crate) use schedule::Schedule;
+pub(crate) use schedule::{Schedule, ScheduleError};
 pub(crate) use units::{Duration, Size};
 pub(crate) use validate::{listen_problem, warnings};
 
