@@ -152,11 +152,11 @@ fn crontab_fields(text: &str) -> Result<Vec<String>, ScheduleError> {
         _ => return Err(ScheduleError::FieldCount { text: text.to_string() }),
     }
     // `croner` treats only a bare `*` as unrestricted; Vixie cron treats any field starting with
-    // `*` so (`*/2`), and then a day must match both fields, which `croner` spells `+`.
+    // `*` so (`*/2`), and then a day must match both fields, which `croner` spells `+`. (With a
+    // bare `*` on either side, `croner` already matches on the other field alone.)
     let (dom, dow) = (&fields[3], &fields[5]);
-    let vixie_star = |field: &str| starts_unrestricted(field) && field != "*" && field != "?";
-    let restricted = |field: &str| !starts_unrestricted(field);
-    if !dow.starts_with('+') && ((vixie_star(dom) && restricted(dow)) || (vixie_star(dow) && restricted(dom))) {
+    let bare = |field: &str| field == "*" || field == "?";
+    if !dow.starts_with('+') && !bare(dom) && !bare(dow) && (starts_unrestricted(dom) || starts_unrestricted(dow)) {
         fields[5] = format!("+{}", fields[5]);
     }
     Ok(fields)
@@ -269,6 +269,8 @@ mod tests {
         // A field starting with `*` is unrestricted, as Vixie cron reads it: both must match.
         assert_eq!(next("0 0 */2 * MON", "2026-11-27T12:00:00Z", 1), ["2026-12-07T00:00:00+00:00"]);
         assert_eq!(next("0 0 1 * */2", "2026-11-27T12:00:00Z", 1), ["2026-12-01T00:00:00+00:00"]);
+        // Both starting with `*`: both must match (the 16th of May 2026 is a Saturday).
+        assert_eq!(next("0 0 */15 5 */3", "2026-03-01T00:00:00Z", 1), ["2026-05-16T00:00:00+00:00"]);
         // `+` asks for both explicitly: the 1st of a month that is a Monday.
         assert_eq!(next("0 0 1 * +MON", "2026-11-27T12:00:00Z", 1), ["2027-02-01T00:00:00+00:00"]);
     }
