@@ -284,3 +284,20 @@ fn cron_run_on_a_running_hub_without_an_admin_key_says_what_it_needs() {
         .fails_with(2, &[&format!("a hub is running at {}", server.base), "scopes = [\"admin\"]"]);
     assert_eq!(stored(&hub, "event"), None, "nothing ran");
 }
+
+#[test]
+fn the_hub_file_cron_run_trusts_is_kept_from_scripts_and_never_sends_the_key_off_the_machine() {
+    let hub = Hub::new();
+    hub.manifest(&format!("{DIGEST}{ADMIN_KEY}"))
+        .script("digest", RECORD)
+        .script("redirect", r#"fs::write("data/serve.json", `{"url": "http://0.0.0.0:9", "pid": 1}`)"#);
+    hub.run("redirect", "{}").fails_with(1, &["the running hub's address"]);
+    // Written by someone else: an address that is not loopback (0.0.0.0, which still connects
+    // here, so a regression sends nothing off the machine), with a live process id (this test's).
+    let file = format!(r#"{{"url": "http://0.0.0.0:9", "pid": {}}}"#, std::process::id());
+    hub.file("data/serve.json", &file);
+    let out = hub.cmd(&["cron", "run", "digest"]).output();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "\"sent\"");
+    assert!(!out.stderr.contains("no hub answers"), "it asked the address in the file: {}", out.stderr);
+}

@@ -45,12 +45,14 @@ pub fn announce(dir: &Path, addr: SocketAddr) -> std::io::Result<Announced> {
     Ok(Announced { path })
 }
 
-/// The hub running in `dir`, if its file is there and its process is alive (a hub that crashed
-/// leaves its file behind).
+/// The hub running in `dir`, if its file is there, names a loopback address and its process is
+/// alive (a hub that crashed leaves its file behind).
 pub fn find(dir: &Path) -> Option<Running> {
     let text = std::fs::read_to_string(path(dir)).ok()?;
     let running: Running = serde_json::from_str(&text).ok()?;
-    alive(running.pid).then_some(running)
+    // An admin key goes to this address: never to one off this machine, whatever the file says.
+    let addr: SocketAddr = running.url.strip_prefix("http://")?.parse().ok()?;
+    (addr.ip().is_loopback() && alive(running.pid)).then_some(running)
 }
 
 #[cfg(unix)]
