@@ -17,7 +17,9 @@ const ZONES: [&str; 2] = ["UTC", "America/New_York"];
 const COUNT: usize = 5;
 
 /// Lines written as users write them, and how croniter spells the ones it spells differently.
-const NAMED: [(&str, &str); 16] = [
+const NAMED: [(&str, &str); 18] = [
+    ("0 9 * * 1/2", "0 9 * * 1/2"),
+    ("0 9 * * 0-7/2", "0 9 * * 0-7/2"),
     ("0 0 1 * MON", "0 0 1 * MON"),
     ("0 12 L * *", "0 12 L * *"),
     ("0 9 * * MON#1", "0 9 * * MON#1"),

@@ -151,6 +151,8 @@ fn crontab_fields(text: &str) -> Result<Vec<String>, ScheduleError> {
         6 => {}
         _ => return Err(ScheduleError::FieldCount { text: text.to_string() }),
     }
+    fields[4] = abbreviate(&fields[4], &MONTH_NAMES);
+    fields[5] = weekdays(&abbreviate(&fields[5], &DAY_NAMES));
     // `croner` treats only a bare `*` as unrestricted; Vixie cron treats any field starting with
     // `*` so (`*/2`), and then a day must match both fields, which `croner` spells `+`. (With a
     // bare `*` on either side, `croner` already matches on the other field alone.)
@@ -162,6 +164,42 @@ fn crontab_fields(text: &str) -> Result<Vec<String>, ScheduleError> {
     Ok(fields)
 }
 
+const MONTH_NAMES: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+const DAY_NAMES: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+
+/// Full names (`Monday`, `january`), which the `cron` crate this module used before accepted, as
+/// the three letters `croner` knows.
+fn abbreviate(field: &str, names: &[&str]) -> String {
+    let mut field = field.to_ascii_lowercase();
+    for name in names {
+        field = field.replace(name, &name[..3]);
+    }
+    field
+}
+
+/// `N/S` in a day of week runs from N to Saturday, as croniter and earlier versions read it;
+/// `croner` would run on to 7 and add Sunday.
+fn weekdays(field: &str) -> String {
+    let item = |item: &str| match item.split_once('/') {
+        Some((first, step)) if !first.contains(['*', '-', '?']) && first != "7" => format!("{first}-6/{step}"),
+        _ => item.to_string(),
+    };
+    field.split(',').map(item).collect::<Vec<_>>().join(",")
+}
+
 /// Names the field `croner` refused: each field is tried alone, the others `*`.
 fn locate(text: &str, fields: &[String], err: &croner::errors::CronError) -> ScheduleError {
     let reason = |err: &croner::errors::CronError| {
@@ -170,15 +208,20 @@ fn locate(text: &str, fields: &[String], err: &croner::errors::CronError) -> Sch
         let mut chars = message.chars();
         chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
     };
+    // The field as written: a 5-field line has no seconds.
+    let written: Vec<&str> = text.split_whitespace().collect();
+    let skipped = FIELDS.len().saturating_sub(written.len());
     for (index, (field, allowed)) in FIELDS.iter().enumerate() {
         let mut probe = ["*"; 6];
         probe[index] = fields[index].trim_start_matches('+');
         if let Err(alone) = parser(false).parse(&probe.join(" ")) {
-            // The seconds field of a 5-field line is ours, never the user's.
             return ScheduleError::Field {
                 text: text.trim().to_string(),
                 field,
-                value: fields[index].clone(),
+                value: index
+                    .checked_sub(skipped)
+                    .and_then(|i| written.get(i))
+                    .map_or_else(|| fields[index].clone(), |w| w.to_string()),
                 reason: reason(&alone),
                 allowed,
             };
@@ -257,6 +300,12 @@ mod tests {
         assert_eq!(named.next_after(utc("2026-11-28T00:00:00Z")), Some(utc("2026-11-30T09:00:00Z")));
         assert_eq!(next("0 9 * * 0,7", "2026-11-27T12:00:00Z", 2), next("0 9 * * sun", "2026-11-27T12:00:00Z", 2));
         assert_eq!(next("0 9 * jan Fri", "2026-11-27T12:00:00Z", 1), ["2027-01-01T09:00:00+00:00"]);
+        assert_eq!(next("0 9 * January Friday", "2026-11-27T12:00:00Z", 1), ["2027-01-01T09:00:00+00:00"]);
+        // From Monday every other day to Saturday: Monday, Wednesday, Friday; not Sunday.
+        assert_eq!(
+            next("0 9 * * 1/2", "2026-11-27T12:00:00Z", 3),
+            ["2026-11-30T09:00:00+00:00", "2026-12-02T09:00:00+00:00", "2026-12-04T09:00:00+00:00"]
+        );
     }
 
     #[test]
