@@ -259,6 +259,9 @@ fn cron_run_fires_the_job_through_a_running_hub() {
     let hub = Hub::new();
     hub.manifest(&format!("{DIGEST}{ADMIN_KEY}")).script("digest", RECORD);
     let server = hub.serve();
+    // The admin API's key check comes first, as for its other paths.
+    let refused = server.send(reqwest::Method::POST, "/_/cron/digest/run", &[], None);
+    assert_eq!(refused.status, 401, "{}", refused.text);
     let before = chrono::Utc::now();
     let out = hub.cmd(&["cron", "run", "digest"]).output();
     assert_eq!(out.code, 0, "{}", out.stderr);
