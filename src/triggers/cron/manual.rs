@@ -5,7 +5,7 @@
 //! `catch_up`.
 
 use super::invocation::{Firing, invocation};
-use crate::config::{Policy, Schedule};
+use crate::config::{Cron, Policy, Schedule};
 use crate::hub::Snapshot;
 use crate::runner::Invocation;
 use crate::triggers::background::Background;
@@ -23,6 +23,12 @@ pub enum ManualError {
 
 /// The run of job `name` of `snapshot` fired by hand at `now` (`event.manual == true`).
 pub fn manual_invocation(snapshot: &Snapshot, name: &str, now: DateTime<Utc>) -> Result<Invocation, ManualError> {
+    let job = find(snapshot, name)?;
+    let zone = Schedule::parse(&job.schedule, job.timezone.as_deref()).map_or(chrono_tz::Tz::UTC, |s| s.zone());
+    Ok(invocation(job, zone, now, Firing::Manual))
+}
+
+fn find<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a Cron, ManualError> {
     let Some(job) = snapshot.manifest.crons.iter().find(|job| job.name == name) else {
         let names = snapshot.manifest.crons.iter().map(|job| job.name.as_str());
         let hint = match crate::config::closest(name, names.clone()) {
@@ -32,8 +38,7 @@ pub fn manual_invocation(snapshot: &Snapshot, name: &str, now: DateTime<Utc>) ->
         };
         return Err(ManualError::UnknownJob { name: name.to_string(), hint });
     };
-    let zone = Schedule::parse(&job.schedule, job.timezone.as_deref()).map_or(chrono_tz::Tz::UTC, |s| s.zone());
-    Ok(invocation(job, zone, now, Firing::Manual))
+    Ok(job)
 }
 
 /// Queues job `name` to run now on the running hub; returns the time it was fired at.
@@ -48,7 +53,7 @@ pub async fn fire_now(
     let Some(queue) = background.queue.get() else {
         return Err(not_queued("the hub's queue has not started".into()));
     };
-    let job = snapshot.manifest.crons.iter().find(|job| job.name == name).ok_or_else(|| not_queued("gone".into()))?;
+    let job = find(&snapshot, name)?;
     let policy = Policy::from_config(job.retry.as_ref());
     let item = crate::queue::item(&invocation, format!("cron {name}"), policy, job.on_error.clone());
     queue.enqueue(item).await.map_err(not_queued)?;
