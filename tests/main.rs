@@ -21,6 +21,8 @@ mod completions;
 mod manifest;
 // Cron jobs under `serve`.
 mod cron;
+// `cron next` against croniter (skipped when not installed).
+mod cron_croniter;
 // The demo hub in the repository root, driven like the README's tour.
 mod demo;
 // Events, `actions::run`.

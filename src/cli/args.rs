@@ -38,6 +38,8 @@ pub enum Command {
     Repl(HubArgs),
     /// The run log: list runs, show one, retry one.
     Runs(RunsArgs),
+    /// Cron schedules: the next fire times of an expression; fire a job now.
+    Cron(CronArgs),
     /// Create a new hub from a template.
     Init {
         /// The folder to create the hub in (created if missing).
@@ -114,6 +116,38 @@ impl RunStatus {
             Self::Dead => "dead",
         }
     }
+}
+
+/// `switchboard cron`.
+#[derive(Debug, Args)]
+pub struct CronArgs {
+    #[command(subcommand)]
+    pub action: CronAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CronAction {
+    /// Print the next fire times of a schedule, one RFC 3339 time per line.
+    Next {
+        /// The schedule, quoted: "0 7 * * MON-FRI", "*/10 * * * * *", "@daily", "0 9 * * MON#1".
+        expr: String,
+        /// The IANA timezone to read it in, such as Europe/London (default UTC).
+        #[arg(long)]
+        tz: Option<String>,
+        /// Times after this RFC 3339 time (default now).
+        #[arg(long)]
+        from: Option<String>,
+        /// How many times.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+        count: u16,
+    },
+    /// Fire a [[cron]] job now: through the running hub if there is one, otherwise here.
+    Run {
+        /// The job's `name`.
+        name: String,
+        #[command(flatten)]
+        hub: HubArgs,
+    },
 }
 
 /// `switchboard runs list`.

@@ -3,11 +3,13 @@
 mod args;
 mod check;
 mod completions;
+mod cron;
 mod init;
 mod openapi;
 mod repl;
 mod routes;
 mod run;
+mod running;
 mod runs;
 mod serve;
 
@@ -28,6 +30,7 @@ pub fn main() -> ExitCode {
         Command::Routes(args) => routes::routes(args),
         Command::Openapi(args) => openapi::openapi(args),
         Command::Runs(args) => runs::runs(args),
+        Command::Cron(args) => cron::cron(args),
         Command::Init { dir, listen } => init::init(&dir, &listen),
         Command::Repl(args) => repl::repl(args),
         Command::Completions { shell } => completions::completions(shell),

@@ -1,4 +1,5 @@
-//! `switchboard routes`: what the hub serves and runs, with each cron job's next fire times.
+//! `switchboard routes`: what the hub serves and runs, with each cron job's schedule in words and
+//! its next fire times.
 
 use super::args::HubArgs;
 use super::print_stdout;
@@ -31,6 +32,7 @@ pub fn render(manifest: &Manifest) -> String {
         let zone = cron.timezone.as_deref().unwrap_or("UTC");
         out.push_str(&format!("cron    {:<32} -> {:<24} (\"{}\" in {zone})\n", cron.name, cron.script, cron.schedule));
         if let Ok(schedule) = Schedule::parse(&cron.schedule, cron.timezone.as_deref()) {
+            out.push_str(&format!("          {}\n", schedule.describe()));
             for next in schedule.upcoming(now, 3) {
                 out.push_str(&format!("          next {}\n", next.format("%Y-%m-%d %H:%M:%S %Z (%:z)")));
             }

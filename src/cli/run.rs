@@ -37,12 +37,17 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
             snapshot.dir.display()
         )));
     };
+    finish(&snapshot, outcome)
+}
+
+/// Prints the outcome of a run started by hand, then runs the subscribers of its events.
+pub fn finish(snapshot: &Snapshot, outcome: Outcome) -> Result<(), Error> {
     let run_id = outcome.run_id.clone();
     let emitted = outcome.emitted;
     let printed = print_outcome(outcome);
     if emitted > 0 {
         // Subscribers run after the emitting run ends, each as its own run, before the command exits.
-        for delivered in crate::triggers::events::deliver_now(&snapshot, &run_id) {
+        for delivered in crate::triggers::events::deliver_now(snapshot, &run_id) {
             match &delivered.result {
                 Ok(_) => eprintln!("[event] `{}` ok (run {})", delivered.script, delivered.run_id),
                 Err(err) => {

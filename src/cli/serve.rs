@@ -45,6 +45,12 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
             .map_err(|err| Error::Usage(format!("cannot listen on {listen}: {err}")))?;
         let addr = listener.local_addr().context("listener address")?;
         announce(&format!("listening on http://{addr}"))?;
+        // Lets `cron run` find this hub; removed at a graceful stop.
+        let _running = super::running::announce(&dir, addr)
+            .inspect_err(|err| {
+                tracing::warn!("cannot write data/serve.json (`cron run` will not find this hub): {err}")
+            })
+            .ok();
         let routes = crate::count::count(service.http.live.load().snapshot.manifest.routes.len(), "route", "routes");
         tracing::info!("serving {routes}; docs at http://{addr}/docs");
         server::serve(listener, service.http.clone(), server::shutdown_signal(), GRACE)

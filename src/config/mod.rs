@@ -26,7 +26,7 @@ pub(crate) use manifest::*;
 pub use manifest::{Limits, Manifest};
 pub(crate) use policy::{AfterFailure, Policy};
 pub(crate) use rate::{Per, Rate};
-pub(crate) use schedule::Schedule;
+pub(crate) use schedule::{Schedule, ScheduleError};
 pub(crate) use units::{Duration, Size};
 pub(crate) use validate::{listen_problem, warnings};
 

@@ -147,7 +147,7 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
             );
         } else {
             match super::Schedule::parse(&cron.schedule, cron.timezone.as_deref()) {
-                Err(err) => error(key("schedule"), err),
+                Err(err) => error(key("schedule"), err.to_string()),
                 Ok(schedule) if schedule.next_after(chrono::Utc::now()).is_none() => {
                     error(key("schedule"), format!("`{}` never fires (no such date from now on)", cron.schedule));
                 }
@@ -391,6 +391,14 @@ pub fn warnings(dir: &Path, file: &Path, manifest: &Manifest) -> Vec<ConfigError
         };
         if let Some(problem) = problem {
             warnings.push(ConfigError::key(file, format!("exec.allow[{index}]"), problem));
+        }
+    }
+    let now = chrono::Utc::now();
+    for (index, cron) in manifest.crons.iter().enumerate() {
+        if let Ok(schedule) = super::Schedule::parse(&cron.schedule, cron.timezone.as_deref())
+            && let Some(warning) = schedule.or_rule_warning(now)
+        {
+            warnings.push(ConfigError::key(file, format!("cron[{index}].schedule"), warning));
         }
     }
     warnings

@@ -79,6 +79,8 @@ impl HubFiles {
             guarded.push(own("scripts", "part of the hub's scripts", false, true));
             guarded.push(own("lib", "part of the hub's modules", false, true));
             guarded.push(own("schemas", "part of the hub's schemas", false, true));
+            // Where `cron run` sends an admin key: a script must not point it elsewhere.
+            guarded.push(own("data/serve.json", "the running hub's address", false, false));
         }
         for program in super::exec::listed_programs(hub, manifest) {
             guarded.push(Guarded {

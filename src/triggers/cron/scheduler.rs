@@ -1,10 +1,10 @@
 //! One task per cron job: sleep until the next fire time (computed from the schedule, so there
 //! is no drift), then run the job's script subject to its `overlap` rule.
 
+use super::invocation::{Firing, invocation};
 use crate::config::Schedule;
 use crate::config::{CatchUp, Overlap};
 use crate::hub::Snapshot;
-use crate::runner::Invocation;
 use crate::store::RunRecord;
 use crate::triggers::background::Background;
 use chrono::{DateTime, Utc};
@@ -215,18 +215,8 @@ impl Job {
 
     async fn run_once(&self, scheduled: DateTime<Utc>, catch_up: bool) {
         let job = &self.snapshot.manifest.crons[self.index];
-        let input = serde_json::to_value(&job.input.0).unwrap_or(Value::Null);
-        let mut invocation = Invocation::manual(job.script.clone(), input);
-        invocation.set_event(&serde_json::json!({
-            "kind": "cron",
-            "name": job.name,
-            "schedule": job.schedule,
-            "scheduled_at": scheduled.with_timezone(&self.schedule.zone()).to_rfc3339(),
-            "fired_at": Utc::now().with_timezone(&self.schedule.zone()).to_rfc3339(),
-            "catch_up": catch_up,
-        }));
-        invocation.timeout = job.timeout.map(|t| t.0);
-        invocation.max_operations = job.max_operations;
+        let firing = if catch_up { Firing::CatchUp } else { Firing::Scheduled };
+        let invocation = invocation(job, self.schedule.zone(), scheduled, firing);
         let trigger = format!("cron job `{}`", job.name);
         let policy = job.retry.unwrap_or_default();
         match self.background.queue.get() {

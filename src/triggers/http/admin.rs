@@ -1,4 +1,5 @@
-//! The admin API under `/_/`: the run log and metrics, for keys with the `admin` scope.
+//! The admin API under `/_/`: the run log, metrics and firing a cron job, for keys with the
+//! `admin` scope.
 
 use super::reply::ApiError;
 use super::{AppState, auth};
@@ -94,6 +95,43 @@ pub async fn run(
         Ok(Ok(None)) => ApiError::NotFound { method: "run".into(), path: id }.into_response(),
         Ok(Err(message)) => internal(&message),
         Err(err) => internal(&err.to_string()),
+    }
+}
+
+/// `POST /_/cron/{name}/run`: queues cron job `name` to run now, as `switchboard cron run` does;
+/// 202 once the run is stored in the queue.
+pub async fn cron_run(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+) -> Response {
+    if let Err(error) = authorize(&state, &headers) {
+        return error.into_response();
+    }
+    let name = match name {
+        Ok(Path(name)) => name,
+        Err(err) => return ApiError::BadRequest { message: err.body_text(), details: vec![] }.into_response(),
+    };
+    let snapshot = Arc::clone(&state.live.load().snapshot);
+    let background = crate::triggers::background::Background {
+        events_ready: Arc::clone(&state.events_ready),
+        queue: Arc::clone(&state.queue),
+    };
+    match crate::triggers::cron::fire_now(snapshot, &name, &background).await {
+        Ok(fired_at) => (
+            axum::http::StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({ "job": name, "scheduled_at": fired_at.to_rfc3339() })),
+        )
+            .into_response(),
+        Err(err @ crate::triggers::cron::ManualError::UnknownJob { .. }) => {
+            (axum::http::StatusCode::NOT_FOUND, axum::Json(serde_json::json!({ "error": err.to_string() })))
+                .into_response()
+        }
+        Err(err) => {
+            tracing::error!("admin API: {err}");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "error": err.to_string() })))
+                .into_response()
+        }
     }
 }
 

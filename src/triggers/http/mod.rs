@@ -18,6 +18,7 @@ mod table;
 mod verify;
 
 use crate::hub::Snapshot;
+pub use admin::ADMIN_SCOPE;
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::State;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/_/runs", get(admin::runs))
         .route("/_/runs/{id}", get(admin::run))
         .route("/_/metrics", get(admin::metrics))
+        .route("/_/cron/{name}/run", axum::routing::post(admin::cron_run))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))
         .fallback(dispatch::fallback)
