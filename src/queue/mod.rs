@@ -10,10 +10,11 @@ use crate::config::Policy;
 use crate::hub::Snapshot;
 use crate::runner::{self, Invocation, Outcome};
 use crate::store::{QueueItem, Store};
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -84,7 +85,7 @@ impl Queue {
         });
         let handles: Vec<JoinHandle<()>> =
             (0..workers.max(1)).map(|_| tokio::spawn(worker::run(Arc::clone(&queue)))).collect();
-        *lock(&queue.workers) = handles;
+        *queue.workers.lock() = handles;
         queue.publish_depth();
         Ok(queue)
     }
@@ -100,7 +101,7 @@ impl Queue {
             return Err("the hub is shutting down".into());
         }
         let (done, stored) = oneshot::channel();
-        let sent = lock(&self.writer).as_ref().is_some_and(|writer| writer.send((item, fired, done)).is_ok());
+        let sent = self.writer.lock().as_ref().is_some_and(|writer| writer.send((item, fired, done)).is_ok());
         if !sent {
             return Err("the queue writer has stopped".into());
         }
@@ -115,10 +116,10 @@ impl Queue {
     /// retries); `None` if the hub stopped first (the item then runs at the next start).
     pub async fn run(&self, item: QueueItem, fired: Fired) -> Result<Option<Outcome>, String> {
         let (tx, rx) = oneshot::channel();
-        lock(&self.waiters).insert(item.id.clone(), tx);
+        self.waiters.lock().insert(item.id.clone(), tx);
         let id = item.id.clone();
         if let Err(err) = self.store(item, Some(fired)).await {
-            lock(&self.waiters).remove(&id);
+            self.waiters.lock().remove(&id);
             return Err(err);
         }
         Ok(rx.await.ok())
@@ -129,7 +130,7 @@ impl Queue {
     pub async fn stop(&self, grace: Duration) {
         self.stopping.store(true, Ordering::Relaxed);
         self.wakeup.notify_waiters();
-        let workers: Vec<JoinHandle<()>> = lock(&self.workers).drain(..).collect();
+        let workers: Vec<JoinHandle<()>> = self.workers.lock().drain(..).collect();
         let all = async {
             for worker in workers {
                 let _ = worker.await;
@@ -138,7 +139,7 @@ impl Queue {
         if tokio::time::timeout(grace, all).await.is_err() {
             tracing::warn!("queued items still running after the grace period will run again at the next start");
         }
-        lock(&self.writer).take();
+        self.writer.lock().take();
     }
 
     fn publish_depth(&self) {
@@ -149,7 +150,7 @@ impl Queue {
     fn finished(&self, id: &str, outcome: Outcome) {
         self.depth.fetch_sub(1, Ordering::Relaxed);
         self.publish_depth();
-        if let Some(waiter) = lock(&self.waiters).remove(id) {
+        if let Some(waiter) = self.waiters.lock().remove(id) {
             let _ = waiter.send(outcome);
         }
     }
@@ -179,10 +180,6 @@ fn interrupted(item: &QueueItem) -> crate::store::RecordText {
     })
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Group commit: everything that arrived while the last batch was written goes in the next one.
 fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
     while let Ok(first) = rx.recv() {
@@ -207,7 +204,7 @@ fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
 
 /// A queue item that runs `invocation` (its `run_id` becomes the item id) under `policy`.
 pub fn item(invocation: &Invocation, source: String, policy: Policy, on_error: Option<String>) -> QueueItem {
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let now = crate::timestamp::now();
     let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     QueueItem {
         id: invocation.run_id.clone().unwrap_or_else(runner::new_id),
