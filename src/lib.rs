@@ -22,4 +22,5 @@ pub mod secrets;
 pub(crate) mod service;
 pub mod stdlib;
 pub(crate) mod store;
+pub(crate) mod timestamp;
 pub(crate) mod triggers;

@@ -1,8 +1,8 @@
 //! Process-wide counters for `/_/metrics`, written in the Prometheus text format.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Upper bounds (seconds) of the run duration histogram.
@@ -41,7 +41,7 @@ pub struct Metrics {
 
 impl Metrics {
     fn with(&self, f: impl FnOnce(&mut Counters)) {
-        f(&mut self.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        f(&mut self.counters.lock());
     }
 
     /// Counts a finished run.
@@ -97,7 +97,7 @@ impl Metrics {
 
     /// Everything in the Prometheus text exposition format.
     pub fn render(&self) -> String {
-        let c = self.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let c = self.counters.lock();
         let mut out = String::new();
         let _ = writeln!(out, "# HELP switchboard_runs_total Finished runs by script, trigger and status.");
         let _ = writeln!(out, "# TYPE switchboard_runs_total counter");

@@ -5,10 +5,11 @@
 
 use crate::secrets::Secrets;
 use crate::store::{Attempt, RecordText, Store};
+use parking_lot::Mutex;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,16 +27,24 @@ const CAPACITY: usize = 16_384;
 /// How often old records are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
+/// A `since` filter that is neither a duration nor an RFC 3339 time.
+#[derive(Debug, thiserror::Error)]
+pub enum SinceError {
+    #[error("since `{0}`: expected a duration such as 30m, 1h, 2d or an RFC 3339 time")]
+    Unreadable(String),
+    #[error("{0}")]
+    TooLong(chrono::OutOfRangeError),
+}
+
 /// Turns a `since` filter (a duration such as "1h", or an RFC 3339 time) into an RFC 3339 lower
 /// bound for run start times.
-pub fn since(text: &str) -> Result<String, String> {
+pub fn since(text: &str) -> Result<String, SinceError> {
     if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(time.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        return Ok(crate::timestamp::text(time.with_timezone(&chrono::Utc)));
     }
-    let span = humantime::parse_duration(text)
-        .map_err(|_| format!("since `{text}`: expected a duration such as 30m, 1h, 2d or an RFC 3339 time"))?;
-    let span = chrono::Duration::from_std(span).map_err(|err| err.to_string())?;
-    Ok((chrono::Utc::now() - span).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    let span = humantime::parse_duration(text).map_err(|_| SinceError::Unreadable(text.to_string()))?;
+    let span = chrono::Duration::from_std(span).map_err(SinceError::TooLong)?;
+    Ok(crate::timestamp::text(chrono::Utc::now() - span))
 }
 
 /// A queued attempt's record, with what is committed alongside it and who waits for the commit.
@@ -143,7 +152,7 @@ impl RunLog {
         if let Some(tx) = self.inner.sender.get() {
             return Some(tx);
         }
-        let mut writer = self.inner.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut writer = self.inner.writer.lock();
         if let Some(tx) = self.inner.sender.get() {
             return Some(tx);
         }
@@ -171,9 +180,7 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // Closing the channel lets the writer finish what it has and exit.
         self.sender.take();
-        if let Ok(writer) = self.writer.get_mut()
-            && let Some(handle) = writer.take()
-        {
+        if let Some(handle) = self.writer.get_mut().take() {
             let _ = handle.join();
         }
     }
@@ -281,7 +288,7 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
             since_prune = 0;
             last_prune = Some(Instant::now());
             let age = chrono::Duration::seconds(i64::try_from(keep_for.load(Ordering::Relaxed)).unwrap_or(i64::MAX));
-            let before = (chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let before = crate::timestamp::text(chrono::Utc::now() - age);
             match store.runs_prune(&before, keep) {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!("pruned {pruned} old run log records"),

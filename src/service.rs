@@ -10,8 +10,9 @@ use crate::triggers::events;
 use crate::triggers::http::{AppState, Live, Status};
 use crate::triggers::watch::{WatchStates, Watches};
 use chrono::Utc;
+use parking_lot::Mutex;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -60,21 +61,21 @@ impl Service {
         service.start_triggers(&snapshot);
         let live = Arc::clone(&service.http.live);
         let dispatcher = events::spawn(move || Arc::clone(&live.load().snapshot), service.background.clone());
-        *lock(&service.dispatcher) = Some(dispatcher);
+        *service.dispatcher.lock() = Some(dispatcher);
         Ok(service)
     }
 
     fn start_triggers(&self, snapshot: &Arc<Snapshot>) {
         // Dropping the old jobs stops their schedules; their runs in progress finish on their snapshot.
-        *lock(&self.cron) = Some(CronJobs::start(snapshot, &self.background, &self.jobs));
+        *self.cron.lock() = Some(CronJobs::start(snapshot, &self.background, &self.jobs));
         // Old watches finish the file in hand; the new ones' first scan picks up what arrived meanwhile.
-        *lock(&self.watches) = Some(Watches::start(snapshot, &self.background, &self.watch_states));
+        *self.watches.lock() = Some(Watches::start(snapshot, &self.background, &self.watch_states));
     }
 
     /// Stops the queue's workers, waiting up to `grace` for the items they run; the rest stays
     /// queued for the next start.
     pub async fn stop(&self, grace: Duration) {
-        *lock(&self.cron) = None;
+        *self.cron.lock() = None;
         if let Some(queue) = self.http.queue.get() {
             queue.stop(grace).await;
         }
@@ -128,7 +129,7 @@ impl Service {
                 // Before reloading, so a definition folder created since is watched from now on
                 // and the reload reads whatever it already holds.
                 let Some(watcher) = refreshed.upgrade() else { break };
-                if let Err(err) = lock(&watcher).refresh() {
+                if let Err(err) = watcher.lock().refresh() {
                     tracing::warn!("cannot watch the hub's new folders: {err}");
                 }
                 service.reload().await;
@@ -140,12 +141,8 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
-        if let Some(dispatcher) = lock(&self.dispatcher).take() {
+        if let Some(dispatcher) = self.dispatcher.lock().take() {
             dispatcher.abort();
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

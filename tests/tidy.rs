@@ -163,6 +163,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("json_write", 1),
     ("metrics", 1),
     ("secrets", 1),
+    ("timestamp", 1),
     ("store", 2),
     ("host", 3),
     ("runlog", 3),

@@ -29,6 +29,18 @@ impl fmt::Debug for Text {
     }
 }
 
+/// Why a manifest string's `${VAR}` could not be expanded. The message never repeats the text
+/// around it: that may be a credential written as it is.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExpandError {
+    #[error("unterminated `${{` (write `$$` for a literal `$`)")]
+    Unterminated,
+    #[error("`${{{name}}}` is not a valid variable name")]
+    InvalidName { name: String },
+    #[error("environment variable `{name}` is not set (looked in the environment and in .env)")]
+    Unset { name: String },
+}
+
 /// Where `${VAR}` values come from while one manifest is being read.
 pub struct Environment {
     dotenv: HashMap<String, String>,
@@ -80,7 +92,7 @@ impl Environment {
     }
 
     /// Expands every `${NAME}` in `raw`.
-    pub fn expand(&mut self, raw: &str) -> Result<String, String> {
+    pub fn expand(&mut self, raw: &str) -> Result<String, ExpandError> {
         let mut out = String::with_capacity(raw.len());
         let mut rest = raw;
         while let Some(at) = rest.find('$') {
@@ -90,17 +102,12 @@ impl Environment {
                 out.push('$');
                 rest = stripped;
             } else if let Some(body) = after.strip_prefix('{') {
-                let end = body
-                    .find('}')
-                    // The text is not quoted: it may be a credential written as it is.
-                    .ok_or_else(|| "unterminated `${` (write `$$` for a literal `$`)".to_string())?;
+                let end = body.find('}').ok_or(ExpandError::Unterminated)?;
                 let name = &body[..end];
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    return Err(format!("`${{{name}}}` is not a valid variable name"));
+                    return Err(ExpandError::InvalidName { name: name.to_string() });
                 }
-                let value = self.lookup(name).ok_or_else(|| {
-                    format!("environment variable `{name}` is not set (looked in the environment and in .env)")
-                })?;
+                let value = self.lookup(name).ok_or_else(|| ExpandError::Unset { name: name.to_string() })?;
                 if self.credential.is_some() && !value.is_empty() {
                     self.read.credentials.push(value.clone());
                 }
@@ -122,7 +129,7 @@ impl Environment {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExpandedTable(pub toml::Table);
 
-fn expand_value(value: &mut toml::Value, env: &mut Environment) -> Result<(), String> {
+fn expand_value(value: &mut toml::Value, env: &mut Environment) -> Result<(), ExpandError> {
     match value {
         toml::Value::String(text) => *text = env.expand(text)?,
         toml::Value::Array(items) => items.iter_mut().try_for_each(|item| expand_value(item, env))?,
@@ -212,10 +219,10 @@ mod tests {
 
     #[test]
     fn missing_and_malformed_variables_are_errors() {
-        let err = env(&[]).expand("${SB_SURELY_UNSET_VAR}").unwrap_err();
+        let err = env(&[]).expand("${SB_SURELY_UNSET_VAR}").unwrap_err().to_string();
         assert!(err.contains("`SB_SURELY_UNSET_VAR` is not set"), "{err}");
-        let unterminated = env(&[]).expand("s3cret-tok3n${OPEN").unwrap_err();
+        let unterminated = env(&[]).expand("s3cret-tok3n${OPEN").unwrap_err().to_string();
         assert!(unterminated.contains("unterminated") && !unterminated.contains("s3cret"), "{unterminated}");
-        assert!(env(&[]).expand("${a b}").unwrap_err().contains("not a valid variable name"));
+        assert!(env(&[]).expand("${a b}").unwrap_err().to_string().contains("not a valid variable name"));
     }
 }

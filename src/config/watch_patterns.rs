@@ -16,6 +16,15 @@ pub fn is_temporary(name: &str) -> bool {
         || TEMPORARY_SUFFIXES.iter().any(|suffix| lower.ends_with(suffix))
 }
 
+/// A watch's glob that does not compile.
+#[derive(Debug, thiserror::Error)]
+pub enum GlobError {
+    #[error("`{glob}` is not a glob: {kind}")]
+    Invalid { glob: String, kind: globset::ErrorKind },
+    #[error(transparent)]
+    Set(globset::Error),
+}
+
 /// A watch's globs. A glob without `/` is matched against the file name; one with `/` against the
 /// path under the watched folder (where `*` stays within one folder and `**` crosses folders).
 #[derive(Debug)]
@@ -26,21 +35,21 @@ pub struct Matcher {
 
 impl Matcher {
     /// Compiles `globs`; the error names the glob that does not compile.
-    pub fn new(globs: &[String]) -> Result<Self, String> {
+    pub fn new(globs: &[String]) -> Result<Self, GlobError> {
         let mut names = GlobSetBuilder::new();
         let mut paths = GlobSetBuilder::new();
         for glob in globs {
             let compiled = GlobBuilder::new(glob)
                 .literal_separator(true)
                 .build()
-                .map_err(|err| format!("`{glob}` is not a glob: {}", err.kind()))?;
+                .map_err(|err| GlobError::Invalid { glob: glob.clone(), kind: err.kind().clone() })?;
             if glob.contains('/') {
                 paths.add(compiled)
             } else {
                 names.add(compiled)
             };
         }
-        let build = |set: GlobSetBuilder| set.build().map_err(|err| err.to_string());
+        let build = |set: GlobSetBuilder| set.build().map_err(GlobError::Set);
         Ok(Self { names: build(names)?, paths: build(paths)? })
     }
 
@@ -76,7 +85,7 @@ mod tests {
 
     #[test]
     fn bad_globs_are_named() {
-        let err = Matcher::new(&["[oops".to_string()]).err().unwrap_or_default();
+        let err = Matcher::new(&["[oops".to_string()]).err().map(|err| err.to_string()).unwrap_or_default();
         assert!(err.contains("`[oops`"), "{err}");
     }
 

@@ -2,7 +2,7 @@
 //! runs for. `check` uses the same helpers, so what it accepts is what `serve` does.
 
 pub(crate) use super::Change;
-use super::watch_patterns::Matcher;
+use super::watch_patterns::{GlobError, Matcher};
 use super::{OnStart, Patterns, Policy, Watch};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -98,7 +98,7 @@ pub struct Spec {
 
 impl Spec {
     /// Resolves `watch` of the hub at `hub`, whose store lives in `store_dir`.
-    pub fn resolve(hub: &Path, store_dir: &Path, watch: &Watch) -> Result<Self, String> {
+    pub fn resolve(hub: &Path, store_dir: &Path, watch: &Watch) -> Result<Self, GlobError> {
         let globs = globs(watch);
         let matcher = Matcher::new(&globs)?;
         let events = match &watch.events {
@@ -192,7 +192,7 @@ pub fn problems(hub: &Path, watch: &Watch) -> Vec<(&'static str, String)> {
     if globs.is_empty() || globs.iter().any(|glob| glob.is_empty()) {
         problems.push(("pattern", "expected one or more non-empty globs, such as \"*.csv\"".to_string()));
     } else if let Err(err) = Matcher::new(&globs) {
-        problems.push(("pattern", err));
+        problems.push(("pattern", err.to_string()));
     }
     if watch.events.as_ref().is_some_and(Vec::is_empty) {
         problems.push(("events", "must list at least one of created, modified, removed".to_string()));

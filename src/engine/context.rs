@@ -276,20 +276,28 @@ pub fn set_depth(depth: usize) {
     });
 }
 
+/// Why an emitted event was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EventRefused {
+    #[error("events can only be emitted from inside a run")]
+    OutsideRun,
+    #[error("a run may emit at most {MAX_EVENTS} events")]
+    TooMany,
+    #[error("a run may emit at most {} MiB of event data (as JSON); `{name}` would bring it to {bytes} bytes", MAX_EVENT_BYTES >> 20)]
+    TooLarge { name: String, bytes: usize },
+}
+
 /// Adds an emitted event to the current run; refused outside a run and past the run's bounds.
-pub fn record_event(name: &str, data: serde_json::Value) -> Result<(), String> {
+pub fn record_event(name: &str, data: serde_json::Value) -> Result<(), EventRefused> {
     CURRENT.with(|current| {
         let mut current = current.borrow_mut();
-        let state = current.as_mut().ok_or("events can only be emitted from inside a run")?;
+        let state = current.as_mut().ok_or(EventRefused::OutsideRun)?;
         if state.emitted.len() >= MAX_EVENTS {
-            return Err(format!("a run may emit at most {MAX_EVENTS} events"));
+            return Err(EventRefused::TooMany);
         }
         let bytes = state.emitted_bytes + name.len() + crate::json_write::approx_len(&data);
         if bytes > MAX_EVENT_BYTES {
-            return Err(format!(
-                "a run may emit at most {} MiB of event data (as JSON); `{name}` would bring it to {bytes} bytes",
-                MAX_EVENT_BYTES >> 20
-            ));
+            return Err(EventRefused::TooLarge { name: name.to_string(), bytes });
         }
         state.emitted_bytes = bytes;
         state.emitted.push((name.to_string(), data));

@@ -90,7 +90,7 @@ fn write_json(out: &mut String, value: &Dynamic) -> Result<(), String> {
         }
         out.push(']');
     } else if let Some(time) = value.read_lock::<Time>() {
-        time.with_rfc3339(|text| json_write::push_str(out, text));
+        json_write::push_str(out, &time.to_rfc3339());
     } else if let Some(response) = value.read_lock::<Response>() {
         // Keys in sorted order, as a `serde_json::Map` holds them.
         out.push_str("{\"body\":");

@@ -11,4 +11,5 @@ pub(crate) mod time;
 
 pub(crate) use blocking::{blocking, hand_off_worker, wait};
 pub use errors::{Location, RunError, compile_error, run_error};
+pub use modules::ModuleError;
 pub(crate) use modules::{HubModules, STDLIB_MODULES};

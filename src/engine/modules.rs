@@ -12,6 +12,20 @@ pub const STDLIB_MODULES: &[(&str, &str)] = &[
     ("std/collections", include_str!("../../stdlib/collections.rhai")),
 ];
 
+/// Why a module could not be made ready or imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// An embedded module does not compile: a bug in the binary, never in a hub.
+    #[error("stdlib module {name}: {err}")]
+    EmbeddedCompile { name: &'static str, err: rhai::ParseError },
+    /// An embedded module fails while it is evaluated.
+    #[error("stdlib module {name}: {err}")]
+    EmbeddedRun { name: &'static str, err: Box<EvalAltResult> },
+    /// A file under `lib/` that leads elsewhere (`shown` is how the hub names it).
+    #[error("cannot import `{path}`: {shown} {why}")]
+    Refused { path: String, shown: String, why: String },
+}
+
 /// Resolves `std/...` to embedded modules and other names to `lib/NAME.rhai` in the hub.
 pub struct HubModules {
     embedded: StaticModuleResolver,
@@ -22,13 +36,13 @@ pub struct HubModules {
 
 impl HubModules {
     /// Compiles the embedded modules with `engine` and points file imports at `hub/lib`.
-    pub fn new(engine: &Engine, hub: &Path) -> Result<Self, String> {
+    pub fn new(engine: &Engine, hub: &Path) -> Result<Self, ModuleError> {
         let mut embedded = StaticModuleResolver::new();
         for (name, source) in STDLIB_MODULES {
-            let mut ast = engine.compile(source).map_err(|err| format!("stdlib module {name}: {err}"))?;
+            let mut ast = engine.compile(source).map_err(|err| ModuleError::EmbeddedCompile { name, err })?;
             ast.set_source(*name);
             let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
-                .map_err(|err| format!("stdlib module {name}: {err}"))?;
+                .map_err(|err| ModuleError::EmbeddedRun { name, err })?;
             embedded.insert(*name, module);
         }
         let lib_dir = hub.join("lib");
@@ -38,7 +52,7 @@ impl HubModules {
     /// Refuses a module file that, through a link, lies outside `lib/`: the same containment as
     /// `fs`, so a link cannot make the hub run code from anywhere on disk. A file that does not
     /// exist is left to the resolver, which reports it as missing.
-    fn contain(&self, path: &str, file: &Path) -> Result<(), String> {
+    fn contain(&self, path: &str, file: &Path) -> Result<(), ModuleError> {
         if file.symlink_metadata().is_err() {
             return Ok(());
         }
@@ -46,10 +60,10 @@ impl HubModules {
             Ok(inside) => format!("lib/{}", inside.display()),
             Err(_) => file.display().to_string(),
         };
-        let refuse = |why: &str| format!("cannot import `{path}`: {shown} {why}");
-        let real = file.canonicalize().map_err(|_| refuse("is a link to something that does not exist"))?;
-        let lib = self.lib_dir.canonicalize().map_err(|err| refuse(&format!("cannot be resolved: {err}")))?;
-        if real.starts_with(&lib) { Ok(()) } else { Err(refuse("leads outside lib/ (through a link)")) }
+        let refuse = |why: String| ModuleError::Refused { path: path.to_string(), shown: shown.clone(), why };
+        let real = file.canonicalize().map_err(|_| refuse("is a link to something that does not exist".into()))?;
+        let lib = self.lib_dir.canonicalize().map_err(|err| refuse(format!("cannot be resolved: {err}")))?;
+        if real.starts_with(&lib) { Ok(()) } else { Err(refuse("leads outside lib/ (through a link)".into())) }
     }
 }
 
@@ -73,7 +87,7 @@ impl ModuleResolver for HubModules {
         let file = self.lib.get_file_path(path, None);
         // A module is read once and then served from the resolver's cache.
         if !self.lib.is_cached(&file) {
-            self.contain(path, &file).map_err(|message| EvalAltResult::ErrorRuntime(message.into(), pos))?;
+            self.contain(path, &file).map_err(|err| EvalAltResult::ErrorRuntime(err.to_string().into(), pos))?;
         }
         self.lib.resolve(engine, source, path, pos)
     }

@@ -3,14 +3,14 @@
 
 use crate::config::Limits;
 use crate::engine::context::{self, Level};
-use crate::engine::{HubModules, response};
+use crate::engine::{HubModules, ModuleError, response};
 use crate::stdlib::{self, Capabilities};
 use rhai::Engine;
 use std::sync::Arc;
 
 /// Builds the engine for one snapshot of a hub: sandbox limits, stdlib, `response`/`fail`,
 /// captured output and module resolution. Built once per snapshot, never per run.
-pub fn build_engine(capabilities: &Arc<Capabilities>, limits: &Limits) -> Result<Engine, String> {
+pub fn build_engine(capabilities: &Arc<Capabilities>, limits: &Limits) -> Result<Engine, ModuleError> {
     let mut engine = Engine::new();
     engine
         .set_max_call_levels(limits.max_call_depth)

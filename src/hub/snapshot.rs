@@ -54,7 +54,7 @@ impl Snapshot {
         );
         let warnings = positioned(dir, config::warnings(dir, &dir.join(config::MANIFEST), &loaded.manifest)).0;
         let engine = build_engine(&capabilities, &loaded.manifest.limits)
-            .map_err(|message| ConfigError::file("stdlib", message))?;
+            .map_err(|err| ConfigError::file("stdlib", err.to_string()))?;
         let mut scripts = BTreeMap::new();
         let mut event_unused = BTreeSet::new();
         let mut problems = Vec::new();

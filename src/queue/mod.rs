@@ -12,10 +12,11 @@ use crate::config::Policy;
 use crate::hub::Snapshot;
 use crate::runner::{self, Invocation, Outcome};
 use crate::store::{QueueItem, Store, StoreError};
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -100,7 +101,7 @@ impl Queue {
         });
         let handles: Vec<JoinHandle<()>> =
             (0..workers.max(1)).map(|_| tokio::spawn(worker::run(Arc::clone(&queue)))).collect();
-        *lock(&queue.workers) = handles;
+        *queue.workers.lock() = handles;
         queue.publish_depth();
         Ok(queue)
     }
@@ -116,7 +117,7 @@ impl Queue {
             return Err(QueueError::Stopping);
         }
         let (done, stored) = oneshot::channel();
-        let sent = lock(&self.writer).as_ref().is_some_and(|writer| writer.send((item, fired, done)).is_ok());
+        let sent = self.writer.lock().as_ref().is_some_and(|writer| writer.send((item, fired, done)).is_ok());
         if !sent {
             return Err(QueueError::WriterStopped);
         }
@@ -131,10 +132,10 @@ impl Queue {
     /// retries); `None` if the hub stopped first (the item then runs at the next start).
     pub async fn run(&self, item: QueueItem, fired: Fired) -> Result<Option<Outcome>, QueueError> {
         let (tx, rx) = oneshot::channel();
-        lock(&self.waiters).insert(item.id.clone(), tx);
+        self.waiters.lock().insert(item.id.clone(), tx);
         let id = item.id.clone();
         if let Err(err) = self.store(item, Some(fired)).await {
-            lock(&self.waiters).remove(&id);
+            self.waiters.lock().remove(&id);
             return Err(err);
         }
         Ok(rx.await.ok())
@@ -145,7 +146,7 @@ impl Queue {
     pub async fn stop(&self, grace: Duration) {
         self.stopping.store(true, Ordering::Relaxed);
         self.wakeup.notify_waiters();
-        let workers: Vec<JoinHandle<()>> = lock(&self.workers).drain(..).collect();
+        let workers: Vec<JoinHandle<()>> = self.workers.lock().drain(..).collect();
         let all = async {
             for worker in workers {
                 let _ = worker.await;
@@ -154,7 +155,7 @@ impl Queue {
         if tokio::time::timeout(grace, all).await.is_err() {
             tracing::warn!("queued items still running after the grace period will run again at the next start");
         }
-        lock(&self.writer).take();
+        self.writer.lock().take();
     }
 
     fn publish_depth(&self) {
@@ -165,7 +166,7 @@ impl Queue {
     fn finished(&self, id: &str, outcome: Outcome) {
         self.depth.fetch_sub(1, Ordering::Relaxed);
         self.publish_depth();
-        if let Some(waiter) = lock(&self.waiters).remove(id) {
+        if let Some(waiter) = self.waiters.lock().remove(id) {
             let _ = waiter.send(outcome);
         }
     }
@@ -195,10 +196,6 @@ fn interrupted(item: &QueueItem) -> crate::store::RecordText {
     })
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Group commit: everything that arrived while the last batch was written goes in the next one.
 fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
     while let Ok(first) = rx.recv() {
@@ -224,7 +221,7 @@ fn write_loop(store: &Store, rx: &std::sync::mpsc::Receiver<Pending>) {
 /// A queue item that runs `invocation` (its `run_id` becomes the item id) under `policy`
 /// (stored with it: [`policy`] reads it back).
 pub fn item(invocation: &Invocation, source: String, policy: Policy, on_error: Option<String>) -> QueueItem {
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let now = crate::timestamp::now();
     let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     QueueItem {
         id: invocation.run_id.clone().unwrap_or_else(runner::new_id),

@@ -5,7 +5,8 @@ use super::retry::{Attempts, Next, on_error_handler};
 use super::{Queue, on_error_invocation};
 use crate::runner::{self, Invocation, Outcome, log_outcome};
 use crate::store::{Attempt, QueueItem, Settle};
-use chrono::{SecondsFormat, Utc};
+use crate::timestamp;
+use chrono::Utc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -13,14 +14,10 @@ use std::time::Duration;
 /// The longest a worker sleeps before looking for due items again.
 const IDLE: Duration = Duration::from_secs(1);
 
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
 pub async fn run(queue: Arc<Queue>) {
     while !queue.stopping.load(Ordering::Relaxed) {
         let store = Arc::clone(&queue.store);
-        let claimed = tokio::task::spawn_blocking(move || store.queue_claim(&now())).await;
+        let claimed = tokio::task::spawn_blocking(move || store.queue_claim(&timestamp::now())).await;
         match claimed {
             Ok(Ok(Some(item))) => process(&queue, item).await,
             Ok(Ok(None)) => {
@@ -80,8 +77,7 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
     let settle = match attempts.after(&outcome, &trigger) {
         Next::Done => Settle::Done,
         Next::Retry(pause) => {
-            let not_before = (Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default())
-                .to_rfc3339_opts(SecondsFormat::Micros, true);
+            let not_before = timestamp::text(Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default());
             Settle::Retry { not_before, error: error() }
         }
         Next::Dead => Settle::Dead { error: error() },

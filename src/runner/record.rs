@@ -91,7 +91,7 @@ pub fn of(
             result_is_json: result.as_ref().is_some_and(|(_, json)| *json),
         })
     };
-    crate::engine::time::with_rfc3339_utc(&outcome.started_at, chrono::SecondsFormat::Micros, write)
+    write(&crate::timestamp::text(outcome.started_at))
 }
 
 /// A run's input as its record keeps it.

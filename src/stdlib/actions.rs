@@ -1,6 +1,6 @@
 //! `actions`: run another script of the hub as a function, inside the current run's deadline.
 
-use super::{Capabilities, Result, def, error};
+use super::{Capabilities, Result, def_with, error};
 use crate::engine::context;
 use rhai::{Dynamic, Map, NativeCallContext, Scope};
 use std::sync::Arc;
@@ -11,12 +11,10 @@ pub const MAX_DEPTH: usize = 8;
 /// Builds the `actions` module.
 pub fn module(capabilities: &Arc<Capabilities>) -> rhai::Module {
     let mut module = rhai::Module::new();
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "run", move |context: NativeCallContext, name: &str, input: Map| run(
-        &caps, context, name, input
-    ));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "run", move |context: NativeCallContext, name: &str| run(&caps, context, name, Map::new()));
+    def_with!(&mut module, capabilities => caps, {
+        "run" => move |context: NativeCallContext, name: &str, input: Map| run(&caps, context, name, input),
+        "run" => move |context: NativeCallContext, name: &str| run(&caps, context, name, Map::new()),
+    });
     module
 }
 

@@ -2,16 +2,17 @@
 //! environment, a timeout and capped output, each in its own process group so that ending it
 //! ends whatever it started.
 
-use super::{Capabilities, Result, def, error};
+use super::{Capabilities, Result, def_with, error};
 use crate::config::{ConfigError, Manifest};
 use crate::engine::blocking;
 use crate::engine::{context, convert};
+use parking_lot::Mutex;
 use rhai::{Array, Blob, Dynamic, Map, Module};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use wait_timeout::ChildExt;
 
@@ -189,10 +190,10 @@ pub fn listed_programs(hub: &Path, manifest: &Manifest) -> Vec<PathBuf> {
 /// Builds the `exec` module.
 pub fn module(capabilities: &Arc<Capabilities>) -> Module {
     let mut module = Module::new();
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "run", move |program: &str, args: Array| run(&caps, program, args, Map::new()));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "run", move |program: &str, args: Array, options: Map| run(&caps, program, args, options));
+    def_with!(&mut module, capabilities => caps, {
+        "run" => move |program: &str, args: Array| run(&caps, program, args, Map::new()),
+        "run" => move |program: &str, args: Array, options: Map| run(&caps, program, args, options),
+    });
     module
 }
 
@@ -439,7 +440,7 @@ static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 /// Ends every program still running, with all it started, and refuses new ones; for a hub that
 /// stops while runs are still in flight.
 pub fn stop_all() {
-    let running = RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let running = RUNNING.lock();
     STOPPING.store(true, Ordering::SeqCst);
     for group in running.iter() {
         kill_group(*group);
@@ -480,7 +481,7 @@ impl Group {
     /// Lists the group of `child` (its leader); `None` if the hub is already stopping. Checked
     /// under the lock [`stop_all`] takes, so no program slips past it.
     fn enter(child: &Child) -> Option<Self> {
-        let mut running = RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut running = RUNNING.lock();
         if STOPPING.load(Ordering::SeqCst) {
             return None;
         }
@@ -498,7 +499,7 @@ impl Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let mut running = RUNNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut running = RUNNING.lock();
         running.retain(|id| *id != self.id);
     }
 }

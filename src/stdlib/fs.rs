@@ -2,8 +2,8 @@
 //! and the hub's own files (`hub_files`) kept from scripts.
 
 use super::hub_files::{Access, Check, HubFiles};
-use super::paths::{plain, real_path};
-use super::{Capabilities, Result, def, error};
+use super::paths::{FsError, plain, real_path};
+use super::{Capabilities, Result, def_with, error};
 use crate::config::{ConfigError, Manifest};
 use crate::engine::blocking;
 use crate::engine::convert;
@@ -51,27 +51,27 @@ impl FsPolicy {
     /// The real path `path` names (relative paths are relative to the hub), with every symlink
     /// followed, provided it lies inside the hub or a root. The path need not exist yet: its
     /// missing tail must be plain names, so `..` cannot climb out of a folder that is not there.
-    pub fn resolve(&self, path: &str) -> std::result::Result<PathBuf, String> {
+    pub fn resolve(&self, path: &str) -> std::result::Result<PathBuf, FsError> {
         if path.is_empty() {
-            return Err("the path is empty".to_string());
+            return Err(FsError::EmptyPath);
         }
-        let real = real_path(&self.hub.join(path)).map_err(|why| format!("`{path}`: {why}"))?;
+        let real = real_path(&self.hub.join(path)).map_err(|why| unresolvable(path, why))?;
         self.inside(path, real)
     }
 
     /// Like [`FsPolicy::resolve`], but a final symlink is kept rather than followed: the path
     /// of the entry itself, for removing or renaming a link rather than what it points to.
-    fn resolve_entry(&self, path: &str) -> std::result::Result<PathBuf, String> {
+    fn resolve_entry(&self, path: &str) -> std::result::Result<PathBuf, FsError> {
         let joined = self.hub.join(path);
         let (Some(Component::Normal(name)), Some(parent)) = (joined.components().next_back(), joined.parent()) else {
             return self.resolve(path);
         };
-        let parent = real_path(parent).map_err(|why| format!("`{path}`: {why}"))?;
+        let parent = real_path(parent).map_err(|why| unresolvable(path, why))?;
         self.inside(path, parent.join(name))
     }
 
     /// [`FsPolicy::resolve`], refusing the hub's own files guarded against `access`.
-    fn open(&self, path: &str, access: Access) -> std::result::Result<PathBuf, String> {
+    fn open(&self, path: &str, access: Access) -> std::result::Result<PathBuf, FsError> {
         let real = self.resolve(path)?;
         self.guard(path, &real, access, false)?;
         Ok(real)
@@ -79,18 +79,18 @@ impl FsPolicy {
 
     /// Refuses `real` (named `path` by the script) if it is a guarded hub file or, for
     /// `whole_tree` operations on a folder, if it holds one.
-    fn guard(&self, path: &str, real: &Path, access: Access, whole_tree: bool) -> std::result::Result<(), String> {
+    fn guard(&self, path: &str, real: &Path, access: Access, whole_tree: bool) -> std::result::Result<(), FsError> {
         let candidates = self.hub_files.candidates(access);
         let check = Check { candidates: &candidates, access };
         let show = |real: &Path| self.display(real);
-        if whole_tree { check.tree(path, real, show) } else { check.path(path, real, show) }
+        Ok(if whole_tree { check.tree(path, real, show) } else { check.path(path, real, show) }?)
     }
 
-    fn inside(&self, path: &str, real: PathBuf) -> std::result::Result<PathBuf, String> {
+    fn inside(&self, path: &str, real: PathBuf) -> std::result::Result<PathBuf, FsError> {
         if self.roots.iter().any(|root| real.starts_with(root)) {
             Ok(real)
         } else {
-            Err(format!("`{path}` is outside the hub folder and [fs] roots"))
+            Err(FsError::Outside { path: path.to_string() })
         }
     }
 
@@ -110,15 +110,19 @@ impl FsPolicy {
     }
 }
 
-/// `` `path`: why `` for an I/O error on a path the script named.
-fn failed(path: &str, err: &std::io::Error) -> String {
-    format!("`{path}`: {}", plain(err))
+/// An I/O error on a path the script named.
+fn failed(path: &str, err: std::io::Error) -> FsError {
+    FsError::Io { path: path.to_string(), err }
+}
+
+fn unresolvable(path: &str, why: super::paths::Unresolvable) -> FsError {
+    FsError::Unresolvable { path: path.to_string(), why }
 }
 
 /// Rejects option keys the function does not know, so a typo is not silently ignored.
-fn check_options(options: &Map, known: &[&str]) -> std::result::Result<(), String> {
+fn check_options(options: &Map, known: &[&str]) -> std::result::Result<(), FsError> {
     match options.keys().find(|key| !known.contains(&key.as_str())) {
-        Some(key) => Err(format!("unknown option `{key}` (expected {})", known.join(", "))),
+        Some(key) => Err(FsError::Failed(format!("unknown option `{key}` (expected {})", known.join(", ")))),
         None => Ok(()),
     }
 }
@@ -138,45 +142,30 @@ pub fn roots(capabilities: &Capabilities) -> rhai::Array {
 /// Builds the `fs` module.
 pub fn module(capabilities: &Arc<Capabilities>) -> Module {
     let mut module = Module::new();
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "roots", move || roots(&caps));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "read", move |path: &str| read(&caps, path));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "read_bytes", move |path: &str| read_bytes(&caps, path));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "write", move |path: &str, contents: Dynamic| write(&caps, path, contents));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "append", move |path: &str, contents: Dynamic| append(&caps, path, contents));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "list", move |path: &str| list(&caps, path));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "exists", move |path: &str| exists(&caps, path));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "move", move |from: &str, to: &str| rename(&caps, "fs.move", from, to));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "rename", move |from: &str, to: &str| rename(&caps, "fs.rename", from, to));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "copy", move |from: &str, to: &str| copy(&caps, from, to));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "remove", move |path: &str| remove(&caps, path, Map::new()));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "remove", move |path: &str, options: Map| remove(&caps, path, options));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "mkdir", move |path: &str| mkdir(&caps, path));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "read_csv", move |path: &str| read_csv(&caps, path, Map::new()));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "read_csv", move |path: &str, options: Map| read_csv(&caps, path, options));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "write_csv", move |path: &str, rows: Array| write_csv(&caps, path, rows, Map::new()));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "write_csv", move |path: &str, rows: Array, options: Map| write_csv(&caps, path, rows, options));
+    def_with!(&mut module, capabilities => caps, {
+        "roots" => move || roots(&caps),
+        "read" => move |path: &str| read(&caps, path),
+        "read_bytes" => move |path: &str| read_bytes(&caps, path),
+        "write" => move |path: &str, contents: Dynamic| write(&caps, path, contents),
+        "append" => move |path: &str, contents: Dynamic| append(&caps, path, contents),
+        "list" => move |path: &str| list(&caps, path),
+        "exists" => move |path: &str| exists(&caps, path),
+        "move" => move |from: &str, to: &str| rename(&caps, "fs.move", from, to),
+        "rename" => move |from: &str, to: &str| rename(&caps, "fs.rename", from, to),
+        "copy" => move |from: &str, to: &str| copy(&caps, from, to),
+        "remove" => move |path: &str| remove(&caps, path, Map::new()),
+        "remove" => move |path: &str, options: Map| remove(&caps, path, options),
+        "mkdir" => move |path: &str| mkdir(&caps, path),
+        "read_csv" => move |path: &str| read_csv(&caps, path, Map::new()),
+        "read_csv" => move |path: &str, options: Map| read_csv(&caps, path, options),
+        "write_csv" => move |path: &str, rows: Array| write_csv(&caps, path, rows, Map::new()),
+        "write_csv" => move |path: &str, rows: Array, options: Map| write_csv(&caps, path, rows, options),
+    });
     module
 }
 
 /// Runs `work` off the async workers and turns its failure into a `function:` error.
-fn io<T>(function: &str, work: impl FnOnce() -> std::result::Result<T, String>) -> Result<T> {
+fn io<T>(function: &str, work: impl FnOnce() -> std::result::Result<T, FsError>) -> Result<T> {
     blocking(work).map_err(|message| error(function, message))
 }
 
@@ -189,8 +178,8 @@ fn io<T>(function: &str, work: impl FnOnce() -> std::result::Result<T, String>) 
 pub fn read(capabilities: &Capabilities, path: &str) -> Result<String> {
     io("fs.read", || {
         let real = capabilities.fs.open(path, Access::Read)?;
-        let bytes = std::fs::read(&real).map_err(|err| failed(path, &err))?;
-        String::from_utf8(bytes).map_err(|_| format!("`{path}` is not UTF-8 text; use fs::read_bytes"))
+        let bytes = std::fs::read(&real).map_err(|err| failed(path, err))?;
+        String::from_utf8(bytes).map_err(|_| FsError::Failed(format!("`{path}` is not UTF-8 text; use fs::read_bytes")))
     })
 }
 
@@ -203,12 +192,12 @@ pub fn read(capabilities: &Capabilities, path: &str) -> Result<String> {
 pub fn read_bytes(capabilities: &Capabilities, path: &str) -> Result<Blob> {
     io("fs.read_bytes", || {
         let real = capabilities.fs.open(path, Access::Read)?;
-        std::fs::read(&real).map_err(|err| failed(path, &err))
+        std::fs::read(&real).map_err(|err| failed(path, err))
     })
 }
 
 /// The bytes of a string or blob about to be written.
-fn contents_of(contents: Dynamic) -> std::result::Result<Vec<u8>, String> {
+fn contents_of(contents: Dynamic) -> std::result::Result<Vec<u8>, FsError> {
     let contents = contents.flatten();
     if contents.is_blob() {
         return Ok(contents.cast::<Blob>());
@@ -216,12 +205,15 @@ fn contents_of(contents: Dynamic) -> std::result::Result<Vec<u8>, String> {
     if contents.is_string() || contents.is_char() {
         return Ok(contents.to_string().into_bytes());
     }
-    Err(format!("expected text or a blob, not {}; use json::stringify for other values", contents.type_name()))
+    Err(FsError::Failed(format!(
+        "expected text or a blob, not {}; use json::stringify for other values",
+        contents.type_name()
+    )))
 }
 
-fn create_parent(path: &str, real: &Path) -> std::result::Result<(), String> {
+fn create_parent(path: &str, real: &Path) -> std::result::Result<(), FsError> {
     match real.parent() {
-        Some(parent) => std::fs::create_dir_all(parent).map_err(|err| failed(path, &err)),
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|err| failed(path, err)),
         None => Ok(()),
     }
 }
@@ -237,7 +229,7 @@ pub fn write(capabilities: &Capabilities, path: &str, contents: Dynamic) -> Resu
         let bytes = contents_of(contents)?;
         let real = capabilities.fs.open(path, Access::Change)?;
         create_parent(path, &real)?;
-        std::fs::write(&real, bytes).map_err(|err| failed(path, &err))
+        std::fs::write(&real, bytes).map_err(|err| failed(path, err))
     })
 }
 
@@ -252,8 +244,8 @@ pub fn append(capabilities: &Capabilities, path: &str, contents: Dynamic) -> Res
         let real = capabilities.fs.open(path, Access::Change)?;
         create_parent(path, &real)?;
         let mut file =
-            std::fs::OpenOptions::new().create(true).append(true).open(&real).map_err(|err| failed(path, &err))?;
-        file.write_all(&bytes).map_err(|err| failed(path, &err))
+            std::fs::OpenOptions::new().create(true).append(true).open(&real).map_err(|err| failed(path, err))?;
+        file.write_all(&bytes).map_err(|err| failed(path, err))
     })
 }
 
@@ -270,19 +262,19 @@ pub fn list(capabilities: &Capabilities, path: &str) -> Result<Array> {
         let policy = &capabilities.fs;
         let real = policy.open(path, Access::Look)?;
         if real.is_file() {
-            return Err(format!("`{path}` is a file, not a folder"));
+            return Err(FsError::Failed(format!("`{path}` is a file, not a folder")));
         }
         let candidates = policy.hub_files.candidates(Access::Look);
         let hidden = Check { candidates: &candidates, access: Access::Look };
         let mut entries = Vec::new();
-        for entry in std::fs::read_dir(&real).map_err(|err| failed(path, &err))? {
-            let entry = entry.map_err(|err| failed(path, &err))?;
+        for entry in std::fs::read_dir(&real).map_err(|err| failed(path, err))? {
+            let entry = entry.map_err(|err| failed(path, err))?;
             let full = entry.path();
             // The hub's secrets and store are left out, as if they were not there.
             if !hidden.allows(&full) {
                 continue;
             }
-            let own = entry.metadata().map_err(|err| failed(path, &err))?;
+            let own = entry.metadata().map_err(|err| failed(path, err))?;
             // A link is described by its target only when `fs` could open that target; the size
             // and age of a file outside the roots (or of the hub's secrets) are none of the
             // script's business.
@@ -327,15 +319,17 @@ pub fn rename(capabilities: &Capabilities, function: &str, from: &str, to: &str)
         let policy = &capabilities.fs;
         let source = policy.resolve_entry(from)?;
         let target = policy.resolve_entry(to)?;
-        source.symlink_metadata().map_err(|err| failed(from, &err))?;
+        source.symlink_metadata().map_err(|err| failed(from, err))?;
         for (path, real, fate) in [(from, &source, "moved"), (to, &target, "replaced")] {
             if policy.is_root(real) {
-                return Err(format!("`{path}` is the hub folder or an [fs] root and cannot be {fate}"));
+                return Err(FsError::Failed(format!(
+                    "`{path}` is the hub folder or an [fs] root and cannot be {fate}"
+                )));
             }
             policy.guard(path, real, Access::Change, true)?;
         }
         if target.starts_with(&source) && target != source {
-            return Err(format!("cannot move `{from}` into itself (`{to}`)"));
+            return Err(FsError::Failed(format!("cannot move `{from}` into itself (`{to}`)")));
         }
         create_parent(to, &target)?;
         match std::fs::rename(&source, &target) {
@@ -343,9 +337,9 @@ pub fn rename(capabilities: &Capabilities, function: &str, from: &str, to: &str)
             // Roots may live on other filesystems, where a rename cannot reach.
             Err(err) if err.kind() == ErrorKind::CrossesDevices => {
                 copy_entry(&source, &target).map_err(|err| format!("`{from}` -> `{to}`: {}", plain(&err)))?;
-                remove_entry(&source, true).map_err(|err| failed(from, &err))
+                remove_entry(&source, true).map_err(|err| failed(from, err))
             }
-            Err(err) => Err(format!("`{from}` -> `{to}`: {}", plain(&err))),
+            Err(err) => Err(FsError::Failed(format!("`{from}` -> `{to}`: {}", plain(&err)))),
         }
     })
 }
@@ -363,12 +357,12 @@ pub fn copy(capabilities: &Capabilities, from: &str, to: &str) -> Result<()> {
         policy.guard(from, &source, Access::Read, true)?;
         let target = policy.resolve(to)?;
         policy.guard(to, &target, Access::Change, true)?;
-        source.metadata().map_err(|err| failed(from, &err))?;
+        source.metadata().map_err(|err| failed(from, err))?;
         if target.starts_with(&source) {
-            return Err(format!("cannot copy `{from}` into itself (`{to}`)"));
+            return Err(FsError::Failed(format!("cannot copy `{from}` into itself (`{to}`)")));
         }
         create_parent(to, &target)?;
-        copy_entry(&source, &target).map_err(|err| format!("`{from}` -> `{to}`: {}", plain(&err)))
+        copy_entry(&source, &target).map_err(|err| FsError::Failed(format!("`{from}` -> `{to}`: {}", plain(&err))))
     })
 }
 
@@ -425,16 +419,16 @@ pub fn remove(capabilities: &Capabilities, path: &str, options: Map) -> Result<b
         let policy = &capabilities.fs;
         let real = policy.resolve_entry(path)?;
         if policy.is_root(&real) {
-            return Err(format!("`{path}` is the hub folder or an [fs] root and cannot be removed"));
+            return Err(FsError::Failed(format!("`{path}` is the hub folder or an [fs] root and cannot be removed")));
         }
         policy.guard(path, &real, Access::Change, true)?;
         match remove_entry(&real, recursive) {
             Ok(()) => Ok(true),
             Err(err) if err.kind() == ErrorKind::NotFound => Ok(false),
-            Err(err) if err.kind() == ErrorKind::DirectoryNotEmpty => {
-                Err(format!("`{path}` is a folder that is not empty; pass #{{ recursive: true }} to remove it all"))
-            }
-            Err(err) => Err(failed(path, &err)),
+            Err(err) if err.kind() == ErrorKind::DirectoryNotEmpty => Err(FsError::Failed(format!(
+                "`{path}` is a folder that is not empty; pass #{{ recursive: true }} to remove it all"
+            ))),
+            Err(err) => Err(failed(path, err)),
         }
     })
 }
@@ -447,17 +441,19 @@ pub fn remove(capabilities: &Capabilities, path: &str, options: Map) -> Result<b
 pub fn mkdir(capabilities: &Capabilities, path: &str) -> Result<()> {
     io("fs.mkdir", || {
         let real = capabilities.fs.open(path, Access::Change)?;
-        std::fs::create_dir_all(&real).map_err(|err| failed(path, &err))
+        std::fs::create_dir_all(&real).map_err(|err| failed(path, err))
     })
 }
 
 /// The one-byte delimiter from `#{ delimiter: ";" }`, a comma when absent.
-fn delimiter(options: &Map) -> std::result::Result<u8, String> {
+fn delimiter(options: &Map) -> std::result::Result<u8, FsError> {
     let Some(value) = options.get("delimiter") else { return Ok(b',') };
     let text = value.to_string();
     match text.as_bytes() {
         [byte] if (value.is_string() || value.is_char()) && byte.is_ascii() => Ok(*byte),
-        _ => Err(format!("option `delimiter` must be one ASCII character such as \";\" or \"\\t\", not `{text}`")),
+        _ => Err(FsError::Failed(format!(
+            "option `delimiter` must be one ASCII character such as \";\" or \"\\t\", not `{text}`"
+        ))),
     }
 }
 
@@ -479,7 +475,7 @@ pub fn read_csv(capabilities: &Capabilities, path: &str, options: Map) -> Result
             Some(value) => value.as_bool().map_err(|_| "option `headers` must be true or false".to_string())?,
         };
         let real = capabilities.fs.open(path, Access::Read)?;
-        let bytes = std::fs::read(&real).map_err(|err| failed(path, &err))?;
+        let bytes = std::fs::read(&real).map_err(|err| failed(path, err))?;
         let mut reader =
             csv::ReaderBuilder::new().delimiter(delimiter).has_headers(has_headers).from_reader(bytes.as_slice());
         let headers: Vec<rhai::ImmutableString> = if has_headers {
@@ -552,21 +548,21 @@ pub fn write_csv(capabilities: &Capabilities, path: &str, rows: Array, options: 
                 if given.is_none()
                     && let Some(extra) = map.keys().find(|key| !headers.iter().any(|header| header == key.as_str()))
                 {
-                    return Err(format!(
+                    return Err(FsError::Failed(format!(
                         "row {index} has the key `{extra}` that the first row lacks; pass #{{ headers: [...] }} to name every column"
-                    ));
+                    )));
                 }
                 headers.iter().map(|header| map.get(header.as_str()).map(cell).unwrap_or_default()).collect()
             } else if let Some(items) = row.read_lock::<Array>() {
                 items.iter().map(cell).collect()
             } else {
-                return Err(format!("row {index} must be a map or an array, not {}", row.type_name()));
+                return Err(FsError::Failed(format!("row {index} must be a map or an array, not {}", row.type_name())));
             };
             writer.write_record(&record).map_err(csv_error)?;
         }
         let bytes = writer.into_inner().map_err(|err| format!("`{path}`: {}", err.error()))?;
         let real = capabilities.fs.open(path, Access::Change)?;
         create_parent(path, &real)?;
-        std::fs::write(&real, bytes).map_err(|err| failed(path, &err))
+        std::fs::write(&real, bytes).map_err(|err| failed(path, err))
     })
 }

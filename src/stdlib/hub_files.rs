@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 pub const OPT_IN: &str = "[fs] allow_hub_files = true";
 
 /// What a script is about to do with a path.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     /// Whether it exists, or its entries.
     Look,
@@ -121,7 +121,7 @@ pub struct Check<'a> {
 
 impl Check<'_> {
     /// The refusal for `real` itself (or, for a tree, anything under it), if guarded.
-    pub fn path(&self, path: &str, real: &Path, show: impl Fn(&Path) -> String) -> Result<(), String> {
+    pub fn path(&self, path: &str, real: &Path, show: impl Fn(&Path) -> String) -> Result<(), Refusal> {
         let folded = fold(real);
         for candidate in self.candidates {
             let guarded = candidate.guarded;
@@ -137,7 +137,7 @@ impl Check<'_> {
 
     /// The refusal for a folder `real` that holds a guarded file, for operations on a whole tree
     /// (removing, moving or copying a folder).
-    pub fn tree(&self, path: &str, real: &Path, show: impl Fn(&Path) -> String) -> Result<(), String> {
+    pub fn tree(&self, path: &str, real: &Path, show: impl Fn(&Path) -> String) -> Result<(), Refusal> {
         self.path(path, real, &show)?;
         let folded = fold(real);
         for candidate in self.candidates.iter().filter(|candidate| candidate.exists) {
@@ -156,10 +156,23 @@ impl Check<'_> {
         self.path("", real, |_| String::new()).is_ok()
     }
 
-    fn refusal(&self, subject: String, guarded: &Guarded) -> String {
-        let hint = if guarded.lifted_by_opt_in { format!(" (set {OPT_IN} to allow)") } else { String::new() };
-        format!("{subject}; scripts may not {}{hint}", self.access.verb())
+    fn refusal(&self, subject: String, guarded: &Guarded) -> Refusal {
+        Refusal { subject, access: self.access, lifted_by_opt_in: guarded.lifted_by_opt_in }
     }
+}
+
+/// A script's use of one of the hub's own files, refused: what the file is, what the script may
+/// not do with it, and the setting that would allow it, if one does.
+#[derive(Debug, thiserror::Error)]
+#[error("{subject}; scripts may not {}{}", access.verb(), opt_in_hint(*lifted_by_opt_in))]
+pub struct Refusal {
+    subject: String,
+    access: Access,
+    lifted_by_opt_in: bool,
+}
+
+fn opt_in_hint(lifted_by_opt_in: bool) -> String {
+    if lifted_by_opt_in { format!(" (set {OPT_IN} to allow)") } else { String::new() }
 }
 
 fn fold(path: &Path) -> PathBuf {

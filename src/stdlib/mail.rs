@@ -1,7 +1,7 @@
 //! `mail`: sending mail through the named `type = "smtp"` connections of the manifest (lettre's
 //! synchronous SMTP transport, rustls for `smtps://` and STARTTLS).
 
-use super::{Capabilities, Result, def, error};
+use super::{Capabilities, Result, def_with, error};
 use crate::config::{ConfigError, Connection, Manifest, SmtpConnection, StartTls};
 use crate::engine::blocking;
 use crate::engine::context;
@@ -156,8 +156,9 @@ fn percent_decode(text: &str) -> Option<String> {
 /// Builds the `mail` module.
 pub fn module(capabilities: &Arc<Capabilities>) -> Module {
     let mut module = Module::new();
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "send", move |connection: &str, message: Dynamic| send(&caps, connection, message));
+    def_with!(&mut module, capabilities => caps, {
+        "send" => move |connection: &str, message: Dynamic| send(&caps, connection, message),
+    });
     module
 }
 

@@ -58,5 +58,18 @@ macro_rules! def {
 }
 pub(crate) use def;
 
+/// Adds native functions that each own a clone of the snapshot's capabilities, under the name
+/// the caller gives it, so a module's registration reads as the list of its calls:
+/// `def_with!(&mut module, capabilities => caps, { "read" => move |path: &str| read(&caps, path) })`.
+macro_rules! def_with {
+    ($module:expr, $capabilities:expr => $caps:ident, { $($name:literal => $function:expr),* $(,)? }) => {
+        $({
+            let $caps = std::sync::Arc::clone($capabilities);
+            $crate::stdlib::def!($module, $name, $function);
+        })*
+    };
+}
+pub(crate) use def_with;
+
 /// The `Dynamic` result of a stdlib call.
 pub type Result<T = Dynamic> = std::result::Result<T, Box<EvalAltResult>>;

@@ -1,15 +1,16 @@
 //! `sql`: SQLite databases named in `[connections]` (rusqlite, bundled SQLite, WAL).
 
-use super::{Capabilities, Result, def, error};
+use super::{Capabilities, Result, def_with, error};
 use crate::config::{ConfigError, Connection as ConnectionConfig, Manifest};
 use crate::engine::blocking;
 use crate::engine::context;
+use parking_lot::{Mutex, MutexGuard};
 use rhai::{Array, Blob, Dynamic, Engine, FnPtr, Map, Module, NativeCallContext};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, Statement};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Idle connections kept per database for the next run.
@@ -50,7 +51,7 @@ struct Database {
 
 impl Database {
     fn idle(&self) -> MutexGuard<'_, Vec<Connection>> {
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.idle.lock()
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
@@ -106,7 +107,7 @@ pub struct Db {
 
 impl Db {
     fn with<T>(&self, function: &str, work: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let lease = self.lease.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let lease = self.lease.lock();
         let connection = lease.connection.as_ref().ok_or_else(|| error(function, "connection is closed"))?;
         let timeout = context::remaining().map_or(BUSY_TIMEOUT, |left| left.min(BUSY_TIMEOUT));
         connection.busy_timeout(timeout).map_err(|err| error(function, err))?;
@@ -117,8 +118,9 @@ impl Db {
 /// Builds the `sql` module.
 pub fn module(capabilities: &Arc<Capabilities>) -> Module {
     let mut module = Module::new();
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "connection", move |name: &str| connection(&caps, name));
+    def_with!(&mut module, capabilities => caps, {
+        "connection" => move |name: &str| connection(&caps, name),
+    });
     module
 }
 

@@ -1,6 +1,6 @@
 //! `state`: small values that survive between runs and restarts, kept in the hub's store.
 
-use super::{Capabilities, Result, def, error};
+use super::{Capabilities, Result, def_with, error};
 use crate::engine::blocking;
 use crate::engine::convert;
 use rhai::{Array, Dynamic, Module};
@@ -9,18 +9,14 @@ use std::sync::Arc;
 /// Builds the `state` module over the snapshot's store.
 pub fn module(capabilities: &Arc<Capabilities>) -> Module {
     let mut module = Module::new();
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "get", move |key: &str| get(&caps, key, Dynamic::UNIT));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "get", move |key: &str, default: Dynamic| get(&caps, key, default));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "set", move |key: &str, value: Dynamic| set(&caps, key, value));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "remove", move |key: &str| remove(&caps, key));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "keys", move || keys(&caps, ""));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "keys", move |prefix: &str| keys(&caps, prefix));
+    def_with!(&mut module, capabilities => caps, {
+        "get" => move |key: &str| get(&caps, key, Dynamic::UNIT),
+        "get" => move |key: &str, default: Dynamic| get(&caps, key, default),
+        "set" => move |key: &str, value: Dynamic| set(&caps, key, value),
+        "remove" => move |key: &str| remove(&caps, key),
+        "keys" => move || keys(&caps, ""),
+        "keys" => move |prefix: &str| keys(&caps, prefix),
+    });
     module
 }
 

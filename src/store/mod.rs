@@ -14,9 +14,10 @@ pub use queue::{Attempt, QueueItem, Settle};
 pub use runs::{RecordFields, RecordText, RunFilter, RunPage, RunRecord};
 pub use watch::{FileStatus, LedgerEntry, LedgerRecord};
 
+use parking_lot::{Mutex, MutexGuard};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a statement waits for another connection's write lock before failing.
@@ -86,7 +87,7 @@ impl Store {
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent, so keep using it.
-        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connection.lock()
     }
 }
 
@@ -109,7 +110,7 @@ impl LazyStore {
 
     /// The open store, opening it now if this is the first use; a failed open is retried next time.
     pub fn get(&self) -> Result<Arc<Store>, StoreError> {
-        let mut opened = self.opened.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut opened = self.opened.lock();
         if let Some(store) = opened.as_ref() {
             return Ok(Arc::clone(store));
         }

@@ -4,7 +4,7 @@
 
 use crate::config::HttpCircuit;
 use crate::metrics::Metrics;
-use std::sync::{Mutex, MutexGuard};
+use parking_lot::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The `switchboard_circuit_state` values.
@@ -87,7 +87,7 @@ impl Circuit {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock()
     }
 
     /// Lets a call through or refuses it. State changes are published to `metrics` under the

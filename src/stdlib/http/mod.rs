@@ -16,7 +16,7 @@ mod retry;
 
 pub use client::HttpClient;
 
-use super::{Capabilities, Result, def, error};
+use super::{Capabilities, Result, def_with, error};
 use crate::config::{ConfigError, Connection, Manifest};
 use crate::metrics::Metrics;
 use endpoint::Endpoint;
@@ -138,32 +138,21 @@ fn to_url(capabilities: &Capabilities, function: &str, method: Method, url: &str
 /// Builds the `http` module.
 pub fn module(capabilities: &Arc<Capabilities>) -> Module {
     let mut module = Module::new();
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "get", move |url: &str| get(&caps, url, Dynamic::UNIT));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "get", move |url: &str, opts: Dynamic| get(&caps, url, opts));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "post", move |url: &str| post(&caps, url, Dynamic::UNIT));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "post", move |url: &str, opts: Dynamic| post(&caps, url, opts));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "put", move |url: &str| put(&caps, url, Dynamic::UNIT));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "put", move |url: &str, opts: Dynamic| put(&caps, url, opts));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "patch", move |url: &str| patch(&caps, url, Dynamic::UNIT));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "patch", move |url: &str, opts: Dynamic| patch(&caps, url, opts));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "delete", move |url: &str| delete(&caps, url, Dynamic::UNIT));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "delete", move |url: &str, opts: Dynamic| delete(&caps, url, opts));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "request", move |method: &str, url: &str| request(&caps, method, url, Dynamic::UNIT));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "request", move |method: &str, url: &str, opts: Dynamic| request(&caps, method, url, opts));
-    let caps = Arc::clone(capabilities);
-    def!(&mut module, "connection", move |name: &str| connection(&caps, name));
+    def_with!(&mut module, capabilities => caps, {
+        "get" => move |url: &str| get(&caps, url, Dynamic::UNIT),
+        "get" => move |url: &str, opts: Dynamic| get(&caps, url, opts),
+        "post" => move |url: &str| post(&caps, url, Dynamic::UNIT),
+        "post" => move |url: &str, opts: Dynamic| post(&caps, url, opts),
+        "put" => move |url: &str| put(&caps, url, Dynamic::UNIT),
+        "put" => move |url: &str, opts: Dynamic| put(&caps, url, opts),
+        "patch" => move |url: &str| patch(&caps, url, Dynamic::UNIT),
+        "patch" => move |url: &str, opts: Dynamic| patch(&caps, url, opts),
+        "delete" => move |url: &str| delete(&caps, url, Dynamic::UNIT),
+        "delete" => move |url: &str, opts: Dynamic| delete(&caps, url, opts),
+        "request" => move |method: &str, url: &str| request(&caps, method, url, Dynamic::UNIT),
+        "request" => move |method: &str, url: &str, opts: Dynamic| request(&caps, method, url, opts),
+        "connection" => move |name: &str| connection(&caps, name),
+    });
     module
 }
 

@@ -8,9 +8,10 @@ use crate::hub::Snapshot;
 use crate::store::RunRecord;
 use crate::triggers::background::Background;
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 /// Whether a job is running and which occurrences wait for it, by job name. Kept across reloads
@@ -28,7 +29,7 @@ struct JobState {
 
 impl JobStates {
     fn with<T>(&self, name: &str, f: impl FnOnce(&mut JobState) -> T) -> T {
-        let mut jobs = self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut jobs = self.jobs.lock();
         f(jobs.entry(name.to_string()).or_default())
     }
 }
@@ -177,7 +178,7 @@ impl Job {
     /// A skipped occurrence is a run log record too, so `runs list --status skipped` shows it.
     fn record_skipped(&self, scheduled: DateTime<Utc>) {
         let job = &self.snapshot.manifest.crons[self.index];
-        let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let now = crate::timestamp::now();
         self.snapshot.capabilities.host.runlog.record(
             crate::runner::record::given(RunRecord {
                 id: crate::runner::new_id(),

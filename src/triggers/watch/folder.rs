@@ -8,10 +8,11 @@ use crate::hub::Snapshot;
 use crate::triggers::background::Background;
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use parking_lot::Mutex;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 /// How often the whole folder is listed again, to catch anything the OS did not report.
@@ -371,7 +372,7 @@ impl Folder {
         if checked.ready.is_empty() && queue.gone.is_empty() {
             return;
         }
-        let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.lock.lock();
         for path in std::mem::take(&mut queue.gone) {
             if self.stopping.load(Ordering::SeqCst) {
                 return;

@@ -50,7 +50,7 @@ impl Folder {
     /// At a first start with `on_start = "ignore"`: records a file that arrived while the hub was
     /// stopped as seen, without running it.
     pub fn ignore_at_start(&self, path: &Path, relative: &str, stat: Stat) {
-        let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.lock.lock();
         let Some(store) = self.store() else { return };
         let known = matches!(store.watch_entry(&self.spec.name, relative), Ok(Some(entry)) if entry.present);
         let change = if known { Change::Modified } else { Change::Created };
@@ -74,7 +74,7 @@ impl Folder {
 
     /// At a first start with `on_start = "ignore"`: forgets a file removed while the hub was stopped.
     pub fn forget_at_start(&self, store: &Store, relative: &str) {
-        let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.lock.lock();
         if let Err(err) = store.watch_forget(&self.spec.name, relative) {
             tracing::error!("watch `{}`: cannot update the ledger: {err}", self.spec.name);
         }

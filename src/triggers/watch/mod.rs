@@ -15,9 +15,10 @@ use crate::config::watch_spec::Spec;
 use crate::hub::Snapshot;
 use crate::triggers::background::Background;
 use folder::{Folder, Message};
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 
 /// What outlives a reload: one lock per ledger, held while a file is handled (so an old and a new
 /// version of a watch never handle the same file at once), and which watches have started before
@@ -36,7 +37,7 @@ struct States {
 impl WatchStates {
     /// The lock of the ledger `name`, and whether this is its first start.
     fn claim(&self, name: &str) -> (Arc<Mutex<()>>, bool) {
-        let mut states = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut states = self.inner.lock();
         let first = states.started.insert(name.to_string());
         (Arc::clone(states.locks.entry(name.to_string()).or_default()), first)
     }
