@@ -157,3 +157,17 @@ fn check_refuses_calls_of_stdlib_functions_that_do_not_exist_or_take_other_argum
     hub.script("own", "import \"mine\" as http;\nhttp::gett(\"x\")\n");
     assert_eq!(hub.run("own", "{}").json(), "x");
 }
+
+#[test]
+fn a_call_that_fails_on_unit_names_the_value_that_was_unit() {
+    let hub = Hub::new();
+    hub.script("city", "let n = 1;\nlet length = input.city.len();\nlength\n");
+    hub.run("city", "{}").fails_with(
+        1,
+        &["scripts/city.rhai:2:25", "Function not found: len (())", "`input.city` is () (a missing map field"],
+    );
+    hub.script("args", "let m = #{};\nparse_int(m.count)\n");
+    hub.run("args", "{}").fails_with(1, &["scripts/args.rhai:2:1", "`m.count` is ()"]);
+    // With the field present the same script runs.
+    assert_eq!(hub.run("city", r#"{"city": "Oslo"}"#).json(), 4);
+}

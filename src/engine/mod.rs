@@ -8,8 +8,10 @@ mod errors;
 mod modules;
 pub(crate) mod response;
 pub(crate) mod time;
+mod unit_hint;
 
 pub(crate) use blocking::{blocking, hand_off_worker, wait};
 pub use errors::{Location, RunError, compile_error, run_error};
 pub use modules::ModuleError;
 pub(crate) use modules::{HubModules, STDLIB_MODULES};
+pub(crate) use unit_hint::explain_unit;

@@ -9,7 +9,7 @@ pub use log::log_outcome;
 use crate::engine::context::{self, Line, RunState};
 use crate::engine::convert;
 use crate::engine::response::Response;
-use crate::engine::{RunError, run_error};
+use crate::engine::{RunError, explain_unit, run_error};
 use crate::hub::Snapshot;
 use chrono::{DateTime, Utc};
 use rhai::{AST, Dynamic, Map, Scope};
@@ -269,7 +269,9 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_eve
     SCOPE.set(Some(scope));
 
     let source = ast.source().unwrap_or(&invocation.script);
-    let result = evaluated.map_err(|err| run_error(source, err, timeout, max_operations)).and_then(reply);
+    let result = evaluated
+        .map_err(|err| explain_unit(run_error(source, err, timeout, max_operations), &snapshot.dir))
+        .and_then(reply);
     let ended = Ended { started_at, clock, state, input_json };
     finish(snapshot, invocation, run_id, ended, result)
 }
