@@ -3,7 +3,6 @@
 //! A queued attempt's record comes with its events and its item's new state, which go into the
 //! same transaction as the batch; the queue learns when that transaction is committed.
 
-use crate::secrets::Secrets;
 use crate::store::{Attempt, RecordText, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,23 +25,32 @@ const CAPACITY: usize = 16_384;
 /// How often old records are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
+/// A `since` filter that is neither a duration nor a time.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SinceError {
+    #[error("since `{0}`: expected a duration such as 30m, 1h, 2d or an RFC 3339 time")]
+    Unreadable(String),
+    #[error("since `{0}`: {1}")]
+    TooLong(String, String),
+}
+
 /// Turns a `since` filter (a duration such as "1h", or an RFC 3339 time) into an RFC 3339 lower
 /// bound for run start times.
-pub fn since(text: &str) -> Result<String, String> {
+pub fn since(text: &str) -> Result<String, SinceError> {
     if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(time.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
     }
-    let span = humantime::parse_duration(text)
-        .map_err(|_| format!("since `{text}`: expected a duration such as 30m, 1h, 2d or an RFC 3339 time"))?;
-    let span = chrono::Duration::from_std(span).map_err(|err| err.to_string())?;
+    let span = humantime::parse_duration(text).map_err(|_| SinceError::Unreadable(text.to_string()))?;
+    let span =
+        chrono::Duration::from_std(span).map_err(|err| SinceError::TooLong(text.to_string(), err.to_string()))?;
     Ok((chrono::Utc::now() - span).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
 
 /// A queued attempt's record, with what is committed alongside it and who waits for the commit.
-type Committing = (RecordText, Secrets, Attempt, tokio::sync::oneshot::Sender<Result<(), String>>);
+type Committing = (RecordText, Attempt, tokio::sync::oneshot::Sender<Result<(), String>>);
 
 enum Message {
-    Record(Box<(RecordText, Secrets)>),
+    Record(Box<RecordText>),
     Attempt(Box<Committing>),
     /// An event whose subscribers all ran: marked delivered with (or after) their records.
     Delivered(i64),
@@ -90,23 +98,18 @@ impl RunLog {
     }
 
     /// Queues a record for writing; it waits only while `CAPACITY` records are already waiting for
-    /// the writer. `secrets` are redacted from it on the writer thread, off the request path.
-    pub fn record(&self, record: RecordText, secrets: Secrets) {
-        self.send(Message::Record(Box::new((record, secrets))));
+    /// the writer.
+    pub fn record(&self, record: RecordText) {
+        self.send(Message::Record(Box::new(record)));
     }
 
     /// Hands over the record of a queued attempt with its events and its item's new state, all
     /// written in one transaction; the answer comes once it is committed (or failed). The writer
     /// does not wait to fill a batch for it: a queue worker is waiting.
-    pub fn commit(
-        &self,
-        record: RecordText,
-        secrets: Secrets,
-        attempt: Attempt,
-    ) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
+    pub fn commit(&self, record: RecordText, attempt: Attempt) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
         let (done, committed) = tokio::sync::oneshot::channel();
         // Should the writer be gone, `done` is dropped and the receiver says so.
-        self.send(Message::Attempt(Box::new((record, secrets, attempt, done))));
+        self.send(Message::Attempt(Box::new((record, attempt, done))));
         self.wake();
         committed
     }
@@ -179,38 +182,6 @@ impl Drop for Inner {
     }
 }
 
-/// Makes a record safe to store: secret values in its lines, input, event and result become
-/// `***`. A record holding none, nearly every one, is stored as it was written; one that holds a
-/// secret is read back and every string and number in those parts redacted, so the JSON stays
-/// whole whatever the secret's characters. `None` only if the record cannot be read back, which
-/// a record written by `RecordText::new` always can.
-pub fn redact(record: RecordText, secrets: &Secrets) -> Option<RecordText> {
-    if !secrets.found_in_json(record.contents()) {
-        return Some(record);
-    }
-    match record.record() {
-        Ok(mut read) => {
-            for value in [&mut read.lines, &mut read.input, &mut read.event] {
-                secrets.redact_value(value);
-            }
-            read.result = read.result.map(|result| secrets.redacted_in_json(result));
-            Some(RecordText::of(&read))
-        }
-        Err(err) => {
-            tracing::error!("a run log record holding a secret could not be read back to redact it: {err}");
-            None
-        }
-    }
-}
-
-/// Adds `record`, redacted, to the batch being gathered; returns its size in bytes.
-fn gather(records: &mut Vec<RecordText>, record: RecordText, secrets: &Secrets) -> usize {
-    let Some(record) = redact(record, secrets) else { return 0 };
-    let bytes = record.json().len();
-    records.push(record);
-    bytes
-}
-
 fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU64, keep_last: &AtomicU64) {
     let store = match Store::open(path) {
         Ok(store) => store,
@@ -239,13 +210,14 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Record(entry) => {
-                    let (record, secrets) = *entry;
-                    bytes += gather(&mut records, record, &secrets);
+                Message::Record(record) => {
+                    bytes += record.json().len();
+                    records.push(*record);
                 }
                 Message::Attempt(entry) => {
-                    let (record, secrets, attempt, done) = *entry;
-                    bytes += gather(&mut records, record, &secrets);
+                    let (record, attempt, done) = *entry;
+                    bytes += record.json().len();
+                    records.push(record);
                     attempts.push(attempt);
                     waiting.push(done);
                 }

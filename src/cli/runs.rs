@@ -30,7 +30,12 @@ fn list_runs(args: &RunsListArgs) -> Result<(), Error> {
     let filter = RunFilter {
         script: args.script.clone(),
         status: args.status.clone(),
-        since: args.since.as_deref().map(crate::runlog::since).transpose().map_err(Error::Usage)?,
+        since: args
+            .since
+            .as_deref()
+            .map(crate::runlog::since)
+            .transpose()
+            .map_err(|err| Error::Usage(err.to_string()))?,
         limit: args.limit,
     };
     let page = match open(&args.hub.dir)? {

@@ -284,7 +284,7 @@ pub fn record_event(name: &str, data: serde_json::Value) -> Result<(), String> {
         if state.emitted.len() >= MAX_EVENTS {
             return Err(format!("a run may emit at most {MAX_EVENTS} events"));
         }
-        let bytes = state.emitted_bytes + name.len() + crate::json_write::approx_len(&data);
+        let bytes = state.emitted_bytes + name.len() + crate::json::approx_len(&data);
         if bytes > MAX_EVENT_BYTES {
             return Err(format!(
                 "a run may emit at most {} MiB of event data (as JSON); `{name}` would bring it to {bytes} bytes",

@@ -5,9 +5,9 @@
 //! latest start, id range) and decode only the rest.
 
 use super::{Store, StoreError};
-use crate::json_write;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::BTreeSet;
 use std::ops::Range;
 
@@ -43,27 +43,35 @@ pub struct RunRecord {
     pub retry_of: Option<String>,
 }
 
-/// The fields of a record as [`RecordText::new`] writes them; `lines`, `input` and `event` are
-/// JSON text already.
-#[derive(Clone, Copy, Debug)]
-pub struct RecordFields<'a> {
+/// The fields of a record in the order they are written: first the four its batch's row reads
+/// (see [`RecordText`]), last what the run printed, was given and returned. `C` holds the lines,
+/// input and event: JSON text already written where the run ran (`&RawValue`), or values; `L`
+/// the lines, which a run hands over as they are.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct RecordFields<'a, C, L = C> {
     pub id: &'a str,
     pub script: &'a str,
+    pub status: &'a str,
+    pub started_at: &'a str,
     pub trigger: &'a str,
     pub detail: &'a str,
-    pub started_at: &'a str,
     pub duration_ms: f64,
-    pub status: &'a str,
     pub error: Option<&'a str>,
     pub attempt: u32,
     pub retry_of: Option<&'a str>,
-    pub lines: &'a str,
-    pub input: &'a str,
-    pub event: &'a str,
-    pub result: Option<&'a str>,
-    /// `result` is whole JSON text, so an object or array is stored as JSON rather than as a
-    /// string holding it (escaping it again cost a hello request more than writing it).
-    pub result_is_json: bool,
+    pub lines: L,
+    pub input: C,
+    pub event: C,
+    pub result: Option<StoredResult<'a>>,
+}
+
+/// A result as its record keeps it: a whole object or array as that JSON (escaping it into a
+/// string would cost every run more than writing it), anything else as a string holding its text.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(untagged)]
+pub enum StoredResult<'a> {
+    Json(&'a RawValue),
+    Text(&'a str),
 }
 
 /// One record as JSON text (an object with the fields of [`RunRecord`]), written once where the
@@ -72,70 +80,45 @@ pub struct RecordFields<'a> {
 #[derive(Debug)]
 pub struct RecordText {
     json: String,
-    id: Range<usize>,
-    script: Range<usize>,
-    status: Range<usize>,
-    started_at: Range<usize>,
-    /// Where the lines, input, event and result begin: what a run was given, printed or returned.
-    contents: usize,
+    /// The id, script, status and start time, as escaped in `json`.
+    head: [Range<usize>; 4],
 }
 
 impl RecordText {
-    /// Writes a record. What a run was given, printed or returned comes last, so
-    /// [`RecordText::contents`] is one slice.
-    pub fn new(fields: &RecordFields<'_>) -> Self {
-        let sized = fields.lines.len() + fields.input.len() + fields.event.len() + fields.result.map_or(0, str::len);
-        let mut out = String::with_capacity(sized + 320);
-        let id = quoted(&mut out, "{\"id\":", fields.id);
-        let script = quoted(&mut out, ",\"script\":", fields.script);
-        json_write::push_field(&mut out, ",\"trigger\":", Some(fields.trigger));
-        json_write::push_field(&mut out, ",\"detail\":", Some(fields.detail));
-        let started_at = quoted(&mut out, ",\"started_at\":", fields.started_at);
-        out.push_str(",\"duration_ms\":");
-        json_write::push_f64(&mut out, fields.duration_ms);
-        let status = quoted(&mut out, ",\"status\":", fields.status);
-        json_write::push_field(&mut out, ",\"error\":", fields.error);
-        out.push_str(",\"attempt\":");
-        json_write::push_int(&mut out, fields.attempt);
-        json_write::push_field(&mut out, ",\"retry_of\":", fields.retry_of);
-        let contents = out.len();
-        for (name, json) in
-            [(",\"lines\":", fields.lines), (",\"input\":", fields.input), (",\"event\":", fields.event)]
-        {
-            out.push_str(name);
-            out.push_str(if json.is_empty() { "null" } else { json });
-        }
-        match fields.result {
-            Some(json) if fields.result_is_json && json.starts_with(['{', '[']) => {
-                out.push_str(",\"result\":");
-                out.push_str(json);
-            }
-            result => json_write::push_field(&mut out, ",\"result\":", result),
-        }
-        out.push('}');
-        Self { json: out, id, script, status, started_at, contents }
+    /// Writes a record.
+    pub fn new<C: Serialize, L: Serialize>(fields: &RecordFields<'_, C, L>) -> Self {
+        // Strings, numbers, raw JSON and JSON values: nothing serde_json can fail to write, and
+        // were it to, the batch holds a `null` its readers skip.
+        let json = serde_json::to_string(fields).unwrap_or_else(|err| {
+            tracing::error!("a run log record could not be written: {err}");
+            "null".into()
+        });
+        let head = head(&json);
+        Self { json, head }
     }
 
-    /// Writes a record given whole (a skipped cron occurrence, a record redacted again).
+    /// Writes a record given whole (a skipped cron occurrence, an attempt a crash cut short).
     pub fn of(record: &RunRecord) -> Self {
-        let (lines, input, event) = (record.lines.to_string(), record.input.to_string(), record.event.to_string());
+        // A record given whole may hold a result that was shortened, so no longer JSON.
+        let result = record.result.as_deref().map(|text| match serde_json::from_str::<&RawValue>(text) {
+            Ok(json) if text.starts_with(['{', '[']) => StoredResult::Json(json),
+            _ => StoredResult::Text(text),
+        });
         Self::new(&RecordFields {
             id: &record.id,
             script: &record.script,
+            status: &record.status,
+            started_at: &record.started_at,
             trigger: &record.trigger,
             detail: &record.detail,
-            started_at: &record.started_at,
             duration_ms: record.duration_ms,
-            status: &record.status,
             error: record.error.as_deref(),
             attempt: record.attempt,
             retry_of: record.retry_of.as_deref(),
-            lines: &lines,
-            input: &input,
-            event: &event,
-            result: record.result.as_deref(),
-            // A record given whole may hold a result that was shortened, so no longer JSON.
-            result_is_json: record.result.as_deref().is_some_and(crate::json_read::is_json),
+            lines: &record.lines,
+            input: &record.input,
+            event: &record.event,
+            result,
         })
     }
 
@@ -144,34 +127,53 @@ impl RecordText {
         &self.json
     }
 
-    /// The part of [`RecordText::json`] holding the run's lines, input, event and result: where
-    /// secrets may be.
-    pub fn contents(&self) -> &str {
-        &self.json[self.contents..]
-    }
-
     /// The record read back.
+    #[cfg(test)]
     pub fn record(&self) -> serde_json::Result<RunRecord> {
-        crate::json_read::read(&self.json)
+        crate::json::read(&self.json)
     }
 
     // The fields a batch's row keeps beside its records, as escaped in the JSON text.
 
     fn id(&self) -> &str {
-        &self.json[self.id.clone()]
+        &self.json[self.head[0].clone()]
     }
 
     fn script(&self) -> &str {
-        &self.json[self.script.clone()]
+        &self.json[self.head[1].clone()]
     }
 
     fn status(&self) -> &str {
-        &self.json[self.status.clone()]
+        &self.json[self.head[2].clone()]
     }
 
     fn started_at(&self) -> &str {
-        &self.json[self.started_at.clone()]
+        &self.json[self.head[3].clone()]
     }
+}
+
+/// Where the id, script, status and start time lie in a record's text, as escaped there: the
+/// record begins with them, in that order (`{"id":"…","script":"…",…`), each ending at its
+/// closing quote. Found rather than copied out, so a record is one allocation.
+fn head(json: &str) -> [Range<usize>; 4] {
+    let bytes = json.as_bytes();
+    let mut head = [0..0, 0..0, 0..0, 0..0];
+    // At the `{` or `,` before each name.
+    let mut at = 0;
+    for (range, name) in head.iter_mut().zip(["id", "script", "status", "started_at"]) {
+        // The name's quotes, the colon and the value's opening quote.
+        let start = at + name.len() + 5;
+        let mut end = start;
+        while end < bytes.len() && bytes[end] != b'"' {
+            end += if bytes[end] == b'\\' { 2 } else { 1 };
+        }
+        if end >= bytes.len() {
+            break;
+        }
+        *range = start..end;
+        at = end + 1;
+    }
+    head
 }
 
 /// A record's result read back as text: stored as a JSON string, or as the JSON itself.
@@ -181,14 +183,6 @@ fn result_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Opti
         Some(serde_json::Value::String(text)) => Some(text),
         Some(json) => Some(json.to_string()),
     })
-}
-
-/// Appends `"name":"value"` (`name` with its leading comma or brace) and returns where the
-/// value's text lies, as escaped, between its quotes.
-fn quoted(out: &mut String, prefixed_name: &str, value: &str) -> Range<usize> {
-    let start = out.len() + prefixed_name.len() + 1;
-    json_write::push_field(out, prefixed_name, Some(value));
-    start..out.len() - 1
 }
 
 /// Records a page of the run log holds at most, whatever its filter's limit asks.
@@ -242,7 +236,7 @@ impl RunRecord {
         let optional = [&self.error, &self.result, &self.retry_of];
         200 + texts.iter().map(|text| text.len()).sum::<usize>()
             + optional.iter().map(|text| text.as_ref().map_or(0, String::len)).sum::<usize>()
-            + [&self.lines, &self.input, &self.event].iter().map(|value| json_write::approx_len(value)).sum::<usize>()
+            + [&self.lines, &self.input, &self.event].iter().map(|value| crate::json::approx_len(value)).sum::<usize>()
     }
 
     /// The record without what a run printed, was given or returned, its error shortened.
@@ -287,7 +281,7 @@ fn decode(seq: i64, records: &str) -> Vec<RunRecord> {
         .into_iter()
         .enumerate()
         .filter_map(|(index, text)| {
-            crate::json_read::read(text.get())
+            crate::json::read(text.get())
                 .map_err(|err| {
                     tracing::warn!("run log batch {seq}, record {index} cannot be read and is skipped: {err}")
                 })

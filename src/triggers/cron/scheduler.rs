@@ -189,8 +189,8 @@ impl Job {
     fn record_skipped(&self, scheduled: DateTime<Utc>) {
         let job = &self.snapshot.manifest.crons[self.index];
         let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        self.snapshot.capabilities.host.runlog.record(
-            crate::runner::record::given(RunRecord {
+        self.snapshot.capabilities.host.runlog.record(crate::runner::record::given(
+            RunRecord {
                 id: crate::runner::new_id(),
                 script: job.script.clone(),
                 trigger: "cron".into(),
@@ -207,9 +207,9 @@ impl Job {
                 result: None,
                 attempt: 1,
                 retry_of: None,
-            }),
-            self.snapshot.capabilities.secrets.clone(),
-        );
+            },
+            &self.snapshot.capabilities.secrets,
+        ));
     }
 
     /// Records the firing for catch-up, where no queue records it with the run.

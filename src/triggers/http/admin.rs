@@ -52,7 +52,7 @@ pub async fn runs(State(state): State<AppState>, headers: HeaderMap, RawQuery(qu
     };
     let since = match query.since.as_deref().map(crate::runlog::since).transpose() {
         Ok(since) => since,
-        Err(message) => return ApiError::BadRequest { message, details: vec![] }.into_response(),
+        Err(err) => return ApiError::BadRequest { message: err.to_string(), details: vec![] }.into_response(),
     };
     let filter =
         crate::store::RunFilter { script: query.script, status: query.status, since, limit: query.limit.unwrap_or(50) };
