@@ -86,7 +86,7 @@ pub fn of(
         _ => StoredResult::Text(text),
     });
     let marker = crate::engine::context::dropped_marker(outcome.dropped_lines, outcome.dropped_bytes);
-    let lines = Lines { lines: &outcome.lines, marker: marker.as_deref() };
+    let lines = json(&Lines { lines: &outcome.lines, marker: marker.as_deref() });
     let write = |started_at: &str| {
         RecordText::new(&RecordFields {
             id: &outcome.run_id,
@@ -99,9 +99,9 @@ pub fn of(
             error: labels.error.as_deref(),
             attempt: invocation.attempt,
             retry_of: invocation.retry_of.as_deref(),
-            lines,
-            input: bounded(&input),
-            event,
+            lines: &lines,
+            input: &bounded(&input),
+            event: &event,
             result,
         })
     };
@@ -159,8 +159,8 @@ fn detail(trigger: &str, event: impl Fn(&str) -> Option<String>) -> String {
     }
 }
 
-/// A Rhai value as JSON text, or for one JSON cannot hold the error's text as a JSON string.
-fn json(value: &Json<'_>) -> Box<RawValue> {
+/// A value as JSON text, or for one JSON cannot hold the error's text as a JSON string.
+fn json(value: &impl Serialize) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).unwrap_or_else(|err| string(err.to_string()))
 }
 
