@@ -86,7 +86,10 @@ pub fn of(
         _ => StoredResult::Text(text),
     });
     let marker = crate::engine::context::dropped_marker(outcome.dropped_lines, outcome.dropped_bytes);
-    let lines = json(&Lines { lines: &outcome.lines, marker: marker.as_deref() });
+    let lines = match (&outcome.lines[..], &marker) {
+        ([], None) => Cow::Borrowed(&**NO_LINES),
+        (lines, marker) => Cow::Owned(json(&Lines { lines, marker: marker.as_deref() })),
+    };
     let write = |started_at: &str| {
         RecordText::new(&RecordFields {
             id: &outcome.run_id,
@@ -125,6 +128,9 @@ pub fn given(mut record: RunRecord, secrets: &Secrets) -> RecordText {
     }
     RecordText::of(&record)
 }
+
+/// The lines of a run that printed nothing, as nearly every run: written once.
+static NO_LINES: std::sync::LazyLock<Box<RawValue>> = std::sync::LazyLock::new(|| json(&[(); 0]));
 
 /// The run's printed and logged lines as the record keeps them: `{level, text}` each, and a
 /// line saying how many more were dropped.
@@ -238,6 +244,9 @@ mod tests {
         // A string result is kept as its JSON text, in a string.
         let text = written(&self::outcome(&json!("hi \"x\""), &secrets), &invocation, &secrets);
         assert_eq!(text.record()?.result.as_deref(), Some(r#""hi \"x\"""#));
+        let mut quiet = self::outcome(&Value::Null, &secrets);
+        quiet.lines.clear();
+        assert!(written(&quiet, &invocation, &secrets).json().contains(r#","lines":[],"#));
         Ok(())
     }
 
