@@ -3,7 +3,6 @@
 //! A queued attempt's record comes with its events and its item's new state, which go into the
 //! same transaction as the batch; the queue learns when that transaction is committed.
 
-use crate::secrets::Secrets;
 use crate::store::{Attempt, RecordText, Store};
 use parking_lot::Mutex;
 use std::path::PathBuf;
@@ -48,10 +47,10 @@ pub fn since(text: &str) -> Result<String, SinceError> {
 }
 
 /// A queued attempt's record, with what is committed alongside it and who waits for the commit.
-type Committing = (RecordText, Secrets, Attempt, tokio::sync::oneshot::Sender<Result<(), String>>);
+type Committing = (RecordText, Attempt, tokio::sync::oneshot::Sender<Result<(), String>>);
 
 enum Message {
-    Record(Box<(RecordText, Secrets)>),
+    Record(Box<RecordText>),
     Attempt(Box<Committing>),
     /// An event whose subscribers all ran: marked delivered with (or after) their records.
     Delivered(i64),
@@ -99,23 +98,18 @@ impl RunLog {
     }
 
     /// Queues a record for writing; it waits only while `CAPACITY` records are already waiting for
-    /// the writer. `secrets` are redacted from it on the writer thread, off the request path.
-    pub fn record(&self, record: RecordText, secrets: Secrets) {
-        self.send(Message::Record(Box::new((record, secrets))));
+    /// the writer.
+    pub fn record(&self, record: RecordText) {
+        self.send(Message::Record(Box::new(record)));
     }
 
     /// Hands over the record of a queued attempt with its events and its item's new state, all
     /// written in one transaction; the answer comes once it is committed (or failed). The writer
     /// does not wait to fill a batch for it: a queue worker is waiting.
-    pub fn commit(
-        &self,
-        record: RecordText,
-        secrets: Secrets,
-        attempt: Attempt,
-    ) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
+    pub fn commit(&self, record: RecordText, attempt: Attempt) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
         let (done, committed) = tokio::sync::oneshot::channel();
         // Should the writer be gone, `done` is dropped and the receiver says so.
-        self.send(Message::Attempt(Box::new((record, secrets, attempt, done))));
+        self.send(Message::Attempt(Box::new((record, attempt, done))));
         self.wake();
         committed
     }
@@ -186,38 +180,6 @@ impl Drop for Inner {
     }
 }
 
-/// Makes a record safe to store: secret values in its lines, input, event and result become
-/// `***`. A record holding none, nearly every one, is stored as it was written; one that holds a
-/// secret is read back and every string and number in those parts redacted, so the JSON stays
-/// whole whatever the secret's characters. `None` only if the record cannot be read back, which
-/// a record written by `RecordText::new` always can.
-pub fn redact(record: RecordText, secrets: &Secrets) -> Option<RecordText> {
-    if !secrets.found_in_json(record.contents()) {
-        return Some(record);
-    }
-    match record.record() {
-        Ok(mut read) => {
-            for value in [&mut read.lines, &mut read.input, &mut read.event] {
-                secrets.redact_value(value);
-            }
-            read.result = read.result.map(|result| secrets.redacted_in_json(result));
-            Some(RecordText::of(&read))
-        }
-        Err(err) => {
-            tracing::error!("a run log record holding a secret could not be read back to redact it: {err}");
-            None
-        }
-    }
-}
-
-/// Adds `record`, redacted, to the batch being gathered; returns its size in bytes.
-fn gather(records: &mut Vec<RecordText>, record: RecordText, secrets: &Secrets) -> usize {
-    let Some(record) = redact(record, secrets) else { return 0 };
-    let bytes = record.json().len();
-    records.push(record);
-    bytes
-}
-
 fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU64, keep_last: &AtomicU64) {
     let store = match Store::open(path) {
         Ok(store) => store,
@@ -246,13 +208,14 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Record(entry) => {
-                    let (record, secrets) = *entry;
-                    bytes += gather(&mut records, record, &secrets);
+                Message::Record(record) => {
+                    bytes += record.json().len();
+                    records.push(*record);
                 }
                 Message::Attempt(entry) => {
-                    let (record, secrets, attempt, done) = *entry;
-                    bytes += gather(&mut records, record, &secrets);
+                    let (record, attempt, done) = *entry;
+                    bytes += record.json().len();
+                    records.push(record);
                     attempts.push(attempt);
                     waiting.push(done);
                 }

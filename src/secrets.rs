@@ -1,21 +1,19 @@
 //! Secret values from the manifest, and their redaction from anything a user or log may see.
 
 /// The manifest's secret values (credentials: see `config::credentials`) and the forms the hub
-/// itself writes them in; each is replaced by `***` in output. Cheap to clone: every run log
-/// record carries one to its writer thread.
+/// itself writes them in; each is replaced by `***` in output. Every string is redacted before
+/// it is written as JSON (`engine::convert::Json`, the HTTP event, the run log record), so no
+/// JSON text is searched for them. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Secrets {
     /// The values, and each as URL-encoding writes it (a query string, a form, a path segment).
     values: std::sync::Arc<[String]>,
-    /// The values as they read inside a JSON string, and inside JSON text kept in a JSON string,
-    /// where that differs (quotes, backslashes, control characters).
-    escaped: std::sync::Arc<[String]>,
 }
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Debug output (a panic message, a `{:?}` of the capabilities) must never print a secret.
-        write!(f, "Secrets({} forms)", self.values.len() + self.escaped.len())
+        write!(f, "Secrets({} forms)", self.values.len())
     }
 }
 
@@ -35,25 +33,7 @@ impl Secrets {
         // Longest first, so a secret that contains another is redacted whole.
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         values.dedup();
-        // Escaped once for a JSON string, twice for JSON text kept in a JSON string (a run's result).
-        let escape = |value: &str| {
-            let quoted = serde_json::Value::String(value.to_string()).to_string();
-            quoted[1..quoted.len() - 1].to_string()
-        };
-        let escaped = values
-            .iter()
-            .flat_map(|value| {
-                let once = escape(value);
-                let twice = escape(&once);
-                [once, twice].into_iter().filter(move |form| form != value)
-            })
-            .collect();
-        Self { values: values.into(), escaped }
-    }
-
-    /// Whether JSON `text` may hold a secret value, as it is or as written inside a JSON string.
-    pub fn found_in_json(&self, text: &str) -> bool {
-        self.values.iter().chain(self.escaped.iter()).any(|value| text.contains(value.as_str()))
+        Self { values: values.into() }
     }
 
     /// Redacts every string in `value`, object keys too; a number whose digits hold a secret
@@ -63,9 +43,7 @@ impl Secrets {
         match value {
             Value::String(text) => *text = self.redacted(std::mem::take(text)),
             Value::Number(number) => {
-                let digits = number.to_string();
-                let redacted = self.redacted(digits.clone());
-                if redacted != digits {
+                if let Some(redacted) = self.redacted_digits(&number.to_string()) {
                     *value = Value::String(redacted);
                 }
             }
@@ -94,23 +72,22 @@ impl Secrets {
         replace_all(text, self.values.iter())
     }
 
-    /// Like [`Secrets::redacted`], for text that may hold JSON: values are also replaced as they
-    /// read inside a JSON string.
-    pub fn redacted_in_json(&self, text: String) -> String {
-        replace_all(text, self.values.iter().chain(self.escaped.iter()))
+    /// Like [`Secrets::redact`], borrowing `text` when it holds no secret, as nearly every
+    /// string a run writes.
+    pub fn redacted_str<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        // Most strings a run writes are shorter than any secret: no search is set up for them.
+        match self.values.iter().position(|value| text.len() >= value.len() && text.contains(value.as_str())) {
+            None => std::borrow::Cow::Borrowed(text),
+            Some(first) => std::borrow::Cow::Owned(replace_all(text.to_string(), self.values[first..].iter())),
+        }
     }
 
-    /// Like [`Secrets::redacted_in_json`], for JSON text: should a replacement break the JSON (a
-    /// secret that ended inside an escape sequence), the redacted text is kept as one JSON
-    /// string, so what is stored stays JSON and still holds no secret.
-    pub fn redacted_json(&self, text: String) -> String {
-        let length = text.len();
-        let redacted = self.redacted_in_json(text);
-        // Secrets are longer than `***`, so an unchanged length means nothing was replaced.
-        if redacted.len() == length || crate::json_read::is_json(&redacted) {
-            return redacted;
+    /// A number's `digits` redacted, if they hold a secret: then it is written as a string.
+    pub fn redacted_digits(&self, digits: &str) -> Option<String> {
+        match self.redacted_str(digits) {
+            std::borrow::Cow::Owned(redacted) => Some(redacted),
+            std::borrow::Cow::Borrowed(_) => None,
         }
-        serde_json::Value::String(redacted).to_string()
     }
 }
 
@@ -161,7 +138,6 @@ mod tests {
             ["p%2Bss%2Fw%3Drd%26x+y%23", "p%2Bss%2Fw%3Drd%26x%20y%23", "p+ss/w=rd&x%20y%23", "p+ss%2Fw=rd&x%20y%23"]
         {
             assert_eq!(secrets.redact(&format!("k={form}!")), "k=***!", "{form}");
-            assert!(secrets.found_in_json(&format!("{{\"k\":\"{form}\"}}")), "{form}");
         }
     }
 
@@ -172,13 +148,8 @@ mod tests {
     }
 
     #[test]
-    fn finds_secrets_in_json_as_written_there_and_redacts_values() {
+    fn redacts_values_keys_and_digits_in_json() {
         let secrets = Secrets::new(["sh\"h\\x".to_string(), "123456".to_string(), "plain-token".to_string()]);
-        let text = serde_json::json!({ "quoted": "a sh\"h\\x b" }).to_string();
-        assert!(!text.contains("sh\"h\\x"), "the raw form is not in the JSON text: {text}");
-        assert!(secrets.found_in_json(&text));
-        assert!(secrets.found_in_json(r#"{"n":91234567}"#));
-        assert!(!secrets.found_in_json(r#"{"a":"plain-tok","n":12345}"#));
         let mut value = serde_json::json!({
             "quoted": "a sh\"h\\x b",
             "n": 91234567,
@@ -189,11 +160,10 @@ mod tests {
     }
 
     #[test]
-    fn redacted_json_stays_json() {
-        let secrets = Secrets::new(["nabc".to_string()]);
-        assert_eq!(secrets.redacted_json(r#"{"a":"x nabc"}"#.to_string()), r#"{"a":"x ***"}"#);
-        // "\nabc" is a newline then "abc"; replacing "nabc" would leave a bad escape `\*`.
-        let broken = secrets.redacted_json(r#"{"a":"\nabc"}"#.to_string());
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&broken).ok(), Some(r#"{"a":"\***"}"#.into()));
+    fn a_text_without_a_secret_is_borrowed() {
+        let secrets = Secrets::new(["abcd".to_string(), "wxyz".to_string()]);
+        assert!(matches!(secrets.redacted_str("plain"), std::borrow::Cow::Borrowed("plain")));
+        assert_eq!(secrets.redacted_str("abcd-wxyz-abcd"), "***-***-***");
+        assert_eq!((secrets.redacted_digits("12"), secrets.redacted_digits("1.5")), (None, None));
     }
 }

@@ -295,7 +295,7 @@ pub fn record_event(name: &str, data: serde_json::Value) -> Result<(), EventRefu
         if state.emitted.len() >= MAX_EVENTS {
             return Err(EventRefused::TooMany);
         }
-        let bytes = state.emitted_bytes + name.len() + crate::json_write::approx_len(&data);
+        let bytes = state.emitted_bytes + name.len() + crate::json::approx_len(&data);
         if bytes > MAX_EVENT_BYTES {
             return Err(EventRefused::TooLarge { name: name.to_string(), bytes });
         }

@@ -77,7 +77,7 @@ impl Queue {
     ) -> Result<Arc<Self>, QueueError> {
         let store = Arc::new(Store::open(path)?);
         let secrets = current().capabilities.secrets.clone();
-        let recovered = store.queue_recover(|item| crate::runlog::redact(interrupted(item), &secrets))?;
+        let recovered = store.queue_recover(|item| Some(interrupted(item, &secrets)))?;
         let depth = store.queue_depth()?;
         if !recovered.is_empty() {
             tracing::warn!("resuming {} queued items interrupted when the hub stopped", recovered.len());
@@ -175,25 +175,28 @@ impl Queue {
 /// The record of an attempt of `item` cut short when the hub stopped (a crash or `kill -9`): it
 /// started when the item was claimed (`not_before`) and has no result. A first attempt keeps the
 /// item's id, the run id its caller was given.
-fn interrupted(item: &QueueItem) -> crate::store::RecordText {
+fn interrupted(item: &QueueItem, secrets: &crate::secrets::Secrets) -> crate::store::RecordText {
     let retry = item.attempts > 1;
     let trigger = item.event.get("kind").and_then(serde_json::Value::as_str).unwrap_or("manual");
-    crate::runner::record::given(crate::store::RunRecord {
-        id: if retry { crate::runner::new_id() } else { item.id.clone() },
-        script: item.script.clone(),
-        trigger: trigger.to_string(),
-        detail: String::new(),
-        started_at: item.not_before.clone(),
-        duration_ms: 0.0,
-        status: "interrupted".into(),
-        error: Some("the hub stopped during this attempt; the item runs again".into()),
-        lines: serde_json::json!([]),
-        input: item.input.clone(),
-        event: item.event.clone(),
-        result: None,
-        attempt: item.attempts,
-        retry_of: retry.then(|| item.id.clone()),
-    })
+    crate::runner::record::given(
+        crate::store::RunRecord {
+            id: if retry { crate::runner::new_id() } else { item.id.clone() },
+            script: item.script.clone(),
+            trigger: trigger.to_string(),
+            detail: String::new(),
+            started_at: item.not_before.clone(),
+            duration_ms: 0.0,
+            status: "interrupted".into(),
+            error: Some("the hub stopped during this attempt; the item runs again".into()),
+            lines: serde_json::json!([]),
+            input: item.input.clone(),
+            event: item.event.clone(),
+            result: None,
+            attempt: item.attempts,
+            retry_of: retry.then(|| item.id.clone()),
+        },
+        secrets,
+    )
 }
 
 /// Group commit: everything that arrived while the last batch was written goes in the next one.

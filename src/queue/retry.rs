@@ -81,7 +81,7 @@ pub fn on_error_handler(own: Option<&str>, snapshot: &Snapshot) -> Option<String
 mod tests {
     use super::*;
     use crate::engine::RunError;
-    use crate::runner::Reply;
+    use crate::runner::{Body, Reply};
 
     fn outcome(run_id: &str, failed: bool) -> Outcome {
         Outcome {
@@ -95,7 +95,7 @@ mod tests {
             result: if failed {
                 Err(RunError::Failed { status: 500, message: "no".into() })
             } else {
-                Ok(Reply { status: None, headers: Vec::new(), text: "null".into() })
+                Ok(Reply { status: None, headers: Vec::new(), body: Body::Text(String::new()) })
             },
             emitted: 0,
             held: None,

@@ -93,7 +93,7 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
                 events: held.events,
                 settle: settle.clone(),
             };
-            snapshot.capabilities.host.runlog.commit(held.record, held.secrets, attempt)
+            snapshot.capabilities.host.runlog.commit(held.record, attempt)
         }
         None => {
             let (done, committed) = tokio::sync::oneshot::channel();

@@ -108,12 +108,10 @@ impl Invocation {
         convert::to_json(&self.input).unwrap_or(Value::Null)
     }
 
-    /// The event as JSON.
+    /// The event as JSON, from the event map: a trigger that writes `event_text` instead (a
+    /// synchronous HTTP run) neither queues its invocation nor hands it to `on_error`.
     pub fn event_json(&self) -> Value {
-        match &self.event_text {
-            Some(text) => crate::json_read::read(&text.json).unwrap_or(Value::Null),
-            None => convert::map_to_json(&self.event).map(Value::Object).unwrap_or(Value::Null),
-        }
+        convert::map_to_json(&self.event).map(Value::Object).unwrap_or(Value::Null)
     }
 }
 
@@ -124,32 +122,51 @@ pub struct EventText {
     pub kind: &'static str,
     /// The record's summary of the event, such as `GET /hello` (shared with the route).
     pub detail: Arc<str>,
-    /// The whole event as JSON.
-    pub json: String,
+    /// The whole event as JSON, secrets redacted.
+    pub json: Box<serde_json::value::RawValue>,
 }
 
 /// A successful result, ready for any trigger to present.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Reply {
     /// Set by `response(status, ...)`.
     pub status: Option<u16>,
     /// Set by `response(status, body, headers)`.
     pub headers: Vec<(String, String)>,
-    /// The script's value as JSON text (`()` is `null`): written once, straight from the Rhai
-    /// value, for both the run log and an HTTP response.
-    pub text: String,
+    /// The script's value (or `response`'s body), secrets redacted: written once, straight from
+    /// the Rhai value, for both the run log and an HTTP response.
+    pub body: Body,
+}
+
+/// A script's value as a result.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// A value JSON writes as a string (a string, a character, a time), as it is: an HTTP
+    /// response sends it as text.
+    Text(String),
+    /// Any other value as JSON text (`()` is `null`).
+    Json(Box<serde_json::value::RawValue>),
+}
+
+impl Body {
+    /// The value as JSON text.
+    pub fn json(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            // A string is always JSON.
+            Body::Text(text) => serde_json::to_string(text).unwrap_or_default().into(),
+            Body::Json(json) => json.get().into(),
+        }
+    }
 }
 
 impl Reply {
-    /// The script's value as JSON.
-    pub fn body(&self) -> Value {
-        crate::json_read::read(&self.text).unwrap_or(Value::Null)
-    }
-
-    /// The result as one JSON value: the body, or `{status, headers, body}` when the script chose
-    /// its status with `response(...)`.
+    /// The result as one JSON value, for `run` and the REPL to print indented: the body, or
+    /// `{status, headers, body}` when the script chose its status with `response(...)`.
     pub fn into_json(self) -> Value {
-        let body = self.body();
+        let body = match self.body {
+            Body::Text(text) => Value::String(text),
+            Body::Json(json) => crate::json::read(json.get()).unwrap_or(Value::Null),
+        };
         match self.status {
             Some(status) => {
                 let headers: serde_json::Map<String, Value> =
@@ -187,8 +204,6 @@ pub struct Outcome {
 #[derive(Debug)]
 pub struct Held {
     pub record: crate::store::RecordText,
-    /// The secrets to redact from the record before it is stored.
-    pub secrets: crate::secrets::Secrets,
     /// The events of a run that succeeded, in the order emitted.
     pub events: Vec<(String, Value)>,
 }
@@ -269,9 +284,10 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_eve
     SCOPE.set(Some(scope));
 
     let source = ast.source().unwrap_or(&invocation.script);
+    let secrets = &snapshot.capabilities.secrets;
     let result = evaluated
         .map_err(|err| explain_unit(run_error(source, err, timeout, max_operations), &snapshot.dir))
-        .and_then(reply);
+        .and_then(|value| reply(&value, secrets));
     let ended = Ended { started_at, clock, state, input_json };
     finish(snapshot, invocation, run_id, ended, result)
 }
@@ -283,7 +299,7 @@ struct Ended {
     /// The run's state, if it got as far as running.
     state: Option<RunState>,
     /// The record's input, when written before the run.
-    input_json: Option<String>,
+    input_json: Option<Box<serde_json::value::RawValue>>,
 }
 
 impl Ended {
@@ -352,20 +368,17 @@ fn finish(
         host.metrics.run(&outcome.script, &labels.trigger, labels.status, outcome.duration.as_secs_f64());
         let written = record::of(&outcome, &invocation, &labels, secrets, input_json);
         if invocation.hold {
-            outcome.held = Some(Held { record: written, secrets: secrets.clone(), events: held_events });
+            outcome.held = Some(Held { record: written, events: held_events });
         } else {
-            host.runlog.record(written, secrets.clone());
+            host.runlog.record(written);
         }
     }
     outcome
 }
 
 /// The result as every caller gets it (an HTTP response, `run`'s stdout, the REPL, the run log),
-/// secrets redacted; a result without one, nearly every one, is not copied.
+/// secrets redacted: its body was as it was written, its headers are here.
 fn redact_reply(mut reply: Reply, secrets: &crate::secrets::Secrets) -> Reply {
-    if secrets.found_in_json(&reply.text) {
-        reply.text = secrets.redacted_json(reply.text);
-    }
     for (_, value) in &mut reply.headers {
         *value = secrets.redacted(std::mem::take(value));
     }
@@ -396,17 +409,22 @@ fn bounded_error(error: RunError, max_line: usize) -> RunError {
     }
 }
 
-fn reply(value: Dynamic) -> Result<Reply, RunError> {
-    let invalid = |message: String| RunError::Invalid { message: format!("the script's result {message}") };
-    let json = |value: &Dynamic| convert::json_text(value).map_err(invalid);
+/// The script's value as its result, secrets redacted from the body as it is written.
+fn reply(value: &Dynamic, secrets: &crate::secrets::Secrets) -> Result<Reply, RunError> {
+    let body = |value: &Dynamic| match convert::as_text(value) {
+        Some(text) => Ok(Body::Text(secrets.redacted(text))),
+        None => serde_json::value::to_raw_value(&convert::Json::new(value).redacted(secrets))
+            .map(Body::Json)
+            .map_err(|err| RunError::Invalid { message: format!("the script's result {err}") }),
+    };
     if let Some(response) = value.read_lock::<Response>() {
-        let text = json(&response.body)?;
+        let body = body(&response.body)?;
         let headers =
             response.headers.iter().map(|(name, value)| (name.to_string(), convert::to_text(value))).collect();
         let status = u16::try_from(response.status).ok();
-        return Ok(Reply { status, headers, text });
+        return Ok(Reply { status, headers, body });
     }
-    Ok(Reply { status: None, headers: Vec::new(), text: json(&value)? })
+    Ok(Reply { status: None, headers: Vec::new(), body: body(value)? })
 }
 
 /// A new run id: a UUIDv7, so ids made by one process sort in the order they were made.
@@ -432,7 +450,8 @@ mod tests {
     #[test]
     fn a_deeply_nested_result_is_shown_whole() {
         let text = format!("{}1{}", "[".repeat(200), "]".repeat(200));
-        let reply = Reply { status: None, headers: Vec::new(), text: text.clone() };
+        let json = serde_json::value::RawValue::from_string(text.clone()).expect("JSON");
+        let reply = Reply { status: None, headers: Vec::new(), body: Body::Json(json) };
         assert_eq!(reply.into_json().to_string(), text);
     }
 

@@ -1,10 +1,14 @@
 //! Turning an outcome into its run log record: status, trigger detail, bounded and redacted text.
 
-use super::{Invocation, Outcome};
-use crate::engine::{RunError, convert};
+use super::{Body, Invocation, Outcome, Reply};
+use crate::engine::RunError;
+use crate::engine::context::Line;
+use crate::engine::convert::{self, Json};
 use crate::secrets::Secrets;
-use crate::store::{RecordFields, RecordText, RunRecord};
+use crate::store::{RecordFields, RecordText, RunRecord, StoredResult};
+use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// Longest stored result text.
@@ -42,86 +46,111 @@ pub fn labels<'a>(outcome: &Outcome, invocation: &'a Invocation) -> Labels<'a> {
     Labels { trigger, detail, status, error }
 }
 
-/// The run log record of `outcome`, written as JSON text on the run's own thread: the writer
-/// copies it whole into its batch (after [`crate::runlog::redact`]), so no more than that one string crosses
+/// The run log record of `outcome`, written as JSON text on the run's own thread, secrets
+/// redacted: the writer copies it whole into its batch, so no more than that one string crosses
 /// threads (freeing another thread's many small allocations cost the workers more than the
-/// writing itself). An input, event or result too large to keep whole is redacted and shortened
-/// here, before the cut, so a cut can never leave part of a secret behind.
+/// writing itself). Every part is redacted as it is written (the lines, error and result by
+/// [`super::finish`], the input before the run, the event here or by its trigger), so nothing
+/// is read back to be redacted; one too large to keep whole is shortened after that.
 /// `input_json` is the input as [`input_json`] wrote it before the run, if it did.
 pub fn of(
     outcome: &Outcome,
     invocation: &Invocation,
     labels: &Labels<'_>,
     secrets: &Secrets,
-    input_json: Option<String>,
+    input_json: Option<Box<RawValue>>,
 ) -> RecordText {
-    let lines = lines(outcome);
     let input = input_json.unwrap_or_else(|| self::input_json(&invocation.input, secrets));
+    let written;
     let event = match &invocation.event_text {
-        Some(text) => bounded(Cow::Borrowed(&text.json), secrets),
-        None => bounded(json(convert::map_json_text(&invocation.event)), secrets),
-    };
-    let result = outcome.result.as_ref().ok().map(|reply| {
-        let text = match reply.status {
-            Some(status) => Cow::Owned(format!("{status} {}", reply.text)),
-            None => Cow::Borrowed(reply.text.as_str()),
-        };
-        if text.len() > MAX_RESULT {
-            return (Cow::Owned(shorten(secrets.redacted_in_json(text.into_owned()), MAX_RESULT)), false);
+        Some(text) => bounded(&text.json),
+        None => {
+            written = json(&Json::map(&invocation.event).redacted(secrets));
+            bounded(&written)
         }
-        // The reply's text is the script's value as JSON, unless a status was put before it.
-        (text, reply.status.is_none())
+    };
+    let text = outcome.result.as_ref().ok().map(|reply| {
+        let text = match reply.status {
+            Some(status) => Cow::Owned(format!("{status} {}", reply.body.json())),
+            None => reply.body.json(),
+        };
+        if text.len() > MAX_RESULT { Cow::Owned(shorten(text.into_owned(), MAX_RESULT)) } else { text }
     });
+    let result = text.as_deref().map(|text| match &outcome.result {
+        // The script's value as JSON, unless a status was put before it or it was shortened.
+        Ok(Reply { status: None, body: Body::Json(json), .. })
+            if json.get().len() <= MAX_RESULT && json.get().starts_with(['{', '[']) =>
+        {
+            StoredResult::Json(json)
+        }
+        _ => StoredResult::Text(text),
+    });
+    let marker = crate::engine::context::dropped_marker(outcome.dropped_lines, outcome.dropped_bytes);
+    let lines = match (&outcome.lines[..], &marker) {
+        ([], None) => Cow::Borrowed(&**NO_LINES),
+        (lines, marker) => Cow::Owned(json(&Lines { lines, marker: marker.as_deref() })),
+    };
     let write = |started_at: &str| {
         RecordText::new(&RecordFields {
             id: &outcome.run_id,
             script: &outcome.script,
+            status: labels.status,
+            started_at,
             trigger: &labels.trigger,
             detail: &labels.detail,
-            started_at,
             duration_ms: outcome.duration.as_secs_f64() * 1000.0,
-            status: labels.status,
             error: labels.error.as_deref(),
             attempt: invocation.attempt,
             retry_of: invocation.retry_of.as_deref(),
             lines: &lines,
-            input: &input,
+            input: &bounded(&input),
             event: &event,
-            result: result.as_ref().map(|(text, _)| text.as_ref()),
-            result_is_json: result.as_ref().is_some_and(|(_, json)| *json),
+            result,
         })
     };
     write(&crate::timestamp::text(outcome.started_at))
 }
 
-/// A run's input as its record keeps it.
-pub fn input_json(input: &rhai::Dynamic, secrets: &Secrets) -> String {
-    bounded(json(convert::json_text(input)), secrets).into_owned()
+/// A run's input as its record keeps it, secrets redacted.
+pub fn input_json(input: &rhai::Dynamic, secrets: &Secrets) -> Box<RawValue> {
+    json(&Json::new(input).redacted(secrets))
 }
 
-/// The record of a run that never ran (a skipped cron occurrence), given whole.
-pub fn given(mut record: RunRecord) -> RecordText {
+/// The record of a run that never ran (a skipped cron occurrence, an attempt a crash cut
+/// short), given whole; secrets are redacted from its values.
+pub fn given(mut record: RunRecord, secrets: &Secrets) -> RecordText {
     if record.detail.is_empty() {
         let event = &record.event;
         record.detail = detail(&record.trigger, |name| event.get(name).and_then(Value::as_str).map(String::from));
     }
+    for value in [&mut record.lines, &mut record.input, &mut record.event] {
+        secrets.redact_value(value);
+    }
     RecordText::of(&record)
 }
 
-/// The run's printed and logged lines as a JSON array of `{level, text}`.
-fn lines(outcome: &Outcome) -> Cow<'static, str> {
-    if outcome.lines.is_empty() && outcome.dropped_lines == 0 {
-        return Cow::Borrowed("[]");
+/// The lines of a run that printed nothing, as nearly every run: written once.
+static NO_LINES: std::sync::LazyLock<Box<RawValue>> = std::sync::LazyLock::new(|| json(&[(); 0]));
+
+/// The run's printed and logged lines as the record keeps them: `{level, text}` each, and a
+/// line saying how many more were dropped.
+#[derive(Clone, Copy)]
+struct Lines<'a> {
+    lines: &'a [Line],
+    marker: Option<&'a str>,
+}
+
+impl Serialize for Lines<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            level: &'a str,
+            text: &'a str,
+        }
+        let kept = self.lines.iter().map(|line| Entry { level: line.level.as_str(), text: &line.text });
+        let marker = self.marker.map(|text| Entry { level: "info", text });
+        serializer.collect_seq(kept.chain(marker))
     }
-    let mut lines: Vec<Value> = outcome
-        .lines
-        .iter()
-        .map(|line| serde_json::json!({ "level": line.level.as_str(), "text": line.text }))
-        .collect();
-    if let Some(marker) = crate::engine::context::dropped_marker(outcome.dropped_lines, outcome.dropped_bytes) {
-        lines.push(serde_json::json!({ "level": "info", "text": marker }));
-    }
-    Cow::Owned(Value::Array(lines).to_string())
 }
 
 /// What started the run, in a few words: the route, job, file or event.
@@ -136,22 +165,23 @@ fn detail(trigger: &str, event: impl Fn(&str) -> Option<String>) -> String {
     }
 }
 
-/// JSON text, or for a value JSON cannot hold the error's text as a JSON string.
-fn json(text: Result<String, String>) -> Cow<'static, str> {
-    Cow::Owned(text.unwrap_or_else(|err| Value::String(err).to_string()))
+/// A value as JSON text, or for one JSON cannot hold the error's text as a JSON string.
+fn json(value: &impl Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|err| string(err.to_string()))
 }
 
-/// JSON `text` as it is, or, when too large to keep whole, redacted and shortened into a JSON
-/// string.
-fn bounded<'a>(text: Cow<'a, str>, secrets: &Secrets) -> Cow<'a, str> {
-    if text.len() <= MAX_INPUT {
-        return text;
+/// `text` as a JSON string.
+fn string(text: String) -> Box<RawValue> {
+    // A string is always JSON; an empty one stands in should that ever fail.
+    serde_json::value::to_raw_value(&text).unwrap_or_default()
+}
+
+/// JSON `text` as it is, or, when too large to keep whole, shortened into a JSON string.
+fn bounded(text: &RawValue) -> Cow<'_, RawValue> {
+    if text.get().len() <= MAX_INPUT {
+        return Cow::Borrowed(text);
     }
-    let redacted = secrets.redacted_json(text.into_owned());
-    if redacted.len() <= MAX_INPUT {
-        return Cow::Owned(redacted);
-    }
-    Cow::Owned(Value::String(shorten(redacted, MAX_INPUT)).to_string())
+    Cow::Owned(string(shorten(text.get().to_string(), MAX_INPUT)))
 }
 
 fn shorten(mut text: String, limit: usize) -> String {
@@ -169,23 +199,22 @@ fn shorten(mut text: String, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::context::{Level, Line};
-    use crate::runlog::redact;
-    use crate::runner::Reply;
+    use crate::engine::context::Level;
     use serde_json::json;
 
     const SECRET: &str = "s3cret\"9";
 
-    fn outcome(result: &str) -> Outcome {
+    /// An outcome as the runner hands it over: its result written by `reply`, its lines redacted.
+    fn outcome(result: &Value, secrets: &Secrets) -> Outcome {
         Outcome {
             run_id: "01900000-0000-7000-8000-000000000000".into(),
             script: "job".into(),
             started_at: chrono::DateTime::UNIX_EPOCH,
             duration: std::time::Duration::from_micros(1500),
-            lines: vec![Line { level: Level::Print, text: format!("saw {SECRET}") }],
+            lines: vec![Line { level: Level::Print, text: secrets.redact(&format!("saw {SECRET}")) }],
             dropped_lines: 0,
             dropped_bytes: 0,
-            result: Ok(Reply { status: None, headers: Vec::new(), text: result.to_string() }),
+            result: super::super::reply(&convert::to_dynamic(result), secrets),
             emitted: 0,
             held: None,
         }
@@ -198,7 +227,7 @@ mod tests {
     #[test]
     fn a_record_is_written_as_it_reads_back() -> serde_json::Result<()> {
         let secrets = Secrets::default();
-        let outcome = outcome(r#"{"ok":true}"#);
+        let outcome = outcome(&json!({ "ok": true }), &secrets);
         let input = convert::to_dynamic(&json!({ "name": "Ada", "n": [1, 2.5] }));
         let invocation = Invocation::new("job", input);
         let record = written(&outcome, &invocation, &secrets);
@@ -211,26 +240,29 @@ mod tests {
         assert_eq!(read.event, json!({ "kind": "manual" }));
         assert_eq!(read.lines, json!([{ "level": "print", "text": format!("saw {SECRET}") }]));
         assert_eq!(read.result.as_deref(), Some(r#"{"ok":true}"#));
-        // Without secrets to look for, the record is stored as written.
-        let json = record.json().to_string();
-        assert_eq!(redact(record, &secrets).map(|r| r.json().to_string()), Some(json));
+        assert!(record.json().ends_with(r#","result":{"ok":true}}"#), "{}", record.json());
+        // A string result is kept as its JSON text, in a string.
+        let text = written(&self::outcome(&json!("hi \"x\""), &secrets), &invocation, &secrets);
+        assert_eq!(text.record()?.result.as_deref(), Some(r#""hi \"x\"""#));
+        let mut quiet = self::outcome(&Value::Null, &secrets);
+        quiet.lines.clear();
+        assert!(written(&quiet, &invocation, &secrets).json().contains(r#","lines":[],"#));
         Ok(())
     }
 
     #[test]
     fn secrets_are_redacted_from_every_part_a_run_was_given_printed_or_returned() -> serde_json::Result<()> {
         let secrets = Secrets::new([SECRET.to_string(), "424242".to_string()]);
-        let outcome = outcome(&json!({ "echo": SECRET }).to_string());
+        let outcome = outcome(&json!({ "echo": SECRET }), &secrets);
         let input = convert::to_dynamic(&json!({ "token": SECRET, "pin": 14242420, SECRET: 1 }));
         let mut invocation = Invocation::new("job", input);
         invocation.event.insert("header".into(), format!("Bearer {SECRET}").into());
-        let record = redact(written(&outcome, &invocation, &secrets), &secrets).expect("a record");
-        assert!(!secrets.found_in_json(record.json()), "{}", record.json());
+        let record = written(&outcome, &invocation, &secrets);
+        assert!(!record.json().contains("s3cret") && !record.json().contains("424242"), "{}", record.json());
         let read = record.record()?;
         assert_eq!(read.input, json!({ "token": "***", "pin": "1***0", "***": 1 }));
         assert_eq!(read.event["header"], "Bearer ***");
         assert_eq!(read.lines[0]["text"], "saw ***");
-        // The result is JSON text, so the secret is in it as a JSON string writes it.
         assert_eq!(read.result.as_deref(), Some(r#"{"echo":"***"}"#));
         assert_eq!((read.id, read.started_at), (outcome.run_id, "1970-01-01T00:00:00.000000Z".to_string()));
         Ok(())
@@ -243,7 +275,7 @@ mod tests {
         let filler = "x".repeat(MAX_INPUT - 12);
         let input = convert::to_dynamic(&json!({ "text": format!("{filler}{SECRET}{filler}") }));
         let invocation = Invocation::new("job", input);
-        let record = redact(written(&outcome("null"), &invocation, &secrets), &secrets).expect("a record");
+        let record = written(&outcome(&Value::Null, &secrets), &invocation, &secrets);
         let kept = record.record()?.input;
         let kept = kept.as_str().expect("a shortened input is a string");
         assert!(
@@ -251,6 +283,30 @@ mod tests {
             "{}",
             &kept[kept.len() - 40..]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_record_given_whole_is_redacted() -> serde_json::Result<()> {
+        let secrets = Secrets::new([SECRET.to_string()]);
+        let record = RunRecord {
+            id: "r".into(),
+            script: "job".into(),
+            trigger: "queue".into(),
+            detail: String::new(),
+            started_at: "2025-01-01T00:00:00Z".into(),
+            duration_ms: 0.0,
+            status: "interrupted".into(),
+            error: None,
+            lines: json!([]),
+            input: json!({ "token": SECRET }),
+            event: json!({ "kind": "queue", "auth": format!("Bearer {SECRET}") }),
+            result: None,
+            attempt: 1,
+            retry_of: None,
+        };
+        let read = given(record, &secrets).record()?;
+        assert_eq!((read.input, &read.event["auth"]), (json!({ "token": "***" }), &json!("Bearer ***")));
         Ok(())
     }
 }

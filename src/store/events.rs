@@ -36,7 +36,7 @@ impl Store {
         let mut events = Vec::new();
         for row in rows {
             let (id, name, data, source_run) = row?;
-            events.push(StoredEvent { id, name, data: crate::json_read::read(&data)?, source_run });
+            events.push(StoredEvent { id, name, data: crate::json::read(&data)?, source_run });
         }
         Ok(events)
     }

@@ -11,7 +11,7 @@ mod watch;
 
 pub use events::StoredEvent;
 pub use queue::{Attempt, QueueItem, Settle};
-pub use runs::{RecordFields, RecordText, RunFilter, RunPage, RunRecord};
+pub use runs::{RecordFields, RecordText, RunFilter, RunPage, RunRecord, StoredResult};
 pub use watch::{FileStatus, LedgerEntry, LedgerRecord};
 
 use parking_lot::{Mutex, MutexGuard};

@@ -72,7 +72,7 @@ const COLUMNS: &str = "id, script, input, event, source, attempts, max_attempts,
 fn item(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
     let json = |index: usize| -> rusqlite::Result<Value> {
         let text: String = row.get(index)?;
-        Ok(crate::json_read::read(&text).unwrap_or(Value::Null))
+        Ok(crate::json::read(&text).unwrap_or(Value::Null))
     };
     Ok(QueueItem {
         id: row.get(0)?,

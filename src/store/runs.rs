@@ -5,9 +5,10 @@
 //! latest start, id range) and decode only the rest.
 
 use super::{Store, StoreError};
-use crate::json_write;
+use crate::json::write;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::BTreeSet;
 use std::ops::Range;
 
@@ -43,27 +44,34 @@ pub struct RunRecord {
     pub retry_of: Option<String>,
 }
 
-/// The fields of a record as [`RecordText::new`] writes them; `lines`, `input` and `event` are
-/// JSON text already.
-#[derive(Clone, Copy, Debug)]
-pub struct RecordFields<'a> {
+/// The fields of a record in the order they are written: first the four its batch's row reads
+/// (see [`RecordText`]), last what the run printed, was given and returned. `C` holds the lines,
+/// input and event: JSON text already written where the run ran (`&RawValue`), or values.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct RecordFields<'a, C> {
     pub id: &'a str,
     pub script: &'a str,
+    pub status: &'a str,
+    pub started_at: &'a str,
     pub trigger: &'a str,
     pub detail: &'a str,
-    pub started_at: &'a str,
     pub duration_ms: f64,
-    pub status: &'a str,
     pub error: Option<&'a str>,
     pub attempt: u32,
     pub retry_of: Option<&'a str>,
-    pub lines: &'a str,
-    pub input: &'a str,
-    pub event: &'a str,
-    pub result: Option<&'a str>,
-    /// `result` is whole JSON text, so an object or array is stored as JSON rather than as a
-    /// string holding it (escaping it again cost a hello request more than writing it).
-    pub result_is_json: bool,
+    pub lines: C,
+    pub input: C,
+    pub event: C,
+    pub result: Option<StoredResult<'a>>,
+}
+
+/// A result as its record keeps it: a whole object or array as that JSON (escaping it into a
+/// string would cost every run more than writing it), anything else as a string holding its text.
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(untagged)]
+pub enum StoredResult<'a> {
+    Json(&'a RawValue),
+    Text(&'a str),
 }
 
 /// One record as JSON text (an object with the fields of [`RunRecord`]), written once where the
@@ -72,70 +80,87 @@ pub struct RecordFields<'a> {
 #[derive(Debug)]
 pub struct RecordText {
     json: String,
-    id: Range<usize>,
-    script: Range<usize>,
-    status: Range<usize>,
-    started_at: Range<usize>,
-    /// Where the lines, input, event and result begin: what a run was given, printed or returned.
-    contents: usize,
+    /// The id, script, status and start time, as escaped in `json`.
+    head: [Range<usize>; 4],
 }
 
 impl RecordText {
-    /// Writes a record. What a run was given, printed or returned comes last, so
-    /// [`RecordText::contents`] is one slice.
-    pub fn new(fields: &RecordFields<'_>) -> Self {
-        let sized = fields.lines.len() + fields.input.len() + fields.event.len() + fields.result.map_or(0, str::len);
-        let mut out = String::with_capacity(sized + 320);
-        let id = quoted(&mut out, "{\"id\":", fields.id);
-        let script = quoted(&mut out, ",\"script\":", fields.script);
-        json_write::push_field(&mut out, ",\"trigger\":", Some(fields.trigger));
-        json_write::push_field(&mut out, ",\"detail\":", Some(fields.detail));
-        let started_at = quoted(&mut out, ",\"started_at\":", fields.started_at);
+    /// Writes the record of a run, its parts as they were written. By hand (`json::write`), not
+    /// through `Serialize`: serde_json's string escaping and per-field calls cost a hello request
+    /// a tenth of its instructions more. A test holds both writers to the same text.
+    pub fn new(fields: &RecordFields<'_, &RawValue>) -> Self {
+        let parts = [(",\"lines\":", fields.lines), (",\"input\":", fields.input), (",\"event\":", fields.event)];
+        let result = match fields.result {
+            Some(StoredResult::Json(json)) => json.get().len(),
+            Some(StoredResult::Text(text)) => text.len(),
+            None => 0,
+        };
+        let mut out =
+            String::with_capacity(parts.iter().map(|(_, part)| part.get().len()).sum::<usize>() + result + 320);
+        let head = [
+            quoted(&mut out, "{\"id\":", fields.id),
+            quoted(&mut out, ",\"script\":", fields.script),
+            quoted(&mut out, ",\"status\":", fields.status),
+            quoted(&mut out, ",\"started_at\":", fields.started_at),
+        ];
+        write::push_field(&mut out, ",\"trigger\":", Some(fields.trigger));
+        write::push_field(&mut out, ",\"detail\":", Some(fields.detail));
         out.push_str(",\"duration_ms\":");
-        json_write::push_f64(&mut out, fields.duration_ms);
-        let status = quoted(&mut out, ",\"status\":", fields.status);
-        json_write::push_field(&mut out, ",\"error\":", fields.error);
+        write::push_f64(&mut out, fields.duration_ms);
+        write::push_field(&mut out, ",\"error\":", fields.error);
         out.push_str(",\"attempt\":");
-        json_write::push_int(&mut out, fields.attempt);
-        json_write::push_field(&mut out, ",\"retry_of\":", fields.retry_of);
-        let contents = out.len();
-        for (name, json) in
-            [(",\"lines\":", fields.lines), (",\"input\":", fields.input), (",\"event\":", fields.event)]
-        {
+        write::push_int(&mut out, fields.attempt);
+        write::push_field(&mut out, ",\"retry_of\":", fields.retry_of);
+        for (name, part) in parts {
             out.push_str(name);
-            out.push_str(if json.is_empty() { "null" } else { json });
+            out.push_str(part.get());
         }
         match fields.result {
-            Some(json) if fields.result_is_json && json.starts_with(['{', '[']) => {
+            Some(StoredResult::Json(json)) => {
                 out.push_str(",\"result\":");
-                out.push_str(json);
+                out.push_str(json.get());
             }
-            result => json_write::push_field(&mut out, ",\"result\":", result),
+            Some(StoredResult::Text(text)) => write::push_field(&mut out, ",\"result\":", Some(text)),
+            None => write::push_field(&mut out, ",\"result\":", None),
         }
         out.push('}');
-        Self { json: out, id, script, status, started_at, contents }
+        Self { json: out, head }
     }
 
-    /// Writes a record given whole (a skipped cron occurrence, a record redacted again).
+    /// Writes a record from its fields through `Serialize`, with where its head lies found.
+    fn serialized<C: Serialize>(fields: &RecordFields<'_, C>) -> Self {
+        // Strings, numbers, raw JSON and JSON values: nothing serde_json can fail to write, and
+        // were it to, the batch holds a `null` its readers skip.
+        let json = serde_json::to_string(fields).unwrap_or_else(|err| {
+            tracing::error!("a run log record could not be written: {err}");
+            "null".into()
+        });
+        let head = head(&json);
+        Self { json, head }
+    }
+
+    /// Writes a record given whole (a skipped cron occurrence, an attempt a crash cut short).
     pub fn of(record: &RunRecord) -> Self {
-        let (lines, input, event) = (record.lines.to_string(), record.input.to_string(), record.event.to_string());
-        Self::new(&RecordFields {
+        // A record given whole may hold a result that was shortened, so no longer JSON.
+        let result = record.result.as_deref().map(|text| match serde_json::from_str::<&RawValue>(text) {
+            Ok(json) if text.starts_with(['{', '[']) => StoredResult::Json(json),
+            _ => StoredResult::Text(text),
+        });
+        Self::serialized(&RecordFields {
             id: &record.id,
             script: &record.script,
+            status: &record.status,
+            started_at: &record.started_at,
             trigger: &record.trigger,
             detail: &record.detail,
-            started_at: &record.started_at,
             duration_ms: record.duration_ms,
-            status: &record.status,
             error: record.error.as_deref(),
             attempt: record.attempt,
             retry_of: record.retry_of.as_deref(),
-            lines: &lines,
-            input: &input,
-            event: &event,
-            result: record.result.as_deref(),
-            // A record given whole may hold a result that was shortened, so no longer JSON.
-            result_is_json: record.result.as_deref().is_some_and(crate::json_read::is_json),
+            lines: &record.lines,
+            input: &record.input,
+            event: &record.event,
+            result,
         })
     }
 
@@ -144,34 +169,53 @@ impl RecordText {
         &self.json
     }
 
-    /// The part of [`RecordText::json`] holding the run's lines, input, event and result: where
-    /// secrets may be.
-    pub fn contents(&self) -> &str {
-        &self.json[self.contents..]
-    }
-
     /// The record read back.
+    #[cfg(test)]
     pub fn record(&self) -> serde_json::Result<RunRecord> {
-        crate::json_read::read(&self.json)
+        crate::json::read(&self.json)
     }
 
     // The fields a batch's row keeps beside its records, as escaped in the JSON text.
 
     fn id(&self) -> &str {
-        &self.json[self.id.clone()]
+        &self.json[self.head[0].clone()]
     }
 
     fn script(&self) -> &str {
-        &self.json[self.script.clone()]
+        &self.json[self.head[1].clone()]
     }
 
     fn status(&self) -> &str {
-        &self.json[self.status.clone()]
+        &self.json[self.head[2].clone()]
     }
 
     fn started_at(&self) -> &str {
-        &self.json[self.started_at.clone()]
+        &self.json[self.head[3].clone()]
     }
+}
+
+/// Where the id, script, status and start time lie in a record's text, as escaped there: the
+/// record begins with them, in that order (`{"id":"…","script":"…",…`), each ending at its
+/// closing quote. Found rather than copied out, so a record is one allocation.
+fn head(json: &str) -> [Range<usize>; 4] {
+    let bytes = json.as_bytes();
+    let mut head = [0..0, 0..0, 0..0, 0..0];
+    // At the `{` or `,` before each name.
+    let mut at = 0;
+    for (range, name) in head.iter_mut().zip(["id", "script", "status", "started_at"]) {
+        // The name's quotes, the colon and the value's opening quote.
+        let start = at + name.len() + 5;
+        let mut end = start;
+        while end < bytes.len() && bytes[end] != b'"' {
+            end += if bytes[end] == b'\\' { 2 } else { 1 };
+        }
+        if end >= bytes.len() {
+            break;
+        }
+        *range = start..end;
+        at = end + 1;
+    }
+    head
 }
 
 /// A record's result read back as text: stored as a JSON string, or as the JSON itself.
@@ -187,7 +231,7 @@ fn result_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Opti
 /// value's text lies, as escaped, between its quotes.
 fn quoted(out: &mut String, prefixed_name: &str, value: &str) -> Range<usize> {
     let start = out.len() + prefixed_name.len() + 1;
-    json_write::push_field(out, prefixed_name, Some(value));
+    write::push_field(out, prefixed_name, Some(value));
     start..out.len() - 1
 }
 
@@ -242,7 +286,7 @@ impl RunRecord {
         let optional = [&self.error, &self.result, &self.retry_of];
         200 + texts.iter().map(|text| text.len()).sum::<usize>()
             + optional.iter().map(|text| text.as_ref().map_or(0, String::len)).sum::<usize>()
-            + [&self.lines, &self.input, &self.event].iter().map(|value| json_write::approx_len(value)).sum::<usize>()
+            + [&self.lines, &self.input, &self.event].iter().map(|value| crate::json::approx_len(value)).sum::<usize>()
     }
 
     /// The record without what a run printed, was given or returned, its error shortened.
@@ -287,7 +331,7 @@ fn decode(seq: i64, records: &str) -> Vec<RunRecord> {
         .into_iter()
         .enumerate()
         .filter_map(|(index, text)| {
-            crate::json_read::read(text.get())
+            crate::json::read(text.get())
                 .map_err(|err| {
                     tracing::warn!("run log batch {seq}, record {index} cannot be read and is skipped: {err}")
                 })
@@ -611,6 +655,44 @@ mod tests {
         assert_eq!(store.run_get("body")?.map(|r| r.input), Some(nested(127)));
         let error = RecordText::of(&deep("too-deep", 300)).record().expect_err("too deep");
         assert!(error.to_string().contains("nested deeper than 256 levels"), "{error}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_hand_written_record_is_the_serialized_one() -> serde_json::Result<()> {
+        let mut record = row("0194aaaa-\"x", "2025-01-01T00:00:01Z");
+        (record.script, record.status, record.detail) = ("say \"hi\"".into(), "st\u{e9}\n".into(), "GET /a\tb".into());
+        (record.error, record.retry_of, record.duration_ms) = (Some("boom\n".into()), Some("r".into()), 0.1 + 0.2);
+        record.lines = serde_json::json!([{ "level": "info", "text": "x\"y" }]);
+        record.input = serde_json::json!({ "n": [1, 2.5, null] });
+        let raw = |value: &serde_json::Value| serde_json::value::to_raw_value(value);
+        let (lines, input, event) = (raw(&record.lines)?, raw(&record.input)?, raw(&record.event)?);
+        for result in [None, Some("{\"a\":1}"), Some("201 \"x\"")] {
+            record.result = result.map(String::from);
+            let given = RecordText::of(&record);
+            let json = result.and_then(|text| serde_json::from_str::<&RawValue>(text).ok());
+            let written = RecordText::new(&RecordFields {
+                id: &record.id,
+                script: &record.script,
+                status: &record.status,
+                started_at: &record.started_at,
+                trigger: &record.trigger,
+                detail: &record.detail,
+                duration_ms: record.duration_ms,
+                error: record.error.as_deref(),
+                attempt: record.attempt,
+                retry_of: record.retry_of.as_deref(),
+                lines: &lines,
+                input: &input,
+                event: &event,
+                result: json.map(StoredResult::Json).or(result.map(StoredResult::Text)),
+            });
+            assert_eq!((written.json(), written.head.clone()), (given.json(), given.head.clone()));
+            assert_eq!(
+                (written.id(), written.script(), written.status()),
+                ("0194aaaa-\\\"x", "say \\\"hi\\\"", "st\u{e9}\\n")
+            );
+        }
         Ok(())
     }
 

@@ -11,7 +11,7 @@ impl Store {
             .lock()
             .query_row("SELECT value FROM state WHERE key = ?1", params![key], |row| row.get(0))
             .optional()?;
-        Ok(text.map(|text| crate::json_read::read(&text)).transpose()?)
+        Ok(text.map(|text| crate::json::read(&text)).transpose()?)
     }
 
     /// Stores `value` under `key`, replacing what was there.

@@ -179,8 +179,8 @@ impl Job {
     fn record_skipped(&self, scheduled: DateTime<Utc>) {
         let job = &self.snapshot.manifest.crons[self.index];
         let now = crate::timestamp::now();
-        self.snapshot.capabilities.host.runlog.record(
-            crate::runner::record::given(RunRecord {
+        self.snapshot.capabilities.host.runlog.record(crate::runner::record::given(
+            RunRecord {
                 id: crate::runner::new_id(),
                 script: job.script.clone(),
                 trigger: "cron".into(),
@@ -197,9 +197,9 @@ impl Job {
                 result: None,
                 attempt: 1,
                 retry_of: None,
-            }),
-            self.snapshot.capabilities.secrets.clone(),
-        );
+            },
+            &self.snapshot.capabilities.secrets,
+        ));
     }
 
     /// Records the firing for catch-up, where no queue records it with the run.

@@ -169,7 +169,7 @@ async fn serve(
         } else {
             [parts.method.as_str(), " ", &route.pattern].concat().into()
         },
-        json: event.to_json(),
+        json: event.to_json(&live.snapshot.capabilities.secrets),
     });
     invocation.timeout = config.timeout.map(|t| t.0);
     invocation.max_operations = config.max_operations;

@@ -4,10 +4,12 @@
 
 use super::input::RawQuery;
 use super::table::RouteEntry;
-use crate::json_write;
+use crate::secrets::Secrets;
 use axum::http::header;
 use axum::http::request::Parts;
 use rhai::{Dynamic, Map};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -86,31 +88,58 @@ impl<'a> HttpEvent<'a> {
         map
     }
 
-    /// The event as JSON text, as the run log stores it: written by hand (`json_write`), the same
-    /// text as the map's (a test checks).
-    pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(256);
-        json_write::push_field(&mut out, "{\"body\":", Some(&self.body));
-        json_write::push_field(&mut out, ",\"client\":", self.client);
-        out.push_str(",\"headers\":");
-        json_write::push_object(&mut out, self.headers.iter().map(|(name, value)| (*name, value.as_ref())));
-        json_write::push_field(&mut out, ",\"kind\":", Some(self.kind));
-        json_write::push_field(&mut out, ",\"method\":", Some(self.method));
-        out.push_str(",\"params\":");
-        json_write::push_object(&mut out, self.params.iter().map(|(name, value)| (*name, *value)));
-        json_write::push_field(&mut out, ",\"path\":", Some(self.path));
-        out.push_str(",\"query\":");
-        json_write::push_object(&mut out, self.query.iter().map(|(name, value)| (name.as_ref(), value.as_ref())));
-        json_write::push_field(&mut out, ",\"route\":", Some(self.route));
-        out.push('}');
-        out
+    /// The event as JSON text, as the run log stores it: written straight from the request,
+    /// secrets redacted, the same text as the map's (a test checks).
+    pub fn to_json(&self, secrets: &Secrets) -> Box<RawValue> {
+        // Strings only: nothing serde_json can fail to write.
+        serde_json::value::to_raw_value(&Redacted { event: self, secrets }).unwrap_or_default()
+    }
+}
+
+/// An event as its record writes it, secrets redacted from every name and value.
+struct Redacted<'a> {
+    event: &'a HttpEvent<'a>,
+    secrets: &'a Secrets,
+}
+
+impl Serialize for Redacted<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (event, secrets) = (self.event, self.secrets);
+        let mut out = serializer.serialize_struct("event", 9)?;
+        out.serialize_field("body", &secrets.redacted_str(&event.body))?;
+        out.serialize_field("client", &event.client.map(|client| secrets.redacted_str(client)))?;
+        out.serialize_field("headers", &Texts { pairs: &event.headers, secrets })?;
+        out.serialize_field("kind", event.kind)?;
+        out.serialize_field("method", &secrets.redacted_str(event.method))?;
+        out.serialize_field("params", &Texts { pairs: &event.params, secrets })?;
+        out.serialize_field("path", &secrets.redacted_str(event.path))?;
+        out.serialize_field("query", &Texts { pairs: event.query, secrets })?;
+        out.serialize_field("route", &secrets.redacted_str(event.route))?;
+        out.end()
+    }
+}
+
+/// Names and values as a JSON object, secrets redacted.
+struct Texts<'a, K, V> {
+    pairs: &'a BTreeMap<K, V>,
+    secrets: &'a Secrets,
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> Serialize for Texts<'_, K, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let secrets = self.secrets;
+        serializer.collect_map(
+            self.pairs
+                .iter()
+                .map(|(name, value)| (secrets.redacted_str(name.as_ref()), secrets.redacted_str(value.as_ref()))),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::convert;
+    use crate::engine::convert::Json;
 
     #[test]
     fn map_and_text_write_the_same_json() -> Result<(), Box<dyn std::error::Error>> {
@@ -139,8 +168,8 @@ mod tests {
         let query = crate::triggers::http::input::raw_query(Some("x=1"));
         let event = HttpEvent::new(&parts, &route, &params, &query, b"{\"a\":1}", Some("ci"));
 
-        let text = event.to_json();
-        let from_map = convert::map_json_text(&event.to_map())?;
+        let text = event.to_json(&Secrets::default()).get().to_string();
+        let from_map = serde_json::to_string(&Json::map(&event.to_map()))?;
         assert_eq!(text, from_map);
         let value: serde_json::Value = serde_json::from_str(&text)?;
         assert_eq!(
@@ -152,6 +181,12 @@ mod tests {
             })
         );
         assert!(!text.contains("secret"), "credentials stay out of the event: {text}");
+        let redacted = event.to_json(&Secrets::new(["caf\u{e9}".to_string(), "orders".to_string()]));
+        let redacted: serde_json::Value = serde_json::from_str(redacted.get())?;
+        assert_eq!(
+            (&redacted["headers"]["x-note"], &redacted["path"], &redacted["route"]),
+            (&"*** \"quoted\"".into(), &"/***/7".into(), &"/***/{id}".into())
+        );
         Ok(())
     }
 }

@@ -122,17 +122,33 @@ fn typed(raw: &RawQuery<'_>, declared: &BTreeMap<String, QueryParam>, problem: &
                 None => continue,
             },
         };
-        if let Some(allowed) = &param.allowed {
-            let allowed: Vec<Value> = allowed.iter().filter_map(|v| serde_json::to_value(v).ok()).collect();
-            if !crate::engine::convert::to_json(&value).is_ok_and(|value| allowed.contains(&value)) {
-                let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
-                details.push(Detail { field: name.clone(), message: format!("must be one of {}", list.join(", ")) });
-                continue;
-            }
+        if let Some(allowed) = &param.allowed
+            && !allowed.iter().any(|allowed| is_allowed(&value, allowed))
+        {
+            let list: Vec<String> =
+                allowed.iter().filter_map(|v| serde_json::to_value(v).ok()).map(|v| v.to_string()).collect();
+            details.push(Detail { field: name.clone(), message: format!("must be one of {}", list.join(", ")) });
+            continue;
         }
         out.insert(name.as_str().into(), value);
     }
     if details.is_empty() { Ok(out) } else { Err(ApiError::BadRequest { message: problem.into(), details }) }
+}
+
+/// Whether a parameter's `value` is the enum value `allowed`: compared as values, so a number
+/// matches whether the manifest wrote it with a decimal point or not.
+fn is_allowed(value: &Dynamic, allowed: &toml::Value) -> bool {
+    #[allow(clippy::cast_precision_loss)]
+    let number = |value: &Dynamic| value.as_float().ok().or_else(|| value.as_int().ok().map(|int| int as f64));
+    match allowed {
+        toml::Value::String(text) => value.as_immutable_string_ref().is_ok_and(|value| value.as_str() == text),
+        toml::Value::Integer(int) if value.is_int() => value.as_int() == Ok(*int),
+        #[allow(clippy::cast_precision_loss)]
+        toml::Value::Integer(int) => number(value) == Some(*int as f64),
+        toml::Value::Float(float) => number(value) == Some(*float),
+        toml::Value::Boolean(flag) => value.as_bool() == Ok(*flag),
+        _ => false,
+    }
 }
 
 fn convert(text: &str, kind: ParamType) -> Result<Dynamic, String> {
@@ -199,5 +215,30 @@ mod tests {
         assert_eq!(out.get("flag").and_then(|flag| flag.as_bool().ok()), Some(true));
         let missing = typed_query(&BTreeMap::new(), &declared);
         assert!(matches!(missing, Err(ApiError::BadRequest { details, .. }) if details[0].field == "n"));
+    }
+
+    #[test]
+    fn enum_values_are_compared_as_values() {
+        let with = |kind: ParamType, allowed: Vec<toml::Value>| {
+            BTreeMap::from([("p".to_string(), QueryParam { allowed: Some(allowed), ..param(kind, true) })])
+        };
+        let passes = |declared: &BTreeMap<String, QueryParam>, query: &str| {
+            typed_query(&raw_query(Some(query)), declared).is_ok()
+        };
+        let colors = with(ParamType::String, vec!["red".into(), "blue".into()]);
+        assert!(passes(&colors, "p=red") && !passes(&colors, "p=green"));
+        let sizes = with(ParamType::Integer, vec![1.into(), 2.into()]);
+        assert!(passes(&sizes, "p=2") && !passes(&sizes, "p=3"));
+        // A number parameter whose enum the manifest wrote as integers (regression: `1` was
+        // refused as `1.0`).
+        let ratios = with(ParamType::Number, vec![1.into(), 2.5.into()]);
+        assert!(passes(&ratios, "p=1") && passes(&ratios, "p=2.5") && !passes(&ratios, "p=2"));
+        let flags = with(ParamType::Boolean, vec![true.into()]);
+        assert!(passes(&flags, "p=yes") && !passes(&flags, "p=no"));
+        let refused = typed_query(&raw_query(Some("p=green")), &colors);
+        assert!(
+            matches!(&refused, Err(ApiError::BadRequest { details, .. }) if details[0].message == r#"must be one of "red", "blue""#),
+            "{refused:?}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The one place where outcomes become HTTP responses: errors of the trigger and script results.
 
-use crate::runner::Reply;
+use crate::runner::{Body, Reply};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -145,17 +145,14 @@ impl IntoResponse for ApiError {
 /// A script's result as a response: map/array -> 200 JSON, string -> 200 text, `()` -> 204,
 /// unless `response(...)` chose the status and headers.
 pub fn success(reply: Reply, run_id: &str) -> Response {
-    let null = reply.text == "null";
+    let null = matches!(&reply.body, Body::Json(json) if json.get() == "null");
     let default_status = if null { StatusCode::NO_CONTENT } else { StatusCode::OK };
     let status = reply.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(default_status);
-    let mut response = if null {
-        status.into_response()
-    } else if reply.text.starts_with('"') {
+    let mut response = match reply.body {
+        _ if null => status.into_response(),
         // A string result is sent as text, not as a JSON string.
-        let text = serde_json::from_str::<String>(&reply.text).unwrap_or_default();
-        with_body(status, "text/plain; charset=utf-8", text)
-    } else {
-        with_body(status, "application/json", reply.text)
+        Body::Text(text) => with_body(status, "text/plain; charset=utf-8", text),
+        Body::Json(json) => with_body(status, "application/json", Box::<str>::from(json).into()),
     };
     for (name, value) in reply.headers {
         match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
