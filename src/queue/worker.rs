@@ -51,25 +51,10 @@ pub async fn run(queue: Arc<Queue>) {
     }
 }
 
-fn invocation(item: &QueueItem) -> Invocation {
-    let mut invocation = Invocation::manual(item.script.clone(), item.input.clone());
-    if item.event.is_object() {
-        invocation.set_event(&item.event);
-    }
-    invocation.run_id = Some(if item.attempts <= 1 { item.id.clone() } else { runner::new_id() });
-    invocation.attempt = item.attempts;
-    invocation.retry_of = (item.attempts > 1).then(|| item.id.clone());
-    invocation.last_attempt = item.attempts >= item.max_attempts;
-    invocation.timeout = item.timeout_ms.map(Duration::from_millis);
-    invocation.max_operations = item.max_operations;
-    invocation.hold = true;
-    invocation
-}
-
 async fn process(queue: &Arc<Queue>, item: QueueItem) {
     let snapshot = (queue.current)();
-    let run = invocation(&item);
-    let last_attempt = run.last_attempt;
+    let run = Invocation::queued(&item);
+    let last_attempt = run.attempt.last;
     let for_record = run.clone();
     let running = Arc::clone(&snapshot);
     let Ok(mut outcome) = tokio::task::spawn_blocking(move || runner::run(&running, run)).await else {

@@ -1,6 +1,6 @@
 //! Turning an outcome into its run log record: status, trigger detail, bounded and redacted text.
 
-use super::{Invocation, Outcome};
+use super::{Event, Invocation, Outcome};
 use crate::engine::{RunError, convert};
 use crate::secrets::Secrets;
 use crate::store::{RecordFields, RecordText, RunRecord};
@@ -23,10 +23,9 @@ pub struct Labels<'a> {
 
 /// The labels of `outcome`'s record.
 pub fn labels<'a>(outcome: &Outcome, invocation: &'a Invocation) -> Labels<'a> {
-    let (trigger, detail) = match &invocation.event_text {
-        Some(text) => (Cow::Borrowed(text.kind), Cow::Borrowed(&*text.detail)),
-        None => {
-            let event = &invocation.event;
+    let (trigger, detail) = match &invocation.job.event {
+        Event::Text { text, .. } => (Cow::Borrowed(text.kind), Cow::Borrowed(&*text.detail)),
+        Event::Map(event) => {
             let trigger = event.get("kind").map_or_else(|| "manual".to_string(), convert::to_text);
             let detail = detail(&trigger, |name| event.get(name).map(convert::to_text));
             (Cow::Owned(trigger), Cow::Owned(detail))
@@ -36,7 +35,7 @@ pub fn labels<'a>(outcome: &Outcome, invocation: &'a Invocation) -> Labels<'a> {
         Ok(_) => ("ok", None),
         Err(err @ RunError::Timeout { .. }) => ("timeout", Some(err.to_string())),
         Err(RunError::Cancelled) => ("interrupted", Some("interrupted".to_string())),
-        Err(err) if invocation.last_attempt => ("dead", Some(err.to_string())),
+        Err(err) if invocation.attempt.last => ("dead", Some(err.to_string())),
         Err(err) => ("error", Some(err.to_string())),
     };
     Labels { trigger, detail, status, error }
@@ -56,10 +55,10 @@ pub fn of(
     input_json: Option<String>,
 ) -> RecordText {
     let lines = lines(outcome);
-    let input = input_json.unwrap_or_else(|| self::input_json(&invocation.input, secrets));
-    let event = match &invocation.event_text {
-        Some(text) => bounded(Cow::Borrowed(&text.json), secrets),
-        None => bounded(json(convert::map_json_text(&invocation.event)), secrets),
+    let input = input_json.unwrap_or_else(|| self::input_json(&invocation.job.input, secrets));
+    let event = match &invocation.job.event {
+        Event::Text { text, .. } => bounded(Cow::Borrowed(&text.json), secrets),
+        Event::Map(event) => bounded(json(convert::map_json_text(event)), secrets),
     };
     let result = outcome.result.as_ref().ok().map(|reply| {
         let text = match reply.status {
@@ -82,8 +81,8 @@ pub fn of(
             duration_ms: outcome.duration.as_secs_f64() * 1000.0,
             status: labels.status,
             error: labels.error.as_deref(),
-            attempt: invocation.attempt,
-            retry_of: invocation.retry_of.as_deref(),
+            attempt: invocation.attempt.number,
+            retry_of: invocation.attempt.retry_of.as_deref(),
             lines: &lines,
             input: &input,
             event: &event,
@@ -199,8 +198,7 @@ mod tests {
     fn a_record_is_written_as_it_reads_back() -> serde_json::Result<()> {
         let secrets = Secrets::default();
         let outcome = outcome(r#"{"ok":true}"#);
-        let input = convert::to_dynamic(&json!({ "name": "Ada", "n": [1, 2.5] }));
-        let invocation = Invocation::new("job", input);
+        let invocation = Invocation::manual("job", &json!({ "name": "Ada", "n": [1, 2.5] }));
         let record = written(&outcome, &invocation, &secrets);
         let read = record.record()?;
         assert_eq!(
@@ -221,9 +219,10 @@ mod tests {
     fn secrets_are_redacted_from_every_part_a_run_was_given_printed_or_returned() -> serde_json::Result<()> {
         let secrets = Secrets::new([SECRET.to_string(), "424242".to_string()]);
         let outcome = outcome(&json!({ "echo": SECRET }).to_string());
-        let input = convert::to_dynamic(&json!({ "token": SECRET, "pin": 14242420, SECRET: 1 }));
-        let mut invocation = Invocation::new("job", input);
-        invocation.event.insert("header".into(), format!("Bearer {SECRET}").into());
+        let mut invocation = Invocation::manual("job", &json!({ "token": SECRET, "pin": 14242420, SECRET: 1 }));
+        if let Event::Map(event) = &mut invocation.job.event {
+            event.insert("header".into(), format!("Bearer {SECRET}").into());
+        }
         let record = redact(written(&outcome, &invocation, &secrets), &secrets).expect("a record");
         assert!(!secrets.found_in_json(record.json()), "{}", record.json());
         let read = record.record()?;
@@ -241,8 +240,7 @@ mod tests {
         let secrets = Secrets::new([SECRET.to_string()]);
         // The secret straddles the cut, so shortening first would keep part of it.
         let filler = "x".repeat(MAX_INPUT - 12);
-        let input = convert::to_dynamic(&json!({ "text": format!("{filler}{SECRET}{filler}") }));
-        let invocation = Invocation::new("job", input);
+        let invocation = Invocation::manual("job", &json!({ "text": format!("{filler}{SECRET}{filler}") }));
         let record = redact(written(&outcome("null"), &invocation, &secrets), &secrets).expect("a record");
         let kept = record.record()?.input;
         let kept = kept.as_str().expect("a shortened input is a string");

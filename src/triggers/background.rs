@@ -5,16 +5,16 @@
 use crate::config::Policy;
 use crate::hub::Snapshot;
 use crate::queue::{Queue, on_error_invocation};
-use crate::runner::{self, Invocation, Outcome, log_outcome};
-use std::sync::{Arc, OnceLock};
+use crate::runner::{self, Attempt, Invocation, Outcome, log_outcome};
+use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// What background runs share: the event signal and the durable queue.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Background {
     pub events_ready: Arc<Notify>,
-    /// The durable queue, once `serve` started it.
-    pub queue: Arc<OnceLock<Arc<Queue>>>,
+    /// The durable queue.
+    pub queue: Arc<Queue>,
 }
 
 impl Background {
@@ -34,9 +34,11 @@ impl Background {
         let mut first_id = None;
         loop {
             let mut this = invocation.clone();
-            this.attempt = attempt;
-            this.retry_of.clone_from(&first_id);
-            this.last_attempt = policy.attempts > 1 && attempt >= policy.attempts;
+            this.attempt = Attempt {
+                number: attempt,
+                retry_of: first_id.clone(),
+                last: policy.attempts > 1 && attempt >= policy.attempts,
+            };
             let outcome = self.run_once(Arc::clone(&snapshot), this.clone(), trigger).await?;
             if outcome.result.is_ok() || attempt >= policy.attempts {
                 if outcome.result.is_err()
@@ -61,7 +63,7 @@ impl Background {
     }
 
     async fn run_once(&self, snapshot: Arc<Snapshot>, invocation: Invocation, trigger: &str) -> Option<Outcome> {
-        let script = invocation.script.clone();
+        let script = invocation.job.script.clone();
         let joined = tokio::task::spawn_blocking(move || runner::run(&snapshot, invocation)).await;
         let outcome = match joined {
             Ok(outcome) => outcome,

@@ -212,47 +212,15 @@ impl Job {
         );
     }
 
-    /// Records the firing for catch-up, where no queue records it with the run.
-    async fn fired(&self, scheduled: DateTime<Utc>) {
-        let job = &self.snapshot.manifest.crons[self.index];
-        if let Ok(store) = self.snapshot.capabilities.store.get() {
-            let name = job.name.clone();
-            let recorded = tokio::task::spawn_blocking(move || store.cron_fired(&name, scheduled)).await;
-            if !matches!(recorded, Ok(Ok(()))) {
-                tracing::warn!("cron job `{}`: could not record the firing for catch-up", job.name);
-            }
-        }
-    }
-
     async fn run_once(&self, scheduled: DateTime<Utc>, catch_up: bool) {
         let job = &self.snapshot.manifest.crons[self.index];
-        let input = serde_json::to_value(&job.input.0).unwrap_or(Value::Null);
-        let mut invocation = Invocation::manual(job.script.clone(), input);
-        invocation.set_event(&serde_json::json!({
-            "kind": "cron",
-            "name": job.name,
-            "schedule": job.schedule,
-            "scheduled_at": scheduled.with_timezone(&self.schedule.zone()).to_rfc3339(),
-            "fired_at": Utc::now().with_timezone(&self.schedule.zone()).to_rfc3339(),
-            "catch_up": catch_up,
-        }));
-        invocation.timeout = job.timeout.map(|t| t.0);
-        invocation.max_operations = job.max_operations;
+        let invocation = Invocation::cron(job, &self.schedule, scheduled, catch_up);
         let trigger = format!("cron job `{}`", job.name);
         let policy = Policy::from_config(job.retry.as_ref());
-        match self.background.queue.get() {
-            // Through the durable queue, a firing interrupted by a crash runs again at the next start.
-            Some(queue) => {
-                let item = crate::queue::item(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
-                if let Err(err) = queue.run(item, (job.name.clone(), scheduled)).await {
-                    tracing::error!("{trigger}: could not queue the occurrence of {scheduled}: {err}");
-                }
-            }
-            None => {
-                self.fired(scheduled).await;
-                let on_error = job.on_error.as_deref();
-                self.background.run_with(Arc::clone(&self.snapshot), invocation, &trigger, policy, on_error).await;
-            }
+        // Through the durable queue, a firing interrupted by a crash runs again at the next start.
+        let item = crate::queue::item(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
+        if let Err(err) = self.background.queue.run(item, (job.name.clone(), scheduled)).await {
+            tracing::error!("{trigger}: could not queue the occurrence of {scheduled}: {err}");
         }
     }
 }
