@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 use switchboard::engine::context::{self, RunState};
 use switchboard::hub::Snapshot;
-use switchboard::runner::{self, Invocation};
+use switchboard::runner::{self, Event, Invocation, Record};
 
 /// The allocator the `switchboard` binary uses (see `src/main.rs`), so runs cost here what they
 /// cost in `serve`.
@@ -57,7 +57,7 @@ fn hub() -> tempfile::TempDir {
 
 /// The `event` the HTTP trigger builds for `GET /hello?name=bench` from a typical client, as the
 /// Rhai map it builds.
-fn http_event() -> rhai::Map {
+fn http_event() -> Event {
     let event = json!({
         "kind": "http",
         "method": "GET",
@@ -69,9 +69,14 @@ fn http_event() -> rhai::Map {
         "body": "",
         "client": null
     });
-    let mut invocation = Invocation::manual("hello", Value::Null);
-    invocation.set_event(&event);
-    invocation.event
+    Event::stored(&event)
+}
+
+/// A manual run that does not echo its lines (as `switchboard run` does).
+fn quiet(script: &str, input: &Value) -> Invocation {
+    let mut invocation = Invocation::manual(script, input);
+    invocation.how.echo = false;
+    invocation
 }
 
 fn benches(c: &mut Criterion) {
@@ -82,47 +87,42 @@ fn benches(c: &mut Criterion) {
         Ok(snapshot) => snapshot,
         Err(err) => panic!("the bench hub does not load: {err}"),
     };
-    let setup = runner::run(&snapshot, Invocation::manual("setup", json!({})));
+    let setup = runner::run(&snapshot, quiet("setup", &json!({})));
     assert!(setup.result.is_ok(), "setup failed: {:?}", setup.result);
     let runlog = snapshot.capabilities.host.runlog.clone();
     let input = json!({ "name": "bench" });
     // What the HTTP trigger hands over: the input already a Rhai map.
-    let http_input = Invocation::manual("hello", input.clone()).input;
+    let http_input = quiet("hello", &input).job.input;
 
     let mut group = c.benchmark_group("run");
     group.bench_function("hello", |b| {
-        b.iter(|| black_box(runner::run(&snapshot, Invocation::manual("hello", input.clone()))));
+        b.iter(|| black_box(runner::run(&snapshot, quiet("hello", &input))));
     });
     runlog.flush();
     group.bench_function("hello_http_event", |b| {
         let event = http_event();
-        b.iter(|| {
-            let mut invocation = Invocation::new("hello", http_input.clone());
-            invocation.event = event.clone();
-            black_box(runner::run(&snapshot, invocation))
-        });
+        b.iter(|| black_box(runner::run(&snapshot, Invocation::new("hello", http_input.clone(), event.clone()))));
     });
     runlog.flush();
     group.bench_function("hello_http_event_unrecorded", |b| {
         let event = http_event();
         b.iter(|| {
-            let mut invocation = Invocation::new("hello", http_input.clone());
-            invocation.event = event.clone();
-            invocation.record = false;
+            let mut invocation = Invocation::new("hello", http_input.clone(), event.clone());
+            invocation.how.record = Record::Skip;
             black_box(runner::run(&snapshot, invocation))
         });
     });
     group.bench_function("hello_unrecorded", |b| {
         b.iter(|| {
-            let mut invocation = Invocation::manual("hello", input.clone());
-            invocation.record = false;
+            let mut invocation = quiet("hello", &input);
+            invocation.how.record = Record::Skip;
             black_box(runner::run(&snapshot, invocation))
         });
     });
     group.bench_function("loop_1000_unrecorded", |b| {
         b.iter(|| {
-            let mut invocation = Invocation::manual("loop", json!({}));
-            invocation.record = false;
+            let mut invocation = quiet("loop", &json!({}));
+            invocation.how.record = Record::Skip;
             black_box(runner::run(&snapshot, invocation))
         });
     });
@@ -158,7 +158,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("query_one", |b| {
         b.iter(|| {
             id = id % 1000 + 1;
-            black_box(runner::run(&snapshot, Invocation::manual("task", json!({ "id": id }))))
+            black_box(runner::run(&snapshot, quiet("task", &json!({ "id": id }))))
         });
     });
     group.finish();

@@ -6,9 +6,9 @@
 use crate::store::{Attempt, RecordText, Store};
 use parking_lot::Mutex;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -64,31 +64,36 @@ pub struct RunLog {
 }
 
 struct Inner {
-    path: PathBuf,
-    /// Set once the writer runs; read without a lock by every run.
-    sender: OnceLock<SyncSender<Message>>,
-    /// Also the lock under which the writer is started.
+    /// The writer's channel, read without a lock by every run; `None` only if the writer could
+    /// not be started (or once the log is dropped, to let it finish).
+    sender: Option<SyncSender<Message>>,
+    /// Joined when the log is dropped.
     writer: Mutex<Option<JoinHandle<()>>>,
     /// The writer's thread, woken early from gathering a batch when someone waits for it.
-    thread: OnceLock<std::thread::Thread>,
+    thread: Option<std::thread::Thread>,
     keep_for_secs: Arc<AtomicU64>,
     keep_last: Arc<AtomicU64>,
 }
 
 impl RunLog {
-    /// A run log stored at `path` (the hub's `data/switchboard.db`); nothing is opened until the
-    /// first record arrives.
+    /// A run log stored at `path` (the hub's `data/switchboard.db`). Its writer thread starts
+    /// here and opens nothing until the first record arrives, so `check` creates no database.
     pub fn new(path: PathBuf) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                path,
-                sender: OnceLock::new(),
-                writer: Mutex::new(None),
-                thread: OnceLock::new(),
-                keep_for_secs: Arc::new(AtomicU64::new(30 * 24 * 3600)),
-                keep_last: Arc::new(AtomicU64::new(100_000)),
-            }),
-        }
+        let keep_for_secs = Arc::new(AtomicU64::new(30 * 24 * 3600));
+        let keep_last = Arc::new(AtomicU64::new(100_000));
+        let (tx, rx) = mpsc::sync_channel(CAPACITY);
+        let (keep_for, keep) = (Arc::clone(&keep_for_secs), Arc::clone(&keep_last));
+        let spawned = std::thread::Builder::new()
+            .name("switchboard-runlog".into())
+            .spawn(move || write_loop(&path, &rx, &keep_for, &keep));
+        let (sender, thread, writer) = match spawned {
+            Ok(handle) => (Some(tx), Some(handle.thread().clone()), Some(handle)),
+            Err(err) => {
+                tracing::error!("cannot start the run log writer: {err}");
+                (None, None, None)
+            }
+        };
+        Self { inner: Arc::new(Inner { sender, writer: Mutex::new(writer), thread, keep_for_secs, keep_last }) }
     }
 
     /// Sets how long and how many records are kept (from `[run_log]`).
@@ -132,41 +137,13 @@ impl RunLog {
 
     /// Ends the writer's wait for more records of its batch: someone waits for this one.
     fn wake(&self) {
-        if let Some(thread) = self.inner.thread.get() {
+        if let Some(thread) = &self.inner.thread {
             thread.unpark();
         }
     }
 
     fn send(&self, message: Message) -> bool {
-        self.sender().is_some_and(|tx| tx.send(message).is_ok())
-    }
-
-    /// The writer's channel, starting the writer on first use.
-    fn sender(&self) -> Option<&SyncSender<Message>> {
-        if let Some(tx) = self.inner.sender.get() {
-            return Some(tx);
-        }
-        let mut writer = self.inner.writer.lock();
-        if let Some(tx) = self.inner.sender.get() {
-            return Some(tx);
-        }
-        let (tx, rx) = mpsc::sync_channel(CAPACITY);
-        let path = self.inner.path.clone();
-        let (keep_for, keep_last) = (Arc::clone(&self.inner.keep_for_secs), Arc::clone(&self.inner.keep_last));
-        let spawned = std::thread::Builder::new()
-            .name("switchboard-runlog".into())
-            .spawn(move || write_loop(&path, &rx, &keep_for, &keep_last));
-        match spawned {
-            Ok(handle) => {
-                let _ = self.inner.thread.set(handle.thread().clone());
-                *writer = Some(handle);
-                Some(self.inner.sender.get_or_init(|| tx))
-            }
-            Err(err) => {
-                tracing::error!("cannot start the run log writer: {err}");
-                None
-            }
-        }
+        self.inner.sender.as_ref().is_some_and(|tx| tx.send(message).is_ok())
     }
 }
 
@@ -181,6 +158,8 @@ impl Drop for Inner {
 }
 
 fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU64, keep_last: &AtomicU64) {
+    // Opened with the first message: a hub that records nothing (`check`) creates no database.
+    let Ok(opening) = rx.recv() else { return };
     let store = match Store::open(path) {
         Ok(store) => store,
         Err(err) => {
@@ -192,7 +171,8 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
     let mut last_prune: Option<Instant> = None;
     let mut since_prune = 0usize;
     let mut behind = false;
-    while let Ok(first) = rx.recv() {
+    let mut opening = Some(opening);
+    while let Some(first) = opening.take().or_else(|| rx.recv().ok()) {
         let mut records = Vec::new();
         let mut bytes = 0;
         let mut attempts = Vec::new();

@@ -7,62 +7,80 @@ use crate::queue::Queue;
 use crate::triggers::background::Background;
 use crate::triggers::cron::{CronJobs, JobStates};
 use crate::triggers::events;
-use crate::triggers::http::{AppState, Live, Status};
+use crate::triggers::http::{AppState, Live, LiveError, Status};
 use crate::triggers::watch::{WatchStates, Watches};
+use arc_swap::ArcSwap;
 use chrono::Utc;
 use parking_lot::Mutex;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 /// How long to wait after a file event for the rest of an editor's save to land.
 const SETTLE: Duration = Duration::from_millis(100);
 
+/// Why `serve` could not start a hub.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Http(#[from] LiveError),
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
+}
+
 /// A hub being served.
 pub struct Service {
     dir: PathBuf,
     host: Host,
+    /// The version of the hub being served: HTTP requests, queue workers and the event
+    /// dispatcher each load it from here when they start a run; a reload swaps it whole.
+    live: Arc<ArcSwap<Live>>,
     pub http: AppState,
+    queue: Arc<Queue>,
     background: Background,
     jobs: JobStates,
     cron: Mutex<Option<CronJobs>>,
     watch_states: WatchStates,
     watches: Mutex<Option<Watches>>,
-    dispatcher: Mutex<Option<JoinHandle<()>>>,
+    dispatcher: JoinHandle<()>,
 }
 
 impl Service {
-    /// Serves `snapshot` and starts its cron jobs and the event dispatcher. Call inside the runtime.
-    pub fn start(dir: PathBuf, snapshot: Snapshot) -> Result<Arc<Self>, String> {
+    /// Serves `snapshot` and starts its queue, cron jobs, watches and the event dispatcher. Call
+    /// inside the runtime.
+    pub fn start(dir: PathBuf, snapshot: Snapshot) -> Result<Arc<Self>, StartError> {
         let host = snapshot.capabilities.host.clone();
         let snapshot = Arc::new(snapshot);
-        let live = Live::new(Arc::clone(&snapshot))?;
-        let http = AppState::new(live);
-        let background = Background { events_ready: Arc::clone(&http.events_ready), queue: Arc::clone(&http.queue) };
+        let live = Arc::new(ArcSwap::from_pointee(Live::new(Arc::clone(&snapshot))?));
+        let events_ready = Arc::new(Notify::new());
+        let store = snapshot.capabilities.store.path().to_path_buf();
+        let workers = snapshot.manifest.queue.workers;
+        let queue = Queue::start(&store, workers, current(&live), Arc::clone(&events_ready))?;
+        let http = AppState::new(Arc::clone(&live), Arc::clone(&queue), Arc::clone(&events_ready));
+        let background = Background { events_ready, queue: Arc::clone(&queue) };
+        let dispatcher = events::spawn(current(&live), background.clone());
         let service = Arc::new(Self {
             dir,
             host,
+            live,
             http,
+            queue,
             background,
             jobs: JobStates::default(),
             cron: Mutex::new(None),
             watch_states: WatchStates::default(),
             watches: Mutex::new(None),
-            dispatcher: Mutex::new(None),
+            dispatcher,
         });
-        let live = Arc::clone(&service.http.live);
-        let current: crate::queue::Current = Arc::new(move || Arc::clone(&live.load().snapshot));
-        let store = snapshot.capabilities.store.path().to_path_buf();
-        let workers = snapshot.manifest.queue.workers;
-        let queue = Queue::start(&store, workers, current, Arc::clone(&service.http.events_ready))
-            .map_err(|err| err.to_string())?;
-        let _ = service.http.queue.set(queue);
         service.start_triggers(&snapshot);
-        let live = Arc::clone(&service.http.live);
-        let dispatcher = events::spawn(move || Arc::clone(&live.load().snapshot), service.background.clone());
-        *service.dispatcher.lock() = Some(dispatcher);
         Ok(service)
+    }
+
+    /// The snapshot being served now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.live.load().snapshot)
     }
 
     fn start_triggers(&self, snapshot: &Arc<Snapshot>) {
@@ -76,9 +94,7 @@ impl Service {
     /// queued for the next start.
     pub async fn stop(&self, grace: Duration) {
         *self.cron.lock() = None;
-        if let Some(queue) = self.http.queue.get() {
-            queue.stop(grace).await;
-        }
+        self.queue.stop(grace).await;
         self.host.runlog.flush();
     }
 
@@ -89,7 +105,9 @@ impl Service {
         let host = self.host.clone();
         let built = tokio::task::spawn_blocking(move || Snapshot::load_in(&dir, &host)).await;
         let result = match built {
-            Ok(Ok(snapshot)) if snapshot.problems.is_empty() => Live::new(Arc::new(snapshot)),
+            Ok(Ok(snapshot)) if snapshot.problems.is_empty() => {
+                Live::new(Arc::new(snapshot)).map_err(|err| err.to_string())
+            }
             Ok(Ok(snapshot)) => {
                 Err(snapshot.problems.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>().join("\n"))
             }
@@ -101,7 +119,7 @@ impl Service {
                 let snapshot = Arc::clone(&live.snapshot);
                 // Status first: once a request sees the new version, health must not still say degraded.
                 self.http.status.store(Arc::new(Status { reload_error: None, reloaded_at: Some(Utc::now()) }));
-                self.http.live.store(Arc::new(live));
+                self.live.store(Arc::new(live));
                 self.start_triggers(&snapshot);
                 tracing::info!(
                     "reloaded: {}, {}",
@@ -141,8 +159,12 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
-        if let Some(dispatcher) = self.dispatcher.lock().take() {
-            dispatcher.abort();
-        }
+        self.dispatcher.abort();
     }
+}
+
+/// Reads the snapshot current in `live` each time it is called.
+fn current(live: &Arc<ArcSwap<Live>>) -> crate::queue::Current {
+    let live = Arc::clone(live);
+    Arc::new(move || Arc::clone(&live.load().snapshot))
 }

@@ -27,7 +27,7 @@ pub fn check(args: HubArgs) -> Result<(), Error> {
         return Err(Error::Failed(format!("{} failed to compile", crate::count::count(count, "script", "scripts"))));
     }
     let snapshot = Arc::new(snapshot);
-    Live::new(Arc::clone(&snapshot)).map_err(|message| Snapshot::startup_error(&snapshot.dir, message))?;
+    Live::new(Arc::clone(&snapshot)).map_err(|err| Snapshot::startup_error(&snapshot.dir, err.to_string()))?;
     let manifest = &snapshot.manifest;
     print_stdout(&format!(
         "ok: {}, {}, {}, {}, {}, {}",

@@ -113,7 +113,7 @@ fn here(name: &str, dir: &Path) -> Result<(), Error> {
     crate::stdlib::exec::end_on_interrupt(runtime.handle());
     let mut invocation = crate::triggers::cron::manual_invocation(&snapshot, name, Utc::now())
         .map_err(|err| Error::Usage(err.to_string()))?;
-    invocation.echo = true;
+    invocation.how.echo = true;
     let outcome = runner::run(&snapshot, invocation);
     super::run::finish(&snapshot, outcome)
 }

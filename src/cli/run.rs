@@ -19,8 +19,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     let as_path = Path::new(&args.script);
     let is_file = args.script.ends_with(".rhai") && as_path.is_file();
     let name = if is_file { args.script.clone() } else { args.script.trim_end_matches(".rhai").to_string() };
-    let mut invocation = Invocation::manual(name.clone(), input);
-    invocation.echo = true;
+    let invocation = Invocation::manual(name.clone(), &input);
 
     let outcome = if is_file {
         let ast = snapshot.compile_file(as_path).map_err(|err| Error::Failed(format!("{name}: {err}")))?;

@@ -135,15 +135,7 @@ fn retry(dir: &Path, id: &str) -> Result<(), Error> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let snapshot = Snapshot::load(dir, runtime.handle().clone())?;
-    let mut invocation = Invocation::manual(original.script.clone(), original.input.clone());
-    if original.event.is_object() {
-        invocation.set_event(&original.event);
-        invocation.event.remove("run_id");
-    }
-    invocation.event.insert("retry_of".into(), original.id.clone().into());
-    invocation.retry_of = Some(original.retry_of.clone().unwrap_or(original.id.clone()));
-    invocation.attempt = original.attempt + 1;
-    invocation.echo = true;
+    let invocation = Invocation::retry(&original);
     let outcome = runner::run(&snapshot, invocation);
     eprintln!("retried {} as run {}", original.id, outcome.run_id);
     super::run::print_outcome(outcome)

@@ -34,7 +34,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
     let dir = snapshot.dir.clone();
     runtime.block_on(async move {
         let service =
-            Service::start(dir.clone(), snapshot).map_err(|message| Snapshot::startup_error(&dir, message))?;
+            Service::start(dir.clone(), snapshot).map_err(|err| Snapshot::startup_error(&dir, err.to_string()))?;
         let _watcher = if args.no_watch {
             None
         } else {
@@ -51,7 +51,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
                 tracing::warn!("cannot write data/serve.json (`cron run` will not find this hub): {err}")
             })
             .ok();
-        let routes = crate::count::count(service.http.live.load().snapshot.manifest.routes.len(), "route", "routes");
+        let routes = crate::count::count(service.snapshot().manifest.routes.len(), "route", "routes");
         tracing::info!("serving {routes}; docs at http://{addr}/docs");
         server::serve(listener, service.http.clone(), server::shutdown_signal(), GRACE)
             .await

@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// A snapshot's compiled scripts, by name.
+pub type Scripts = std::collections::BTreeMap<String, Arc<rhai::AST>>;
+
 /// How important a captured line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -132,6 +135,8 @@ pub struct RunState {
     pub echo: bool,
     /// Nesting of `actions::run`.
     pub depth: usize,
+    /// The scripts `actions::run` may call: the compiled scripts of the run's snapshot.
+    pub scripts: Option<Arc<Scripts>>,
     /// After this many operations, hand the async worker this run is on to another thread.
     pub hand_off_after: Option<u64>,
     /// Events emitted by `events::emit`, stored when the run ends; at most [`MAX_EVENTS`] of
@@ -157,6 +162,7 @@ impl RunState {
             kept_bytes: 0,
             echo: false,
             depth: 0,
+            scripts: None,
             hand_off_after: None,
             emitted: Vec::new(),
             emitted_bytes: 0,
@@ -260,6 +266,11 @@ pub fn deadline_error() -> Box<rhai::EvalAltResult> {
 /// Whether the current run has passed its deadline.
 pub fn past_deadline() -> bool {
     remaining().is_some_and(|left| left.is_zero())
+}
+
+/// The compiled scripts of the current run's snapshot, by name.
+pub fn scripts() -> Option<Arc<Scripts>> {
+    CURRENT.with(|current| current.borrow().as_ref().and_then(|state| state.scripts.clone()))
 }
 
 /// The current run's nesting depth of `actions::run`.

@@ -4,6 +4,7 @@ use super::build_engine;
 use super::calls::Stdlib;
 use super::scripts::{discover, discover_in};
 use crate::config::{self, ConfigError, ConfigErrors, Manifest};
+use crate::engine::context::Scripts;
 use crate::engine::{self, RunError};
 use crate::host::Host;
 use crate::secrets::Secrets;
@@ -20,8 +21,8 @@ pub struct Snapshot {
     pub manifest: Manifest,
     pub capabilities: Arc<Capabilities>,
     pub engine: Engine,
-    /// Scripts that compiled, by name.
-    pub scripts: BTreeMap<String, Arc<AST>>,
+    /// Scripts that compiled, by name; each run's state holds them for `actions::run`.
+    pub scripts: Arc<Scripts>,
     /// Scripts whose text never names `event`: they run without a copy of it in scope (the
     /// run's record keeps it), which spares copying and dropping the map on every run. With
     /// `eval` disabled a script cannot reach a variable without naming it.
@@ -75,14 +76,12 @@ impl Snapshot {
                 problems.push((module.source, err));
             }
         }
-        // The capabilities were created above for this snapshot, so this is their only `set`.
-        let _ = capabilities.scripts.set(scripts.clone());
         Ok(Self {
             dir: capabilities.hub_dir.clone(),
             manifest: loaded.manifest,
             capabilities,
             engine,
-            scripts,
+            scripts: Arc::new(scripts),
             event_unused,
             problems,
             warnings,

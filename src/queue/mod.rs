@@ -227,8 +227,8 @@ pub fn item(invocation: &Invocation, source: String, policy: Policy, on_error: O
     let now = crate::timestamp::now();
     let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     QueueItem {
-        id: invocation.run_id.clone().unwrap_or_else(runner::new_id),
-        script: invocation.script.clone(),
+        id: invocation.how.run_id.clone().unwrap_or_else(runner::new_id),
+        script: invocation.job.script.clone(),
         input: invocation.input_json(),
         event: invocation.event_json(),
         source,
@@ -236,8 +236,8 @@ pub fn item(invocation: &Invocation, source: String, policy: Policy, on_error: O
         max_attempts: policy.attempts,
         backoff_ms: millis(policy.backoff),
         max_backoff_ms: millis(policy.max_backoff),
-        timeout_ms: invocation.timeout.map(millis),
-        max_operations: invocation.max_operations,
+        timeout_ms: invocation.how.timeout.map(millis),
+        max_operations: invocation.how.max_operations,
         on_error,
         not_before: now.clone(),
         enqueued_at: now,

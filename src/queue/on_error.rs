@@ -11,11 +11,9 @@ pub fn on_error_invocation(script: &str, failed: &Outcome, failed_invocation: &I
         "script": failed.script,
         "source": source,
         "error": error,
-        "attempts": failed_invocation.attempt,
+        "attempts": failed_invocation.attempt.number,
         "input": failed_invocation.input_json(),
         "event": failed_invocation.event_json(),
     });
-    let mut invocation = Invocation::manual(script.to_string(), input);
-    invocation.set_event(&json!({ "kind": "error", "failed_run": failed.run_id, "failed_script": failed.script }));
-    invocation
+    Invocation::on_error(script, &input, failed)
 }

@@ -6,7 +6,7 @@
 
 use crate::config::{AfterFailure, Policy};
 use crate::hub::Snapshot;
-use crate::runner::{Invocation, Outcome};
+use crate::runner::{Attempt, Invocation, Outcome};
 
 /// One triggered run, attempt by attempt, under its retry policy.
 #[derive(Clone, Debug)]
@@ -43,9 +43,11 @@ impl Attempts {
     /// `invocation` set up as the current attempt: its number, the first attempt's run id as
     /// `retry_of`, and whether its failure is final (then recorded `dead`).
     pub fn prepare(&self, invocation: &mut Invocation) {
-        invocation.attempt = self.number;
-        invocation.retry_of = if self.number > 1 { self.first.clone() } else { None };
-        invocation.last_attempt = self.policy.is_last(self.number);
+        invocation.attempt = Attempt {
+            number: self.number,
+            retry_of: if self.number > 1 { self.first.clone() } else { None },
+            last: self.policy.is_last(self.number),
+        };
     }
 
     /// What follows the current attempt, which ended in `outcome`; moves on to the next attempt.
@@ -105,18 +107,18 @@ mod tests {
     #[test]
     fn the_last_failed_attempt_is_dead_with_or_without_retries() {
         let mut once = Attempts::new(Policy::ONCE);
-        let mut invocation = Invocation::manual("job", serde_json::json!({}));
+        let mut invocation = Invocation::manual("job", &serde_json::json!({}));
         once.prepare(&mut invocation);
-        assert!((invocation.last_attempt, invocation.attempt) == (true, 1));
+        assert!((invocation.attempt.last, invocation.attempt.number) == (true, 1));
         assert_eq!(once.after(&outcome("a", true), "test"), Next::Dead);
 
         let mut twice = Attempts::new(Policy { attempts: 2, ..Policy::ONCE });
         twice.prepare(&mut invocation);
-        assert!(!invocation.last_attempt);
+        assert!(!invocation.attempt.last);
         assert!(matches!(twice.after(&outcome("first", true), "test"), Next::Retry(_)));
         twice.prepare(&mut invocation);
         assert_eq!(
-            (invocation.attempt, invocation.retry_of.as_deref(), invocation.last_attempt),
+            (invocation.attempt.number, invocation.attempt.retry_of.as_deref(), invocation.attempt.last),
             (2, Some("first"), true)
         );
         assert_eq!(twice.after(&outcome("second", true), "test"), Next::Dead);
@@ -126,12 +128,12 @@ mod tests {
     #[test]
     fn a_resumed_queue_item_is_retry_of_its_id() {
         let policy = Policy { attempts: 3, ..Policy::ONCE };
-        let mut invocation = Invocation::manual("job", serde_json::json!({}));
+        let mut invocation = Invocation::manual("job", &serde_json::json!({}));
         Attempts::resume(policy, 1, "item").prepare(&mut invocation);
-        assert_eq!((invocation.attempt, invocation.retry_of.as_deref()), (1, None));
+        assert_eq!((invocation.attempt.number, invocation.attempt.retry_of.as_deref()), (1, None));
         Attempts::resume(policy, 3, "item").prepare(&mut invocation);
         assert_eq!(
-            (invocation.attempt, invocation.retry_of.as_deref(), invocation.last_attempt),
+            (invocation.attempt.number, invocation.attempt.retry_of.as_deref(), invocation.attempt.last),
             (3, Some("item"), true)
         );
     }

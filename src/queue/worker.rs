@@ -48,23 +48,11 @@ pub async fn run(queue: Arc<Queue>) {
     }
 }
 
-fn invocation(item: &QueueItem, attempts: &Attempts) -> Invocation {
-    let mut invocation = Invocation::manual(item.script.clone(), item.input.clone());
-    if item.event.is_object() {
-        invocation.set_event(&item.event);
-    }
-    invocation.run_id = Some(if item.attempts <= 1 { item.id.clone() } else { runner::new_id() });
-    attempts.prepare(&mut invocation);
-    invocation.timeout = item.timeout_ms.map(Duration::from_millis);
-    invocation.max_operations = item.max_operations;
-    invocation.hold = true;
-    invocation
-}
-
 async fn process(queue: &Arc<Queue>, item: QueueItem) {
     let snapshot = (queue.current)();
     let mut attempts = Attempts::resume(super::policy(&item), item.attempts, &item.id);
-    let run = invocation(&item, &attempts);
+    let mut run = Invocation::queued(&item);
+    attempts.prepare(&mut run);
     let for_record = run.clone();
     let running = Arc::clone(&snapshot);
     let Ok(mut outcome) = tokio::task::spawn_blocking(move || runner::run(&running, run)).await else {

@@ -89,6 +89,7 @@ impl Session {
         state.output = context::OutputLimits::of(limits);
         state.secrets = self.snapshot.capabilities.secrets.clone();
         state.cancel = Some(Arc::clone(&self.interrupt));
+        state.scripts = Some(Arc::clone(&self.snapshot.scripts));
         self.interrupt.store(false, Ordering::SeqCst);
         let active = context::enter(state);
         let evaluated = engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
@@ -115,9 +116,7 @@ impl Session {
     /// Runs the hub script `name` as an action with `input` (`:run`), then the subscribers of the
     /// events it emitted.
     pub fn run_script(&self, name: &str, input: Value) -> (Outcome, Vec<Outcome>) {
-        let mut invocation = Invocation::manual(name, input);
-        invocation.echo = true;
-        invocation.cancel = Some(Arc::clone(&self.interrupt));
+        let invocation = Invocation::repl(name, &input, Arc::clone(&self.interrupt));
         self.interrupt.store(false, Ordering::SeqCst);
         let outcome = runner::run(&self.snapshot, invocation);
         self.interrupt.store(false, Ordering::SeqCst);

@@ -1,9 +1,11 @@
 //! The runner: one invocation of one script, with a deadline, an operation limit and a run id,
 //! ending in exactly one [`Outcome`] and one run log record.
 
+mod invocation;
 mod log;
 pub(crate) mod record;
 
+pub use invocation::{Attempt, Event, EventText, Invocation, Job, Options, Record};
 pub use log::log_outcome;
 
 use crate::engine::context::{self, Line, RunState};
@@ -15,116 +17,11 @@ use chrono::{DateTime, Utc};
 use rhai::{AST, Dynamic, Map, Scope};
 use serde_json::Value;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// Operations after which a run on an async worker moves off it. A trivial script never gets
 /// here (so it pays no thread hop); a long loop gets here within milliseconds.
 const HAND_OFF_AFTER: u64 = 100_000;
-
-/// What to run and with what. Input and event are held as Rhai values, so a trigger that builds
-/// them directly (HTTP) converts nothing for the script; the run log record writes the input as
-/// JSON before the run (the script then takes the map itself) and the event after it.
-#[derive(Clone, Debug)]
-pub struct Invocation {
-    /// The script's name in the hub.
-    pub script: String,
-    /// The `input`: a map (or `()`, an empty one); anything else fails the run.
-    pub input: Dynamic,
-    /// The `event` map; `kind` says what started the run. Empty when the trigger wrote
-    /// `event_text` for a script that never names `event`.
-    pub event: Map,
-    /// The event already written as the run log stores it (the HTTP trigger writes it straight
-    /// from the request); when set, the record takes it rather than writing `event`.
-    pub event_text: Option<EventText>,
-    /// Overrides `[limits] timeout`.
-    pub timeout: Option<Duration>,
-    /// Overrides `[limits] max_operations`.
-    pub max_operations: Option<u64>,
-    /// Copy printed and logged lines to stderr as they happen.
-    pub echo: bool,
-    /// Set to stop the run from another thread.
-    pub cancel: Option<Arc<AtomicBool>>,
-    /// Use this run id (the HTTP trigger announces it before the run starts).
-    pub run_id: Option<String>,
-    /// Running on an async worker: move off it once the run turns out to be long.
-    pub hand_off: bool,
-    /// Which attempt of queued work this is (1 for the first).
-    pub attempt: u32,
-    /// The queued item this run is an attempt of.
-    pub retry_of: Option<String>,
-    /// No attempt follows if this one fails: a failure is recorded as `dead`.
-    pub last_attempt: bool,
-    /// Write a run log record (the REPL's own evaluations are not runs).
-    pub record: bool,
-    /// Hand the record and the events back in [`Outcome::held`] instead of storing them: the
-    /// durable queue commits them together with the item's new state.
-    pub hold: bool,
-}
-
-impl Invocation {
-    /// A run started by hand (`switchboard run`), with `event.kind = "manual"`.
-    pub fn manual(script: impl Into<String>, input: Value) -> Self {
-        Self::new(script, convert::to_dynamic(&input))
-    }
-
-    /// A run of `script` with `input` already a Rhai value, with `event.kind = "manual"`.
-    pub fn new(script: impl Into<String>, input: Dynamic) -> Self {
-        let mut event = Map::new();
-        event.insert("kind".into(), "manual".into());
-        Self::with_event(script, input, event)
-    }
-
-    /// A run of `script` with `input` and `event` already Rhai values.
-    pub fn with_event(script: impl Into<String>, input: Dynamic, event: Map) -> Self {
-        Self {
-            script: script.into(),
-            input,
-            event,
-            event_text: None,
-            timeout: None,
-            max_operations: None,
-            echo: false,
-            cancel: None,
-            run_id: None,
-            hand_off: false,
-            attempt: 1,
-            retry_of: None,
-            last_attempt: false,
-            record: true,
-            hold: false,
-        }
-    }
-
-    /// Replaces the event with a JSON object (its `kind` says what started the run).
-    pub fn set_event(&mut self, event: &Value) {
-        if let Value::Object(fields) = event {
-            self.event = convert::object_to_map(fields);
-        }
-    }
-
-    /// The input as JSON.
-    pub fn input_json(&self) -> Value {
-        convert::to_json(&self.input).unwrap_or(Value::Null)
-    }
-
-    /// The event as JSON, from the event map: a trigger that writes `event_text` instead (a
-    /// synchronous HTTP run) neither queues its invocation nor hands it to `on_error`.
-    pub fn event_json(&self) -> Value {
-        convert::map_to_json(&self.event).map(Value::Object).unwrap_or(Value::Null)
-    }
-}
-
-/// An event as JSON text, with what the run log record reads from it.
-#[derive(Clone, Debug)]
-pub struct EventText {
-    /// What started the run (`event.kind`).
-    pub kind: &'static str,
-    /// The record's summary of the event, such as `GET /hello` (shared with the route).
-    pub detail: Arc<str>,
-    /// The whole event as JSON, secrets redacted.
-    pub json: Box<serde_json::value::RawValue>,
-}
 
 /// A successful result, ready for any trigger to present.
 #[derive(Clone, Debug)]
@@ -196,7 +93,7 @@ pub struct Outcome {
     /// How many events the run announced (stored, or held, before the outcome is returned): none
     /// for a run that failed, whose events are dropped.
     pub emitted: usize,
-    /// For an invocation with `hold`: the record and events, not yet stored.
+    /// For an invocation with [`Record::Hold`]: the record and events, not yet stored.
     pub held: Option<Held>,
 }
 
@@ -216,17 +113,16 @@ thread_local! {
 
 /// Runs the script named in `invocation` from `snapshot`.
 pub fn run(snapshot: &Snapshot, mut invocation: Invocation) -> Outcome {
-    match snapshot.scripts.get(&invocation.script) {
+    let script = &invocation.job.script;
+    match snapshot.scripts.get(script) {
         Some(ast) => {
-            let with_event = !snapshot.event_unused.contains(&invocation.script);
+            let with_event = !snapshot.event_unused.contains(script);
             evaluate(snapshot, ast, invocation, with_event)
         }
         None => {
-            let error = snapshot
-                .problem(&invocation.script)
-                .cloned()
-                .unwrap_or_else(|| RunError::NotFound { script: invocation.script.clone() });
-            let run_id = invocation.run_id.take().unwrap_or_else(new_id);
+            let error =
+                snapshot.problem(script).cloned().unwrap_or_else(|| RunError::NotFound { script: script.clone() });
+            let run_id = invocation.how.run_id.take().unwrap_or_else(new_id);
             finish(snapshot, invocation, run_id, Ended::at_once(Utc::now(), Instant::now()), Err(error))
         }
     }
@@ -239,14 +135,14 @@ pub fn run_ast(snapshot: &Snapshot, ast: &AST, invocation: Invocation) -> Outcom
 
 /// Runs `ast`; without `with_event` (a script that never names it) `event` is left out of scope.
 fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_event: bool) -> Outcome {
-    let run_id = invocation.run_id.take().unwrap_or_else(new_id);
+    let run_id = invocation.how.run_id.take().unwrap_or_else(new_id);
     let started_at = Utc::now();
     let clock = Instant::now();
     let limits = &snapshot.manifest.limits;
-    let timeout = invocation.timeout.unwrap_or(limits.timeout.0);
-    let max_operations = invocation.max_operations.unwrap_or(limits.max_operations);
+    let timeout = invocation.how.timeout.unwrap_or(limits.timeout.0);
+    let max_operations = invocation.how.max_operations.unwrap_or(limits.max_operations);
 
-    if !invocation.input.is_unit() && !invocation.input.is_map() {
+    if !invocation.job.input.is_unit() && !invocation.job.input.is_map() {
         let error = RunError::Invalid {
             message: format!("input must be a JSON object, not {}", kind_of(&invocation.input_json())),
         };
@@ -254,27 +150,34 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_eve
     }
     // The record's input is written before the run, so the script can have the map itself
     // rather than a copy of it, whatever it does to it.
-    let input_json = invocation.record.then(|| record::input_json(&invocation.input, &snapshot.capabilities.secrets));
-    let input = match std::mem::take(&mut invocation.input) {
+    let recorded = invocation.how.record != Record::Skip;
+    let input_json = recorded.then(|| record::input_json(&invocation.job.input, &snapshot.capabilities.secrets));
+    let input = match std::mem::take(&mut invocation.job.input) {
         input if input.is_unit() => Dynamic::from_map(Map::new()),
         input => input,
     };
 
     let mut state = RunState::new(timeout, max_operations);
-    state.echo = invocation.echo;
+    state.echo = invocation.how.echo;
     state.output = context::OutputLimits::of(limits);
     state.secrets = snapshot.capabilities.secrets.clone();
-    if invocation.hand_off {
+    if invocation.how.hand_off {
         state.hand_off_after = Some(HAND_OFF_AFTER);
     }
-    state.cancel.clone_from(&invocation.cancel);
+    state.cancel.clone_from(&invocation.how.cancel);
+    state.scripts = Some(Arc::clone(&snapshot.scripts));
     let active = context::enter(state);
     // A nested run (`actions::run`) finds the slot empty and makes its own.
     let mut scope = SCOPE.take().unwrap_or_default();
     // `push_dynamic`: rhai's `Scope::push` of a map rebuilds it entry by entry.
     scope.push_dynamic("input", input);
     if with_event {
-        let mut event = invocation.event.clone();
+        // The record writes a map event after the run, so the script gets a copy; an HTTP
+        // event's map serves the script alone.
+        let mut event = match &mut invocation.job.event {
+            Event::Map(map) => map.clone(),
+            Event::Text { map, .. } => map.take().unwrap_or_default(),
+        };
         event.insert("run_id".into(), run_id.as_str().into());
         scope.push_dynamic("event", Dynamic::from_map(event));
     }
@@ -283,7 +186,7 @@ fn evaluate(snapshot: &Snapshot, ast: &AST, mut invocation: Invocation, with_eve
     scope.clear();
     SCOPE.set(Some(scope));
 
-    let source = ast.source().unwrap_or(&invocation.script);
+    let source = ast.source().unwrap_or(&invocation.job.script);
     let secrets = &snapshot.capabilities.secrets;
     let result = evaluated
         .map_err(|err| explain_unit(run_error(source, err, timeout, max_operations), &snapshot.dir))
@@ -329,7 +232,8 @@ fn finish(
         lines.push(Line { level: context::Level::Warn, text });
         events.clear();
     }
-    let held_events = if invocation.hold { std::mem::take(&mut events) } else { Vec::new() };
+    let hold = invocation.how.record == Record::Hold;
+    let held_events = if hold { std::mem::take(&mut events) } else { Vec::new() };
     if !events.is_empty() {
         let stored = snapshot
             .capabilities
@@ -352,7 +256,7 @@ fn finish(
     let mut outcome = Outcome {
         run_id,
         // The record reads the script's name from the outcome, so the invocation gives it up.
-        script: std::mem::take(&mut invocation.script),
+        script: std::mem::take(&mut invocation.job.script),
         started_at,
         duration: clock.elapsed(),
         lines,
@@ -362,12 +266,12 @@ fn finish(
         emitted: events.len() + held_events.len(),
         held: None,
     };
-    if invocation.record {
+    if invocation.how.record != Record::Skip {
         let host = &snapshot.capabilities.host;
         let labels = record::labels(&outcome, &invocation);
         host.metrics.run(&outcome.script, &labels.trigger, labels.status, outcome.duration.as_secs_f64());
         let written = record::of(&outcome, &invocation, &labels, secrets, input_json);
-        if invocation.hold {
+        if invocation.how.record == Record::Hold {
             outcome.held = Some(Held { record: written, events: held_events });
         } else {
             host.runlog.record(written);

@@ -1,6 +1,6 @@
 //! Turning an outcome into its run log record: status, trigger detail, bounded and redacted text.
 
-use super::{Body, Invocation, Outcome, Reply};
+use super::{Body, Event, Invocation, Outcome, Reply};
 use crate::engine::RunError;
 use crate::engine::context::Line;
 use crate::engine::convert::{self, Json};
@@ -27,10 +27,9 @@ pub struct Labels<'a> {
 
 /// The labels of `outcome`'s record.
 pub fn labels<'a>(outcome: &Outcome, invocation: &'a Invocation) -> Labels<'a> {
-    let (trigger, detail) = match &invocation.event_text {
-        Some(text) => (Cow::Borrowed(text.kind), Cow::Borrowed(&*text.detail)),
-        None => {
-            let event = &invocation.event;
+    let (trigger, detail) = match &invocation.job.event {
+        Event::Text { text, .. } => (Cow::Borrowed(text.kind), Cow::Borrowed(&*text.detail)),
+        Event::Map(event) => {
             let trigger = event.get("kind").map_or_else(|| "manual".to_string(), convert::to_text);
             let detail = detail(&trigger, |name| event.get(name).map(convert::to_text));
             (Cow::Owned(trigger), Cow::Owned(detail))
@@ -40,7 +39,7 @@ pub fn labels<'a>(outcome: &Outcome, invocation: &'a Invocation) -> Labels<'a> {
         Ok(_) => ("ok", None),
         Err(err @ RunError::Timeout { .. }) => ("timeout", Some(err.to_string())),
         Err(RunError::Cancelled) => ("interrupted", Some("interrupted".to_string())),
-        Err(err) if invocation.last_attempt => ("dead", Some(err.to_string())),
+        Err(err) if invocation.attempt.last => ("dead", Some(err.to_string())),
         Err(err) => ("error", Some(err.to_string())),
     };
     Labels { trigger, detail, status, error }
@@ -60,12 +59,12 @@ pub fn of(
     secrets: &Secrets,
     input_json: Option<Box<RawValue>>,
 ) -> RecordText {
-    let input = input_json.unwrap_or_else(|| self::input_json(&invocation.input, secrets));
+    let input = input_json.unwrap_or_else(|| self::input_json(&invocation.job.input, secrets));
     let written;
-    let event = match &invocation.event_text {
-        Some(text) => bounded(&text.json),
-        None => {
-            written = json(&Json::map(&invocation.event).redacted(secrets));
+    let event = match &invocation.job.event {
+        Event::Text { text, .. } => bounded(&text.json),
+        Event::Map(event) => {
+            written = json(&Json::map(event).redacted(secrets));
             bounded(&written)
         }
     };
@@ -100,8 +99,8 @@ pub fn of(
             detail: &labels.detail,
             duration_ms: outcome.duration.as_secs_f64() * 1000.0,
             error: labels.error.as_deref(),
-            attempt: invocation.attempt,
-            retry_of: invocation.retry_of.as_deref(),
+            attempt: invocation.attempt.number,
+            retry_of: invocation.attempt.retry_of.as_deref(),
             lines: &lines,
             input: &bounded(&input),
             event: &event,
@@ -228,8 +227,7 @@ mod tests {
     fn a_record_is_written_as_it_reads_back() -> serde_json::Result<()> {
         let secrets = Secrets::default();
         let outcome = outcome(&json!({ "ok": true }), &secrets);
-        let input = convert::to_dynamic(&json!({ "name": "Ada", "n": [1, 2.5] }));
-        let invocation = Invocation::new("job", input);
+        let invocation = Invocation::manual("job", &json!({ "name": "Ada", "n": [1, 2.5] }));
         let record = written(&outcome, &invocation, &secrets);
         let read = record.record()?;
         assert_eq!(
@@ -254,9 +252,10 @@ mod tests {
     fn secrets_are_redacted_from_every_part_a_run_was_given_printed_or_returned() -> serde_json::Result<()> {
         let secrets = Secrets::new([SECRET.to_string(), "424242".to_string()]);
         let outcome = outcome(&json!({ "echo": SECRET }), &secrets);
-        let input = convert::to_dynamic(&json!({ "token": SECRET, "pin": 14242420, SECRET: 1 }));
-        let mut invocation = Invocation::new("job", input);
-        invocation.event.insert("header".into(), format!("Bearer {SECRET}").into());
+        let mut invocation = Invocation::manual("job", &json!({ "token": SECRET, "pin": 14242420, SECRET: 1 }));
+        if let Event::Map(event) = &mut invocation.job.event {
+            event.insert("header".into(), format!("Bearer {SECRET}").into());
+        }
         let record = written(&outcome, &invocation, &secrets);
         assert!(!record.json().contains("s3cret") && !record.json().contains("424242"), "{}", record.json());
         let read = record.record()?;
@@ -273,8 +272,7 @@ mod tests {
         let secrets = Secrets::new([SECRET.to_string()]);
         // The secret straddles the cut, so shortening first would keep part of it.
         let filler = "x".repeat(MAX_INPUT - 12);
-        let input = convert::to_dynamic(&json!({ "text": format!("{filler}{SECRET}{filler}") }));
-        let invocation = Invocation::new("job", input);
+        let invocation = Invocation::manual("job", &json!({ "text": format!("{filler}{SECRET}{filler}") }));
         let record = written(&outcome(&Value::Null, &secrets), &invocation, &secrets);
         let kept = record.record()?.input;
         let kept = kept.as_str().expect("a shortened input is a string");

@@ -1,20 +1,17 @@
 //! `actions`: run another script of the hub as a function, inside the current run's deadline.
 
-use super::{Capabilities, Result, def_with, error};
+use super::{Result, def, error};
 use crate::engine::context;
 use rhai::{Dynamic, Map, NativeCallContext, Scope};
-use std::sync::Arc;
 
 /// Deepest nesting of `actions::run`, so mutual recursion ends with a clear error.
 pub const MAX_DEPTH: usize = 8;
 
 /// Builds the `actions` module.
-pub fn module(capabilities: &Arc<Capabilities>) -> rhai::Module {
+pub fn module() -> rhai::Module {
     let mut module = rhai::Module::new();
-    def_with!(&mut module, capabilities => caps, {
-        "run" => move |context: NativeCallContext, name: &str, input: Map| run(&caps, context, name, input),
-        "run" => move |context: NativeCallContext, name: &str| run(&caps, context, name, Map::new()),
-    });
+    def!(&mut module, "run", |context: NativeCallContext, name: &str, input: Map| run(context, name, input));
+    def!(&mut module, "run", |context: NativeCallContext, name: &str| run(context, name, Map::new()));
     module
 }
 
@@ -26,8 +23,9 @@ pub fn module(capabilities: &Arc<Capabilities>) -> rhai::Module {
 /// let weather = actions::run("weather", #{ city: "London" });
 /// `It is ${weather.temp} degrees`
 /// ```
-pub fn run(capabilities: &Capabilities, context: NativeCallContext, name: &str, input: Map) -> Result {
-    let scripts = capabilities.scripts.get().ok_or_else(|| error("actions.run", "the hub's scripts are not loaded"))?;
+pub fn run(context: NativeCallContext, name: &str, input: Map) -> Result {
+    let scripts =
+        context::scripts().ok_or_else(|| error("actions.run", "scripts can only be run from inside a run"))?;
     let ast = scripts.get(name).ok_or_else(|| {
         let known: Vec<&str> = scripts.keys().map(String::as_str).collect();
         let hint =

@@ -5,10 +5,7 @@ use crate::config::{ConfigErrors, Manifest};
 use crate::host::Host;
 use crate::secrets::Secrets;
 use crate::store::LazyStore;
-use rhai::AST;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
 use tokio::runtime::Handle;
 
 /// Capabilities handed to every stdlib module of one snapshot; nothing in the stdlib reads
@@ -27,8 +24,6 @@ pub struct Capabilities {
     pub store: LazyStore,
     /// The run log and metrics shared by every snapshot of this hub process.
     pub host: Host,
-    /// The snapshot's compiled scripts, for `actions::run`; set once they are compiled.
-    pub scripts: OnceLock<BTreeMap<String, Arc<AST>>>,
 }
 
 impl Capabilities {
@@ -61,6 +56,6 @@ impl Capabilities {
             }
         };
         let store = LazyStore::new(hub_dir.join("data").join("switchboard.db"));
-        Ok(Self { hub_dir, runtime, secrets, http, sql, mail, fs, exec, store, host, scripts: OnceLock::new() })
+        Ok(Self { hub_dir, runtime, secrets, http, sql, mail, fs, exec, store, host })
     }
 }

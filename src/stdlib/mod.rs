@@ -37,7 +37,7 @@ pub fn register(engine: &mut Engine, capabilities: &Arc<Capabilities>) {
     engine.register_static_module("exec", exec::module(capabilities).into());
     engine.register_static_module("state", state::module(capabilities).into());
     engine.register_static_module("events", events::module().into());
-    engine.register_static_module("actions", actions::module(capabilities).into());
+    engine.register_static_module("actions", actions::module().into());
 }
 
 /// A catchable script error whose message starts with `module.function:`.

@@ -13,15 +13,10 @@ impl Store {
             .optional()?;
         Ok(text.and_then(|text| DateTime::parse_from_rfc3339(&text).ok()).map(|t| t.with_timezone(&Utc)))
     }
-
-    /// Records that the job `name` fired for `scheduled_at`.
-    pub fn cron_fired(&self, name: &str, scheduled_at: DateTime<Utc>) -> Result<(), StoreError> {
-        mark_fired(&self.lock(), name, scheduled_at)
-    }
 }
 
-/// Records on `connection` that the job `name` fired for `scheduled_at` (also inside the
-/// transaction that queues the firing, so neither is stored without the other).
+/// Records on `connection` that the job `name` fired for `scheduled_at`, inside the transaction
+/// that queues the firing, so neither is stored without the other.
 pub(super) fn mark_fired(
     connection: &rusqlite::Connection,
     name: &str,

@@ -6,15 +6,15 @@ use crate::config::Policy;
 use crate::hub::Snapshot;
 use crate::queue::{Attempts, Next, Queue, on_error_handler, on_error_invocation};
 use crate::runner::{self, Invocation, Outcome, log_outcome};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// What background runs share: the event signal and the durable queue.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Background {
     pub events_ready: Arc<Notify>,
-    /// The durable queue, once `serve` started it.
-    pub queue: Arc<OnceLock<Arc<Queue>>>,
+    /// The durable queue.
+    pub queue: Arc<Queue>,
 }
 
 impl Background {
@@ -50,7 +50,7 @@ impl Background {
     }
 
     async fn run_once(&self, snapshot: Arc<Snapshot>, invocation: Invocation, trigger: &str) -> Option<Outcome> {
-        let script = invocation.script.clone();
+        let script = invocation.job.script.clone();
         let joined = tokio::task::spawn_blocking(move || runner::run(&snapshot, invocation)).await;
         let outcome = match joined {
             Ok(outcome) => outcome,

@@ -10,7 +10,6 @@ use crate::queue::{Attempts, Next, on_error_handler, on_error_invocation};
 use crate::runner::log_outcome;
 use crate::runner::{self, Invocation, Outcome};
 use crate::store::StoredEvent;
-use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -28,26 +27,9 @@ pub fn subscribes(subscription: &Subscription, name: &str) -> bool {
     }
 }
 
-fn invocation(subscription: &Subscription, event: &StoredEvent) -> Invocation {
-    let input = match &event.data {
-        Value::Object(_) => event.data.clone(),
-        Value::Null => Value::Object(Map::new()),
-        other => serde_json::json!({ "data": other }),
-    };
-    let mut invocation = Invocation::manual(subscription.script.clone(), input);
-    invocation.set_event(&serde_json::json!({
-        "kind": "event",
-        "name": event.name,
-        "event_id": event.id,
-        "emitted_by": event.source_run,
-    }));
-    invocation.timeout = subscription.timeout.map(|t| t.0);
-    invocation
-}
-
 /// Delivers pending events whenever a run announces some (and every few seconds, for events left
 /// by an earlier process), using the snapshot current at delivery.
-pub fn spawn(current: impl Fn() -> Arc<Snapshot> + Send + Sync + 'static, background: Background) -> JoinHandle<()> {
+pub fn spawn(current: crate::queue::Current, background: Background) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             deliver_pending(&current(), &background).await;
@@ -83,7 +65,13 @@ async fn deliver_pending(snapshot: &Arc<Snapshot>, background: &Background) {
                 let policy = subscription.retry.unwrap_or_default();
                 let on_error = subscription.on_error.as_deref();
                 background
-                    .run_with(Arc::clone(snapshot), invocation(subscription, &event), &trigger, policy, on_error)
+                    .run_with(
+                        Arc::clone(snapshot),
+                        Invocation::subscriber(subscription, &event),
+                        &trigger,
+                        policy,
+                        on_error,
+                    )
                     .await;
             }
             snapshot.capabilities.host.runlog.delivered(event.id);
@@ -139,7 +127,7 @@ pub fn deliver_now(snapshot: &Snapshot, source_run: &str) -> Vec<Outcome> {
 /// does, the pauses slept here.
 fn deliver_here(snapshot: &Snapshot, subscription: &Subscription, event: &StoredEvent) -> Outcome {
     let trigger = format!("event `{}`", event.name);
-    let invocation = invocation(subscription, event);
+    let invocation = Invocation::subscriber(subscription, event);
     let mut attempts = Attempts::new(subscription.retry.unwrap_or_default());
     loop {
         let mut this = invocation.clone();

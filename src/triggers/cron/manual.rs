@@ -50,9 +50,7 @@ pub async fn fire_now(
     let now = Utc::now();
     let invocation = manual_invocation(&snapshot, name, now)?;
     let not_queued = |reason: String| ManualError::NotQueued { name: name.to_string(), reason };
-    let Some(queue) = background.queue.get() else {
-        return Err(not_queued("the hub's queue has not started".into()));
-    };
+    let queue = &background.queue;
     let job = find(&snapshot, name)?;
     let policy = job.retry.unwrap_or_default();
     let item = crate::queue::item(&invocation, format!("cron {name}"), policy, job.on_error.clone());

@@ -202,37 +202,16 @@ impl Job {
         ));
     }
 
-    /// Records the firing for catch-up, where no queue records it with the run.
-    async fn fired(&self, scheduled: DateTime<Utc>) {
-        let job = &self.snapshot.manifest.crons[self.index];
-        if let Ok(store) = self.snapshot.capabilities.store.get() {
-            let name = job.name.clone();
-            let recorded = tokio::task::spawn_blocking(move || store.cron_fired(&name, scheduled)).await;
-            if !matches!(recorded, Ok(Ok(()))) {
-                tracing::warn!("cron job `{}`: could not record the firing for catch-up", job.name);
-            }
-        }
-    }
-
     async fn run_once(&self, scheduled: DateTime<Utc>, catch_up: bool) {
         let job = &self.snapshot.manifest.crons[self.index];
         let firing = if catch_up { Firing::CatchUp } else { Firing::Scheduled };
         let invocation = invocation(job, self.schedule.zone(), scheduled, firing);
         let trigger = format!("cron job `{}`", job.name);
         let policy = job.retry.unwrap_or_default();
-        match self.background.queue.get() {
-            // Through the durable queue, a firing interrupted by a crash runs again at the next start.
-            Some(queue) => {
-                let item = crate::queue::item(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
-                if let Err(err) = queue.run(item, (job.name.clone(), scheduled)).await {
-                    tracing::error!("{trigger}: could not queue the occurrence of {scheduled}: {err}");
-                }
-            }
-            None => {
-                self.fired(scheduled).await;
-                let on_error = job.on_error.as_deref();
-                self.background.run_with(Arc::clone(&self.snapshot), invocation, &trigger, policy, on_error).await;
-            }
+        // Through the durable queue, a firing interrupted by a crash runs again at the next start.
+        let item = crate::queue::item(&invocation, format!("cron {}", job.name), policy, job.on_error.clone());
+        if let Err(err) = self.background.queue.run(item, (job.name.clone(), scheduled)).await {
+            tracing::error!("{trigger}: could not queue the occurrence of {scheduled}: {err}");
         }
     }
 }

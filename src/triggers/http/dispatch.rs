@@ -1,25 +1,25 @@
-//! The request pipeline of a user route: match, authenticate, limit, read and check the body,
-//! run the script on the snapshot current at arrival, and answer.
+//! The request pipeline of a user route, one named step each: find the route, authorize the
+//! caller, apply the rate limit, read and check the input, then enqueue it or run the script on
+//! the snapshot current at arrival. `reply` turns what the steps return into the response.
 
 use super::event::HttpEvent;
+use super::input::RawQuery;
+use super::limits::Allowed;
 use super::reply::{self, ApiError};
 use super::table::{Lookup, RouteEntry};
 use super::{AppState, Live, auth, input, params, verify};
-use crate::config::{Auth, Mode};
-use crate::engine::RunError;
+use crate::config::{Auth, Manifest, Mode, Route};
 use crate::engine::convert;
-use crate::runner::{self, EventText, Invocation};
-use axum::body::Body as AxumBody;
+use crate::runner::{self, Event, EventText, Invocation, Outcome};
+use axum::body::{Body as AxumBody, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use rhai::{Dynamic, Map};
+use rhai::Dynamic;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// Parsed once: a header name given as text is parsed on every insert.
-const X_RUN_ID: HeaderName = HeaderName::from_static("x-run-id");
 
 /// The router's fallback: a path under a built-in prefix that no built-in endpoint has.
 pub async fn fallback(
@@ -30,179 +30,203 @@ pub async fn fallback(
     handle(&state, peer, request).await
 }
 
-/// A request to the hub's routes.
+/// A request to the hub's routes, counted in the metrics by its route.
 pub async fn handle(state: &AppState, peer: SocketAddr, request: Request) -> Response {
     let run_id = runner::new_id();
     let live = state.live.load_full();
-    let mut route = None;
-    let mut response = match serve(state, &live, peer, request, &run_id, &mut route).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    };
-    let metrics = &live.snapshot.capabilities.host.metrics;
-    metrics.http(route.as_ref().map_or("unmatched", |route| &*route.label), response.status().as_u16());
-    // The id's own buffer becomes the header value; `from_str` would copy it.
-    if let Ok(value) = HeaderValue::from_maybe_shared(axum::body::Bytes::from(run_id)) {
-        response.headers_mut().insert(X_RUN_ID, value);
-    }
-    response
-}
-
-async fn serve(
-    state: &AppState,
-    live: &Arc<Live>,
-    peer: SocketAddr,
-    request: Request,
-    run_id: &str,
-    matched: &mut Option<Arc<RouteEntry>>,
-) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path();
-    let (route, params) = match live.table.lookup(&parts.method, path) {
-        Lookup::Found { route, params } => (&*matched.insert(route), params),
-        Lookup::WrongMethod { allowed } => {
-            return Err(ApiError::MethodNotAllowed { allowed: allowed.into_iter().map(String::from).collect() });
-        }
-        Lookup::NotFound => {
-            return Err(ApiError::NotFound { method: parts.method.to_string(), path: path.to_string() });
-        }
-    };
-    let manifest = &live.snapshot.manifest;
-    let config = &manifest.routes[route.index];
-
-    let key = auth::presented_token(&parts.headers).and_then(|token| auth::find_key(manifest, token));
-    if config.auth == Auth::Private {
-        let Some(key) = key else {
-            let message =
-                if auth::presented_token(&parts.headers).is_some() { "unknown key" } else { "a key is required" };
-            return Err(ApiError::Unauthorized {
-                message: format!("{message}: send `Authorization: Bearer TOKEN` or `X-Api-Key: TOKEN`"),
-            });
-        };
-        let missing = auth::missing_scopes(key, &config.scopes);
-        if !missing.is_empty() {
-            return Err(ApiError::Forbidden { missing: missing.into_iter().map(String::from).collect() });
-        }
-    }
-    let client = key.map(|key| key.name.as_str());
-    let rate = match &route.rate_limit {
-        Some(limit) => {
-            let caller = client.map_or_else(|| format!("ip:{}", peer.ip()), |name| format!("key:{name}"));
-            let allowed = limit.check(&caller).map_err(|denied| ApiError::RateLimited {
-                limit: denied.limit,
-                retry_after: denied.retry_after_seconds,
-            })?;
-            Some(allowed)
-        }
-        None => None,
-    };
-
-    // After the key is checked, as every other input: a caller without one learns nothing.
-    let params = if config.raw_path { params } else { params::decode(params, route.wildcard.as_deref())? };
-    let bytes = read_body(&parts.headers, body, manifest.server.max_body.0).await?;
-    if let Some(verify) = &config.verify {
-        verify::check(verify, &parts.headers, &bytes)
-            .map_err(|err| ApiError::Unauthorized { message: err.to_string() })?;
-    }
-    let raw_query = input::raw_query(parts.uri.query());
-    let query = input::typed_query(&raw_query, &config.query)?;
-    let body = input::parse_body(&parts.headers, &bytes)?;
-    if let Some(schema) = &route.schema {
-        if matches!(body, input::Body::Text) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        input::validate(schema, &body.as_json())?;
-    }
-
-    // Built straight as Rhai values: the script reads them, the run log writes them as JSON after the run.
-    let mut fields = query;
-    if config.params.is_empty() {
-        for (name, value) in &params {
-            fields.insert(name.as_str().into(), value.as_str().into());
-        }
-    } else {
-        fields.extend(input::typed_params(&params, &config.params)?);
-    }
-    if let input::Body::Json(Value::Object(object)) | input::Body::Form(object) = &body {
-        for (name, value) in object {
-            fields.insert(name.as_str().into(), convert::to_dynamic(value));
-        }
-    }
-    let input = Dynamic::from_map(fields);
-    let event = HttpEvent::new(&parts, route, &params, &raw_query, &bytes, client);
-
-    if config.mode == Mode::Queue {
-        let queue =
-            state.queue.get().ok_or_else(|| ApiError::Unavailable { message: "the queue is not running".into() })?;
-        let mut invocation = Invocation::with_event(config.script.clone(), input, event.to_map());
-        invocation.run_id = Some(run_id.to_string());
-        invocation.timeout = config.timeout.map(|t| t.0);
-        invocation.max_operations = config.max_operations;
-        let policy = config.retry.unwrap_or_default();
-        let source = route.label.to_string();
-        let item = crate::queue::item(&invocation, source, policy, config.on_error.clone());
-        queue.enqueue(item).await.map_err(|err| ApiError::Unavailable { message: err.to_string() })?;
-        let body = serde_json::json!({ "run_id": run_id, "status": "queued" });
-        return Ok((axum::http::StatusCode::ACCEPTED, axum::Json(body)).into_response());
-    }
-
-    let _permit = match &route.permits {
-        Some(permits) => {
-            let wait = config.timeout.map_or(manifest.limits.timeout.0, |t| t.0);
-            match tokio::time::timeout(wait, Arc::clone(permits).acquire_owned()).await {
-                Ok(Ok(permit)) => Some(permit),
-                _ => return Err(ApiError::Busy),
-            }
-        }
-        None => None,
-    };
-
-    // The record takes the event as JSON text written straight from the request; the map is
-    // built only for a script that names `event`.
-    let map = if live.snapshot.event_unused.contains(&config.script) { Map::new() } else { event.to_map() };
-    let mut invocation = Invocation::with_event(config.script.clone(), input, map);
-    invocation.event_text = Some(EventText {
-        kind: "http",
-        // The route's own label unless a GET route answers a HEAD request.
-        detail: if parts.method == route.method {
-            Arc::clone(&route.label)
-        } else {
-            [parts.method.as_str(), " ", &route.pattern].concat().into()
-        },
-        json: event.to_json(&live.snapshot.capabilities.secrets),
-    });
-    invocation.timeout = config.timeout.map(|t| t.0);
-    invocation.max_operations = config.max_operations;
-    invocation.run_id = Some(run_id.to_string());
-    invocation.hand_off = true;
-    let outcome = runner::run(&live.snapshot, invocation);
-    if outcome.emitted > 0 {
-        state.events_ready.notify_one();
-    }
-
-    let mut response = match outcome.result {
-        Ok(result) => reply::success(result, run_id),
-        Err(RunError::Failed { status, message }) => ApiError::Failed { status, message }.into_response(),
-        Err(RunError::Timeout { after }) => {
-            tracing::warn!(run_id, script = %outcome.script, "timed out");
-            ApiError::Timeout { run_id: run_id.to_string(), after: humantime::format_duration(after).to_string() }
-                .into_response()
+    let metrics = &live.snapshot.capabilities.host.metrics;
+    let response = match find(&live, &parts) {
+        Ok((route, params)) => {
+            let request = Matched { state, live: &live, route: &route, parts: &parts, peer, run_id: &run_id };
+            let response = request.serve(params, body).await.unwrap_or_else(IntoResponse::into_response);
+            metrics.http(&route.label, response.status().as_u16());
+            response
         }
         Err(error) => {
-            tracing::warn!(run_id, script = %outcome.script, "{error}");
-            ApiError::Internal { run_id: run_id.to_string() }.into_response()
+            let response = error.into_response();
+            metrics.http("unmatched", response.status().as_u16());
+            response
         }
     };
-    if let Some(rate) = rate {
-        let headers = response.headers_mut();
-        headers.insert("ratelimit-limit", HeaderValue::from(rate.limit));
-        headers.insert("ratelimit-remaining", HeaderValue::from(rate.remaining));
-        headers.insert("ratelimit-reset", HeaderValue::from(rate.reset_seconds));
-    }
-    Ok(response)
+    reply::with_run_id(response, run_id)
 }
 
-async fn read_body(headers: &HeaderMap, body: AxumBody, limit: u64) -> Result<axum::body::Bytes, ApiError> {
+/// Path parameters by name, as the route's pattern matched them.
+type Params = Vec<(String, String)>;
+
+/// The route a request's method and path name, with its path parameters as matched.
+fn find(live: &Live, parts: &Parts) -> Result<(Arc<RouteEntry>, Params), ApiError> {
+    let path = parts.uri.path();
+    match live.table.lookup(&parts.method, path) {
+        Lookup::Found { route, params } => Ok((route, params)),
+        Lookup::WrongMethod { allowed } => {
+            Err(ApiError::MethodNotAllowed { allowed: allowed.into_iter().map(String::from).collect() })
+        }
+        Lookup::NotFound => Err(ApiError::NotFound { method: parts.method.to_string(), path: path.to_string() }),
+    }
+}
+
+/// A request that matched a route, and what every later step reads of it.
+struct Matched<'a> {
+    state: &'a AppState,
+    live: &'a Live,
+    route: &'a RouteEntry,
+    parts: &'a Parts,
+    peer: SocketAddr,
+    run_id: &'a str,
+}
+
+impl Matched<'_> {
+    fn manifest(&self) -> &Manifest {
+        &self.live.snapshot.manifest
+    }
+
+    fn config(&self) -> &Route {
+        &self.manifest().routes[self.route.index]
+    }
+
+    /// Every step in order; the first that refuses the request gives the answer.
+    async fn serve(&self, params: Params, body: AxumBody) -> Result<Response, ApiError> {
+        let client = self.authorize()?;
+        let rate = self.limit(client)?;
+        let received = self.read_input(params, body).await?;
+        let event = HttpEvent::new(self.parts, self.route, &received.params, &received.query, &received.bytes, client);
+        if self.config().mode == Mode::Queue {
+            self.enqueue(received.input, &event).await?;
+            return Ok(reply::queued(self.run_id));
+        }
+        let outcome = self.run(received.input, &event).await?;
+        Ok(reply::with_rate(reply::outcome(outcome), rate))
+    }
+
+    /// The name of the caller's key, if it sent a known one; a private route requires one with
+    /// the route's scopes.
+    fn authorize(&self) -> Result<Option<&str>, ApiError> {
+        let (manifest, config, headers) = (self.manifest(), self.config(), &self.parts.headers);
+        let presented = auth::presented_token(headers);
+        let key = presented.and_then(|token| auth::find_key(manifest, token));
+        if config.auth == Auth::Private {
+            let Some(key) = key else {
+                let message = if presented.is_some() { "unknown key" } else { "a key is required" };
+                return Err(ApiError::Unauthorized {
+                    message: format!("{message}: send `Authorization: Bearer TOKEN` or `X-Api-Key: TOKEN`"),
+                });
+            };
+            let missing = auth::missing_scopes(key, &config.scopes);
+            if !missing.is_empty() {
+                return Err(ApiError::Forbidden { missing: missing.into_iter().map(String::from).collect() });
+            }
+        }
+        Ok(key.map(|key| key.name.as_str()))
+    }
+
+    /// The route's rate limit for this caller (its key, or else its address), if it has one.
+    fn limit(&self, client: Option<&str>) -> Result<Option<Allowed>, ApiError> {
+        let Some(limit) = &self.route.rate_limit else { return Ok(None) };
+        let caller = client.map_or_else(|| format!("ip:{}", self.peer.ip()), |name| format!("key:{name}"));
+        let allowed = limit
+            .check(&caller)
+            .map_err(|denied| ApiError::RateLimited { limit: denied.limit, retry_after: denied.retry_after_seconds })?;
+        Ok(Some(allowed))
+    }
+
+    /// Path parameters, body and query, each checked against the route's declarations, and
+    /// the script's `input` built from them. After the key is checked: a caller without one
+    /// learns nothing of what the route expects.
+    async fn read_input(&self, params: Params, body: AxumBody) -> Result<Received<'_>, ApiError> {
+        let (config, headers) = (self.config(), &self.parts.headers);
+        let params = if config.raw_path { params } else { params::decode(params, self.route.wildcard.as_deref())? };
+        let bytes = read_body(headers, body, self.manifest().server.max_body.0).await?;
+        if let Some(verify) = &config.verify {
+            verify::check(verify, headers, &bytes)
+                .map_err(|err| ApiError::Unauthorized { message: err.to_string() })?;
+        }
+        let query = input::raw_query(self.parts.uri.query());
+        let mut fields = input::typed_query(&query, &config.query)?;
+        let body = input::parse_body(headers, &bytes)?;
+        if let Some(schema) = &self.route.schema {
+            if matches!(body, input::Body::Text) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            input::validate(schema, &body.as_json())?;
+        }
+        // Built straight as Rhai values: the script reads them, the run log writes them as JSON after the run.
+        if config.params.is_empty() {
+            for (name, value) in &params {
+                fields.insert(name.as_str().into(), value.as_str().into());
+            }
+        } else {
+            fields.extend(input::typed_params(&params, &config.params)?);
+        }
+        if let input::Body::Json(Value::Object(object)) | input::Body::Form(object) = &body {
+            for (name, value) in object {
+                fields.insert(name.as_str().into(), convert::to_dynamic(value));
+            }
+        }
+        Ok(Received { params, bytes, query, input: Dynamic::from_map(fields) })
+    }
+
+    /// Stores the run in the durable queue; it is there once this returns.
+    async fn enqueue(&self, input: Dynamic, event: &HttpEvent<'_>) -> Result<(), ApiError> {
+        let config = self.config();
+        let event = Event::Text { text: self.event_text(event), map: None };
+        let invocation = Invocation::http(config, input, event, self.run_id);
+        let policy = config.retry.unwrap_or_default();
+        let item = crate::queue::item(&invocation, self.route.label.to_string(), policy, config.on_error.clone());
+        self.state.queue.enqueue(item).await.map_err(|err| ApiError::Unavailable { message: err.to_string() })
+    }
+
+    /// Runs the script on this worker, once the route has a free permit.
+    async fn run(&self, input: Dynamic, event: &HttpEvent<'_>) -> Result<Outcome, ApiError> {
+        let (config, route, snapshot) = (self.config(), self.route, &self.live.snapshot);
+        let _permit = match &route.permits {
+            Some(permits) => {
+                let wait = config.timeout.map_or(self.manifest().limits.timeout.0, |t| t.0);
+                match tokio::time::timeout(wait, Arc::clone(permits).acquire_owned()).await {
+                    Ok(Ok(permit)) => Some(permit),
+                    _ => return Err(ApiError::Busy),
+                }
+            }
+            None => None,
+        };
+        // The map is built only for a script that names `event`.
+        let map = (!snapshot.event_unused.contains(&config.script)).then(|| event.to_map());
+        let event = Event::Text { text: self.event_text(event), map };
+        let outcome = runner::run(snapshot, Invocation::http(config, input, event, self.run_id));
+        if outcome.emitted > 0 {
+            self.state.events_ready.notify_one();
+        }
+        Ok(outcome)
+    }
+}
+
+impl Matched<'_> {
+    /// The event as the run log keeps it: JSON text written straight from the request.
+    fn event_text(&self, event: &HttpEvent<'_>) -> EventText {
+        let route = self.route;
+        EventText {
+            kind: "http",
+            // The route's own label unless a GET route answers a HEAD request.
+            detail: if self.parts.method == route.method {
+                Arc::clone(&route.label)
+            } else {
+                [self.parts.method.as_str(), " ", &route.pattern].concat().into()
+            },
+            json: event.to_json(&self.live.snapshot.capabilities.secrets),
+        }
+    }
+}
+
+/// What a request carries, read and checked, and the `input` built from it.
+struct Received<'a> {
+    params: Params,
+    bytes: Bytes,
+    query: RawQuery<'a>,
+    input: Dynamic,
+}
+
+async fn read_body(headers: &HeaderMap, body: AxumBody, limit: u64) -> Result<Bytes, ApiError> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit) {
@@ -210,7 +234,7 @@ async fn read_body(headers: &HeaderMap, body: AxumBody, limit: u64) -> Result<ax
     }
     // A request without a body (nearly every GET) skips the collecting machinery.
     if axum::body::HttpBody::is_end_stream(&body) {
-        return Ok(axum::body::Bytes::new());
+        return Ok(Bytes::new());
     }
     let max = usize::try_from(limit).unwrap_or(usize::MAX);
     axum::body::to_bytes(body, max).await.map_err(|err| {

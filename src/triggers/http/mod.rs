@@ -28,6 +28,16 @@ use axum::routing::get;
 use std::sync::Arc;
 pub use table::{RouteTable, pattern};
 
+/// Why a snapshot cannot be served over HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// A route that cannot be served, as `route[N].key: what is wrong`.
+    #[error(transparent)]
+    Routes(#[from] table::TableError),
+    #[error("cannot write the OpenAPI document: {0}")]
+    OpenApi(#[from] serde_json::Error),
+}
+
 /// What the HTTP trigger serves from one snapshot, built whole and swapped whole.
 pub struct Live {
     pub snapshot: Arc<Snapshot>,
@@ -38,10 +48,10 @@ pub struct Live {
 
 impl Live {
     /// Builds the route table, OpenAPI document and docs page of a snapshot.
-    pub fn new(snapshot: Arc<Snapshot>) -> Result<Self, String> {
-        let table = RouteTable::build(&snapshot.dir, &snapshot.manifest).map_err(|err| err.to_string())?;
+    pub fn new(snapshot: Arc<Snapshot>) -> Result<Self, LiveError> {
+        let table = RouteTable::build(&snapshot.dir, &snapshot.manifest)?;
         let document = openapi::document(&snapshot.dir, &snapshot.manifest);
-        let openapi = serde_json::to_string_pretty(&document).map_err(|err| err.to_string())?;
+        let openapi = serde_json::to_string_pretty(&document)?;
         let docs = docs::page(&snapshot.manifest, &document);
         Ok(Self { snapshot, table, openapi, docs })
     }
@@ -55,19 +65,20 @@ pub struct Status {
     pub reloaded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Shared state of every request: the live snapshot behind one atomic pointer. One `Arc`, so
-/// the clone axum makes for each request is a single reference count.
+/// Shared state of every request: the served hub's live snapshot (owned by the service, one
+/// atomic pointer) and the queue. One `Arc`, so the clone axum makes for each request is a
+/// single reference count.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
 /// What [`AppState`] shares.
 pub struct Shared {
     pub live: Arc<ArcSwap<Live>>,
-    pub status: Arc<ArcSwap<Status>>,
+    pub status: ArcSwap<Status>,
     /// Notified when a run emitted events, so the dispatcher delivers them at once.
     pub events_ready: Arc<tokio::sync::Notify>,
-    /// The durable queue of `mode = "queue"` routes, once started.
-    pub queue: Arc<std::sync::OnceLock<Arc<crate::queue::Queue>>>,
+    /// The durable queue of `mode = "queue"` routes.
+    pub queue: Arc<crate::queue::Queue>,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,14 +90,13 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// State serving `live`.
-    pub fn new(live: Live) -> Self {
-        Self(Arc::new(Shared {
-            live: Arc::new(ArcSwap::from_pointee(live)),
-            status: Arc::new(ArcSwap::from_pointee(Status::default())),
-            events_ready: Arc::new(tokio::sync::Notify::new()),
-            queue: Arc::new(std::sync::OnceLock::new()),
-        }))
+    /// State serving whatever `live` holds at each request, queueing on `queue`.
+    pub fn new(
+        live: Arc<ArcSwap<Live>>,
+        queue: Arc<crate::queue::Queue>,
+        events_ready: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        Self(Arc::new(Shared { live, status: ArcSwap::from_pointee(Status::default()), events_ready, queue }))
     }
 }
 

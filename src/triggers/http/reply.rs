@@ -1,6 +1,9 @@
-//! The one place where outcomes become HTTP responses: errors of the trigger and script results.
+//! The one place where outcomes become HTTP responses: errors of the trigger, script results
+//! and run errors, the queue's acceptance, and the headers every answer of a route carries.
 
-use crate::runner::{Body, Reply};
+use super::limits::Allowed;
+use crate::engine::RunError;
+use crate::runner::{Body, Outcome, Reply};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -142,9 +145,56 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Parsed once: a header name given as text is parsed on every insert.
+const X_RUN_ID: HeaderName = HeaderName::from_static("x-run-id");
+
+/// A run's outcome as a response: its result, or its error as the caller may see it (a
+/// timeout or any unexpected failure is logged with the run id; the caller gets the id only).
+pub fn outcome(outcome: Outcome) -> Response {
+    let run_id = outcome.run_id.as_str();
+    match outcome.result {
+        Ok(result) => success(result, run_id),
+        Err(RunError::Failed { status, message }) => ApiError::Failed { status, message }.into_response(),
+        Err(RunError::Timeout { after }) => {
+            tracing::warn!(run_id, script = %outcome.script, "timed out");
+            ApiError::Timeout { run_id: run_id.to_string(), after: humantime::format_duration(after).to_string() }
+                .into_response()
+        }
+        Err(error) => {
+            tracing::warn!(run_id, script = %outcome.script, "{error}");
+            ApiError::Internal { run_id: run_id.to_string() }.into_response()
+        }
+    }
+}
+
+/// The answer to a request of a `mode = "queue"` route, once its run is stored.
+pub fn queued(run_id: &str) -> Response {
+    json_response(StatusCode::ACCEPTED, json!({ "run_id": run_id, "status": "queued" }))
+}
+
+/// `response` with the caller's standing under the route's rate limit, if it has one.
+pub fn with_rate(mut response: Response, rate: Option<Allowed>) -> Response {
+    if let Some(rate) = rate {
+        let headers = response.headers_mut();
+        headers.insert("ratelimit-limit", HeaderValue::from(rate.limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(rate.remaining));
+        headers.insert("ratelimit-reset", HeaderValue::from(rate.reset_seconds));
+    }
+    response
+}
+
+/// `response` with the request's run id, which every answer of a hub route carries.
+pub fn with_run_id(mut response: Response, run_id: String) -> Response {
+    // The id's own buffer becomes the header value; `from_str` would copy it.
+    if let Ok(value) = HeaderValue::from_maybe_shared(axum::body::Bytes::from(run_id)) {
+        response.headers_mut().insert(X_RUN_ID, value);
+    }
+    response
+}
+
 /// A script's result as a response: map/array -> 200 JSON, string -> 200 text, `()` -> 204,
 /// unless `response(...)` chose the status and headers.
-pub fn success(reply: Reply, run_id: &str) -> Response {
+fn success(reply: Reply, run_id: &str) -> Response {
     let null = matches!(&reply.body, Body::Json(json) if json.get() == "null");
     let default_status = if null { StatusCode::NO_CONTENT } else { StatusCode::OK };
     let status = reply.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(default_status);

@@ -183,16 +183,7 @@ impl Folder {
     fn run_script(&self, change: Change, path: &Path) -> Option<(FileStatus, Option<String>)> {
         let shown = self.spec.shown(path);
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-        let input = serde_json::json!({ "path": shown, "name": name, "change": change.as_str() });
-        let mut invocation = Invocation::manual(self.spec.script.clone(), input);
-        invocation.set_event(&serde_json::json!({
-            "kind": "watch",
-            "path": shown,
-            "change": change.as_str(),
-            "watch": self.spec.label,
-        }));
-        invocation.timeout = self.spec.timeout;
-        invocation.max_operations = self.spec.max_operations;
+        let invocation = Invocation::watch(&self.spec, change.as_str(), &shown, &name);
         let trigger = format!("watch `{}` ({} {shown})", self.spec.name, change.as_str());
         let snapshot = Arc::clone(&self.snapshot);
         let run =
