@@ -96,6 +96,14 @@ fn auth_matrix_over_every_route() {
             if want == 403 {
                 assert_eq!(reply.json()["missing_scopes"], serde_json::json!(["tasks:write"]));
             }
+            // A refused request ran nothing, so it names no run; an answered one names its record.
+            let id = reply.header("x-run-id");
+            assert_eq!(id.is_some(), want == 200, "{method} {path} with {key:?}: x-run-id {id:?}");
+            if let Some(id) = id {
+                assert!(crate::harness::wait_until(std::time::Duration::from_secs(10), || {
+                    hub.cmd(&["runs", "show", &id, "--json"]).output().code == 0
+                }));
+            }
         }
     }
 }

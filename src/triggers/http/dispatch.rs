@@ -30,16 +30,21 @@ pub async fn fallback(
     handle(&state, peer, request).await
 }
 
-/// A request to the hub's routes, counted in the metrics by its route.
+/// A request to the hub's routes, counted in the metrics by its route. The answer of a run (or
+/// of a queued request) names it in `x-run-id`; a request refused before any run gets no id,
+/// as there is no record for one to name.
 pub async fn handle(state: &AppState, peer: SocketAddr, request: Request) -> Response {
     let run_id = runner::new_id();
     let live = state.live.load_full();
     let (parts, body) = request.into_parts();
     let metrics = &live.snapshot.capabilities.host.metrics;
-    let response = match find(&live, &parts) {
+    match find(&live, &parts) {
         Ok((route, params)) => {
             let request = Matched { state, live: &live, route: &route, parts: &parts, peer, run_id: &run_id };
-            let response = request.serve(params, body).await.unwrap_or_else(IntoResponse::into_response);
+            let response = match request.serve(params, body).await {
+                Ok(response) => reply::with_run_id(response, run_id),
+                Err(refused) => refused.into_response(),
+            };
             metrics.http(&route.label, response.status().as_u16());
             response
         }
@@ -48,8 +53,7 @@ pub async fn handle(state: &AppState, peer: SocketAddr, request: Request) -> Res
             metrics.http("unmatched", response.status().as_u16());
             response
         }
-    };
-    reply::with_run_id(response, run_id)
+    }
 }
 
 /// Path parameters by name, as the route's pattern matched them.
