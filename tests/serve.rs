@@ -220,6 +220,23 @@ fn form_and_text_bodies_and_wildcards() {
 }
 
 #[test]
+fn a_form_body_is_converted_to_the_types_its_schema_declares() {
+    let hub = hub();
+    let server = hub.serve();
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let sent = server.send(Method::POST, "/tasks", &form, Some("title=Water+plants&priority=2"));
+    assert_eq!(sent.status, 200, "{}", sent.text);
+    assert_eq!(sent.json()["input"], json!({"title": "Water plants", "priority": 2}));
+    // A field that does not convert is named, as a declared query parameter would be.
+    let wrong = server.send(Method::POST, "/tasks", &form, Some("title=x&priority=soon"));
+    assert_eq!(wrong.status, 400, "{}", wrong.text);
+    assert_eq!(wrong.json()["details"], json!([{"field": "priority", "message": "`soon` is not an integer"}]));
+    // A field the schema declares as a string stays text, digits and all.
+    let digits = server.send(Method::POST, "/tasks", &form, Some("title=42"));
+    assert_eq!(digits.json()["input"], json!({"title": "42"}));
+}
+
+#[test]
 fn malformed_json_is_400_saying_where() {
     let hub = hub();
     let server = hub.serve();

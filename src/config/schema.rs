@@ -1,7 +1,8 @@
 //! A route's `body_schema` checked the way `serve` compiles it, with the schema file's line and
 //! column and the JSON pointer of the mistake.
 
-use super::{ConfigError, line_column};
+use super::{ConfigError, ParamType, line_column};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Why a JSON Schema file cannot be used, with the place of the mistake when it has one.
@@ -20,16 +21,50 @@ pub enum SchemaError {
     },
 }
 
+/// A route's compiled body schema, with the types it declares for the body's top-level fields.
+pub struct BodySchema {
+    pub validator: jsonschema::Validator,
+    /// `properties.NAME.type` when it is integer, number or boolean: a form body's fields (all
+    /// text) are converted to it before validation, as declared query parameters are.
+    pub form_types: BTreeMap<String, ParamType>,
+}
+
 /// Reads and compiles the JSON Schema in `file`, as `serve` validates bodies with it.
-pub fn compile(file: &Path) -> Result<jsonschema::Validator, SchemaError> {
+pub fn compile(file: &Path) -> Result<BodySchema, SchemaError> {
     let text = std::fs::read_to_string(file).map_err(SchemaError::Read)?;
     let schema: serde_json::Value = serde_json::from_str(&text)
         .map_err(|err| SchemaError::NotJson { position: (err.line(), err.column()), source: err })?;
-    jsonschema::validator_for(&schema).map_err(|err| {
+    let validator = jsonschema::validator_for(&schema).map_err(|err| {
         let pointer = err.instance_path().as_str().to_string();
         let position = offset(&text, &pointer).map(|at| line_column(&text, at));
         SchemaError::Invalid { pointer, position, message: err.to_string() }
-    })
+    })?;
+    Ok(BodySchema { validator, form_types: form_types(&schema) })
+}
+
+/// The scalar types a schema declares for its top-level properties (`"type": "number"`, or the
+/// first of integer, number, boolean in a list of types).
+fn form_types(schema: &serde_json::Value) -> BTreeMap<String, ParamType> {
+    let kind = |name: &str| match name {
+        "integer" => Some(ParamType::Integer),
+        "number" => Some(ParamType::Number),
+        "boolean" => Some(ParamType::Boolean),
+        _ => None,
+    };
+    let Some(properties) = schema.get("properties").and_then(serde_json::Value::as_object) else {
+        return BTreeMap::new();
+    };
+    properties
+        .iter()
+        .filter_map(|(name, property)| {
+            let declared = match property.get("type")? {
+                serde_json::Value::String(one) => kind(one),
+                serde_json::Value::Array(many) => many.iter().filter_map(serde_json::Value::as_str).find_map(kind),
+                _ => None,
+            };
+            declared.map(|kind| (name.clone(), kind))
+        })
+        .collect()
 }
 
 /// What is wrong with the JSON Schema `relative` of the hub at `hub`, if anything. `used_by`

@@ -148,12 +148,14 @@ impl Matched<'_> {
         }
         let query = input::raw_query(self.parts.uri.query());
         let mut fields = input::typed_query(&query, &config.query)?;
-        let body = input::parse_body(headers, &bytes)?;
+        let mut body = input::parse_body(headers, &bytes)?;
         if let Some(schema) = &self.route.schema {
-            if matches!(body, input::Body::Text) {
-                return Err(ApiError::UnsupportedMediaType);
+            match &mut body {
+                input::Body::Text => return Err(ApiError::UnsupportedMediaType),
+                input::Body::Form(fields) => input::coerce_form(fields, &schema.form_types)?,
+                input::Body::Empty | input::Body::Json(_) => {}
             }
-            input::validate(schema, &body.as_json())?;
+            input::validate(&schema.validator, &body.as_json())?;
         }
         // Built straight as Rhai values: the script reads them, the run log writes them as JSON after the run.
         if config.params.is_empty() {

@@ -177,6 +177,27 @@ fn convert(text: &str, kind: ParamType) -> Result<Dynamic, String> {
     }
 }
 
+/// Converts the fields of a form body (all text) to the types the route's body schema declares
+/// for them, by the rules of declared query parameters; a field that does not convert is named.
+pub fn coerce_form(fields: &mut Map<String, Value>, types: &BTreeMap<String, ParamType>) -> Result<(), ApiError> {
+    let mut details = Vec::new();
+    for (name, kind) in types {
+        let Some(Value::String(text)) = fields.get(name) else { continue };
+        match convert(text, *kind) {
+            Ok(value) => {
+                let value = crate::engine::convert::to_json(&value).unwrap_or(Value::Null);
+                fields.insert(name.clone(), value);
+            }
+            Err(message) => details.push(Detail { field: name.clone(), message }),
+        }
+    }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest { message: "the form body does not match the route's schema".into(), details })
+    }
+}
+
 /// Validates the body against the route's JSON Schema, listing every failure.
 pub fn validate(schema: &jsonschema::Validator, body: &Value) -> Result<(), ApiError> {
     let details: Vec<Detail> = schema

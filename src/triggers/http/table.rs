@@ -2,7 +2,7 @@
 //! per-route state that requests share (rate limiter, concurrency permits, body schema).
 
 use super::limits::RateLimit;
-use crate::config::schema::{SchemaError, compile};
+use crate::config::schema::{BodySchema, SchemaError, compile};
 use crate::config::{self, Manifest, Route};
 use axum::http::Method;
 use std::collections::BTreeMap;
@@ -21,7 +21,7 @@ pub struct RouteEntry {
     pub label: Arc<str>,
     pub rate_limit: Option<RateLimit>,
     pub permits: Option<Arc<Semaphore>>,
-    pub schema: Option<Arc<jsonschema::Validator>>,
+    pub schema: Option<Arc<BodySchema>>,
     /// The name of the trailing `{*name}` parameter, whose `/`-separated segments are decoded
     /// one by one.
     pub wildcard: Option<String>,
@@ -128,7 +128,7 @@ fn entry(hub: &Path, index: usize, route: &Route, pattern: String) -> Result<Rou
 }
 
 /// Reads and compiles a JSON Schema file of the hub.
-pub fn load_schema(hub: &Path, file: &str) -> Result<Arc<jsonschema::Validator>, SchemaError> {
+pub fn load_schema(hub: &Path, file: &str) -> Result<Arc<BodySchema>, SchemaError> {
     compile(&hub.join(file)).map(Arc::new)
 }
 
