@@ -47,7 +47,7 @@ pub fn since(text: &str) -> Result<String, SinceError> {
 }
 
 /// A queued attempt's record, with what is committed alongside it and who waits for the commit.
-type Committing = (RecordText, Attempt, tokio::sync::oneshot::Sender<Result<(), String>>);
+type Committing = (RecordText, Attempt, tokio::sync::oneshot::Sender<Result<(), NotCommitted>>);
 
 enum Message {
     Record(Box<RecordText>),
@@ -56,6 +56,12 @@ enum Message {
     Delivered(i64),
     Flush(Sender<()>),
 }
+
+/// Why a queued attempt's record and its item's new state were not stored: the store's error,
+/// as text, since one failed transaction answers every attempt of its batch.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotCommitted(pub String);
 
 /// A handle to the run log of one hub; clones share one writer.
 #[derive(Clone)]
@@ -111,7 +117,11 @@ impl RunLog {
     /// Hands over the record of a queued attempt with its events and its item's new state, all
     /// written in one transaction; the answer comes once it is committed (or failed). The writer
     /// does not wait to fill a batch for it: a queue worker is waiting.
-    pub fn commit(&self, record: RecordText, attempt: Attempt) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
+    pub fn commit(
+        &self,
+        record: RecordText,
+        attempt: Attempt,
+    ) -> tokio::sync::oneshot::Receiver<Result<(), NotCommitted>> {
         let (done, committed) = tokio::sync::oneshot::channel();
         // Should the writer be gone, `done` is dropped and the receiver says so.
         self.send(Message::Attempt(Box::new((record, attempt, done))));
@@ -216,7 +226,7 @@ fn write_loop(path: &std::path::Path, rx: &Receiver<Message>, keep_for: &AtomicU
         if let Err(err) = &written {
             tracing::error!("could not write {} run log records: {err}", records.len());
         }
-        let written = written.map_err(|err| err.to_string());
+        let written = written.map_err(|err| NotCommitted(err.to_string()));
         for done in waiting {
             let _ = done.send(written.clone());
         }

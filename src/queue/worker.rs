@@ -3,6 +3,7 @@
 
 use super::retry::{Attempts, Next, on_error_handler};
 use super::{Queue, on_error_invocation};
+use crate::runlog::NotCommitted;
 use crate::runner::{self, Invocation, Outcome, log_outcome};
 use crate::store::{Attempt, QueueItem, Settle};
 use crate::timestamp;
@@ -87,7 +88,7 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
             let (done, committed) = tokio::sync::oneshot::channel();
             let (store, id, settle) = (Arc::clone(&queue.store), item.id.clone(), settle.clone());
             tokio::task::spawn_blocking(move || {
-                let _ = done.send(store.queue_settle(&id, &settle).map_err(|err| err.to_string()));
+                let _ = done.send(store.queue_settle(&id, &settle).map_err(|err| NotCommitted(err.to_string())));
             });
             committed
         }
@@ -95,7 +96,7 @@ async fn process(queue: &Arc<Queue>, item: QueueItem) {
     let finish = {
         let queue = Arc::clone(queue);
         async move {
-            let committed = committed.await.unwrap_or_else(|_| Err("the run log writer stopped".into()));
+            let committed = committed.await.unwrap_or_else(|_| Err(NotCommitted("the run log writer stopped".into())));
             if let Err(err) = committed {
                 tracing::error!(
                     "queued {}: could not record how it ended ({err}); it runs again at the next start",
