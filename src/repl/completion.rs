@@ -1,7 +1,8 @@
 //! What Tab completes and what the hint shows: stdlib modules and their functions (from the
 //! engine's function metadata), methods and properties after `.`, keywords, the session's
 //! variables and functions, commands, script names after `:run`, and names inside strings
-//! (`sql::connection("`, `import "`).
+//! (`sql::connection("` offers the sqlite connections, `http::connection("` the HTTP ones,
+//! `mail::send("` the SMTP ones; `import "`).
 
 use super::scan::{self, Kind};
 use rhai::Engine;
@@ -65,6 +66,14 @@ pub struct Candidate {
     pub replacement: String,
 }
 
+/// The hub's connection names, by the kind of connection (each module takes only its own kind).
+#[derive(Default)]
+pub struct Connections {
+    pub http: Vec<String>,
+    pub sqlite: Vec<String>,
+    pub smtp: Vec<String>,
+}
+
 /// Every name the REPL can complete.
 #[derive(Default)]
 pub struct Vocabulary {
@@ -77,7 +86,7 @@ pub struct Vocabulary {
     /// `import "..."` names: `std/...` and the hub's `lib/` modules.
     pub importable: Vec<String>,
     pub scripts: Vec<String>,
-    pub connections: Vec<String>,
+    pub connections: Connections,
     pub variables: Vec<String>,
     /// Functions defined in the session, as `name(a, b)`.
     pub session_functions: Vec<String>,
@@ -209,14 +218,18 @@ impl Vocabulary {
         (0, names)
     }
 
-    /// Names inside a string: connections in `connection("`, modules in `import "`, scripts in
-    /// `actions::run("`.
+    /// Names inside a string: a module's own kind of connection in `sql::connection("`,
+    /// `http::connection("` and `mail::send("`, modules in `import "`, scripts in `actions::run("`.
     fn complete_in_string(&self, before: &str) -> (usize, Vec<Candidate>) {
         let Some(quote) = before.rfind(['"', '`']) else { return (before.len(), Vec::new()) };
         let partial = &before[quote + 1..];
         let code = before[..quote].trim_end();
-        let names: &[String] = if code.ends_with("connection(") {
-            &self.connections
+        let names: &[String] = if code.ends_with("sql::connection(") {
+            &self.connections.sqlite
+        } else if code.ends_with("http::connection(") {
+            &self.connections.http
+        } else if code.ends_with("mail::send(") {
+            &self.connections.smtp
         } else if code.ends_with("import") {
             &self.importable
         } else if code.ends_with("actions::run(") {
@@ -274,7 +287,11 @@ mod tests {
         vocabulary.variables = vec!["jsonish".into(), "total".into()];
         vocabulary.session_functions = vec!["twice(x)".into()];
         vocabulary.scripts = vec!["hello".into(), "tasks/create".into(), "tasks/list".into()];
-        vocabulary.connections = vec!["db".into(), "weather".into()];
+        vocabulary.connections = Connections {
+            http: vec!["weather".into(), "webhooks".into()],
+            sqlite: vec!["db".into(), "warehouse".into()],
+            smtp: vec!["outbox".into()],
+        };
         vocabulary.importable = vec!["std/retry".into(), "std/text".into()];
         vocabulary
     }
@@ -321,6 +338,12 @@ mod tests {
     fn strings_complete_only_names_that_belong_there() {
         let v = vocabulary();
         assert_eq!(names(v.complete("sql::connection(\"d", 18)), (17, vec!["db".to_string()]));
+        assert_eq!(names(v.complete("sql::connection(\"w", 18)), (17, vec!["warehouse".to_string()]));
+        assert_eq!(
+            names(v.complete("http::connection(\"", 18)),
+            (18, vec!["weather".to_string(), "webhooks".to_string()])
+        );
+        assert_eq!(names(v.complete("mail::send( \"", 13)), (13, vec!["outbox".to_string()]));
         assert_eq!(names(v.complete("import \"std/r", 13)), (8, vec!["std/retry".to_string()]));
         assert!(v.complete("let s = \"jso", 12).1.is_empty());
         assert!(v.complete("x // jso", 8).1.is_empty());

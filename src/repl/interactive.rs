@@ -6,6 +6,7 @@ use super::entry::handle;
 use super::helper::ReplHelper;
 use super::print;
 use super::shell::{Flow, Shell};
+use crate::config::Connection;
 use crate::error::Error;
 use anyhow::Context;
 use rustyline::Editor;
@@ -86,7 +87,14 @@ fn vocabulary(shell: &Shell) -> Vocabulary {
     let snapshot = shell.session.snapshot();
     let mut vocabulary = Vocabulary::from_engine(&snapshot.engine);
     vocabulary.scripts = snapshot.scripts.keys().cloned().collect();
-    vocabulary.connections = snapshot.manifest.connections.keys().cloned().collect();
+    for (name, connection) in &snapshot.manifest.connections {
+        let names = match connection {
+            Connection::Http(_) => &mut vocabulary.connections.http,
+            Connection::Sqlite(_) => &mut vocabulary.connections.sqlite,
+            Connection::Smtp(_) => &mut vocabulary.connections.smtp,
+        };
+        names.push(name.clone());
+    }
     vocabulary.importable = crate::engine::STDLIB_MODULES.iter().map(|(name, _)| name.to_string()).collect();
     vocabulary.importable.extend(crate::hub::discover_in(&snapshot.dir, "lib").into_iter().map(|module| module.name));
     refresh_session_names(&mut vocabulary, shell);
