@@ -236,7 +236,9 @@ mod terminal {
         let hub = Hub::new();
         let mut session = start(&hub);
         enter(&mut session, "fn triple(x) {");
+        session.exp_string("... ").expect("a continuation line has a prompt of its own");
         enter(&mut session, "  x * 3");
+        session.exp_string("... ").expect("the entry is still open");
         // The entry prints once it is taken, so the next is not typed ahead of the REPL (a
         // prompt alone may be one of the entry's redraws; on a loaded machine typed-ahead input
         // could be lost).
@@ -247,6 +249,12 @@ mod terminal {
         session.exp_string("3702").expect("the function spans lines");
         prompt(&mut session);
         quit(session);
+        let history = hub.read(".switchboard_history");
+        assert!(history.contains("triple(1234)"), "history: {history:?}");
+        assert!(
+            !history.lines().any(|line| line.trim() == "x * 3"),
+            "an entry is kept whole, not by line: {history:?}"
+        );
     }
 
     #[test]
