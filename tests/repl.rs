@@ -232,6 +232,34 @@ mod terminal {
     }
 
     #[test]
+    fn after_a_dot_tab_offers_what_the_value_has() {
+        let hub = Hub::new();
+        hub.manifest("[connections.db]\ntype = \"sqlite\"\npath = \"data/app.db\"\n");
+        let mut session = start(&hub);
+        enter(&mut session, "let settings_map = #{ retries_left: 3, base: 1 }; 4321");
+        session.exp_string("4321").expect("the map is set");
+        prompt(&mut session);
+        session.send("settings_map.retries_\t").expect("type");
+        session.flush().expect("flush");
+        session.exp_string("retries_left").expect("a map's keys complete after its name and a dot");
+        enter(&mut session, " * 1000 + 5");
+        session.exp_string("3005").expect("the completed key evaluates");
+        prompt(&mut session);
+        enter(&mut session, "let db = sql::connection(\"db\"); 8765");
+        session.exp_string("8765").expect("the connection is open");
+        prompt(&mut session);
+        // A second Tab lists the choices; a connection's methods fit in a list shown at once
+        // (every method would first ask whether to show them all).
+        session.send("db.\t\t").expect("type");
+        session.flush().expect("flush");
+        session.exp_string("execute_batch").expect("a connection's methods are listed");
+        enter(&mut session, "last_insert_id() + 6002");
+        session.exp_string("6002").expect("the line goes on after the list");
+        prompt(&mut session);
+        quit(session);
+    }
+
+    #[test]
     fn multi_line_entries_continue_until_brackets_close() {
         let hub = Hub::new();
         let mut session = start(&hub);

@@ -134,5 +134,6 @@ fn vocabulary(shell: &Shell) -> Vocabulary {
 
 fn refresh_session_names(vocabulary: &mut Vocabulary, shell: &Shell) {
     vocabulary.variables = shell.session.variable_names();
+    vocabulary.shapes = shell.session.shapes();
     vocabulary.session_functions = shell.session.functions();
 }
