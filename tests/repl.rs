@@ -232,11 +232,41 @@ mod terminal {
     }
 
     #[test]
+    fn after_a_dot_tab_offers_what_the_value_has() {
+        let hub = Hub::new();
+        hub.manifest("[connections.db]\ntype = \"sqlite\"\npath = \"data/app.db\"\n");
+        let mut session = start(&hub);
+        enter(&mut session, "let settings_map = #{ retries_left: 3, base: 1 }; 4321");
+        session.exp_string("4321").expect("the map is set");
+        prompt(&mut session);
+        session.send("settings_map.retries_\t").expect("type");
+        session.flush().expect("flush");
+        session.exp_string("retries_left").expect("a map's keys complete after its name and a dot");
+        enter(&mut session, " * 1000 + 5");
+        session.exp_string("3005").expect("the completed key evaluates");
+        prompt(&mut session);
+        enter(&mut session, "let db = sql::connection(\"db\"); 8765");
+        session.exp_string("8765").expect("the connection is open");
+        prompt(&mut session);
+        // A second Tab lists the choices; a connection's methods fit in a list shown at once
+        // (every method would first ask whether to show them all).
+        session.send("db.\t\t").expect("type");
+        session.flush().expect("flush");
+        session.exp_string("execute_batch").expect("a connection's methods are listed");
+        enter(&mut session, "last_insert_id() + 6002");
+        session.exp_string("6002").expect("the line goes on after the list");
+        prompt(&mut session);
+        quit(session);
+    }
+
+    #[test]
     fn multi_line_entries_continue_until_brackets_close() {
         let hub = Hub::new();
         let mut session = start(&hub);
         enter(&mut session, "fn triple(x) {");
+        session.exp_string("... ").expect("a continuation line has a prompt of its own");
         enter(&mut session, "  x * 3");
+        session.exp_string("... ").expect("the entry is still open");
         // The entry prints once it is taken, so the next is not typed ahead of the REPL (a
         // prompt alone may be one of the entry's redraws; on a loaded machine typed-ahead input
         // could be lost).
@@ -247,6 +277,12 @@ mod terminal {
         session.exp_string("3702").expect("the function spans lines");
         prompt(&mut session);
         quit(session);
+        let history = hub.read(".switchboard_history");
+        assert!(history.contains("triple(1234)"), "history: {history:?}");
+        assert!(
+            !history.lines().any(|line| line.trim() == "x * 3"),
+            "an entry is kept whole, not by line: {history:?}"
+        );
     }
 
     #[test]
@@ -272,6 +308,58 @@ mod terminal {
         second.exp_string("42017").expect("Ctrl-R finds the entry");
         prompt(&mut second);
         quit(second);
+    }
+
+    /// Ctrl-C must bring the prompt back this soon even when the entry is waiting in a stdlib
+    /// call: a bound on the wait, far below the calls' own durations, not a timing assertion.
+    const INTERRUPT_WAIT_MS: u64 = 5_000;
+
+    /// Starts `call` (which waits far longer than [`INTERRUPT_WAIT_MS`]) after a marker line,
+    /// sends Ctrl-C and expects `shown` and then the prompt, then that the session still evaluates.
+    fn interrupts_a_waiting_call(session: &mut PtySession, call: &str, shown: &str, marker: u64) {
+        enter(session, &format!("print(\"waiting {marker}\"); {call}"));
+        session.exp_string(&format!("[print] waiting {marker}")).expect("the call started");
+        session.send_control('c').expect("Ctrl-C");
+        let mut seen = String::new();
+        let back = crate::harness::wait_until(std::time::Duration::from_millis(INTERRUPT_WAIT_MS), || {
+            while let Some(c) = session.try_read() {
+                seen.push(c);
+            }
+            seen.find(shown).is_some_and(|at| seen[at..].contains("> "))
+        });
+        assert!(back, "Ctrl-C did not stop `{call}` and bring the prompt back; the terminal showed {seen:?}");
+        enter(session, &format!("{marker} + 1"));
+        session.exp_string(&(marker + 1).to_string()).expect("the session goes on after the interrupt");
+        prompt(session);
+    }
+
+    #[test]
+    fn ctrl_c_stops_calls_that_wait() {
+        let hub = Hub::new();
+        // Accepts connections (the kernel does, into its backlog) but never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = silent.local_addr().expect("address").port();
+        hub.manifest(&format!(
+            "[limits]\ntimeout = \"10m\"\n\n[exec]\nallow = [\"sleep\"]\ntimeout = \"10m\"\n\n\
+             [connections.db]\ntype = \"sqlite\"\npath = \"data/app.db\"\n\n\
+             [connections.out]\ntype = \"smtp\"\nfrom = \"hub@example.com\"\nurl = \"smtp://127.0.0.1:{port}\"\n\
+             timeout = \"5m\"\n"
+        ));
+        let mut session = start(&hub);
+        interrupts_a_waiting_call(&mut session, "time::sleep(300000)", "interrupted", 7100);
+        let call = "exec::run(\"sleep\", [\"300\"], #{ timeout: \"5m\" })";
+        interrupts_a_waiting_call(&mut session, call, "interrupted", 7200);
+        let call = format!("http::get(\"http://127.0.0.1:{port}/never\", #{{ timeout: \"5m\" }})");
+        interrupts_a_waiting_call(&mut session, &call, "interrupted", 7300);
+        let endless = "with recursive n(x) as (select 1 union all select x + 1 from n) select count(*) from n";
+        let call = format!("sql::connection(\"db\").query(\"{endless}\", [])");
+        interrupts_a_waiting_call(&mut session, &call, "sql.query: interrupted", 7400);
+        let call = "mail::send(\"out\", #{ to: \"ada@example.com\", subject: \"hi\", text: \"hi\" })";
+        interrupts_a_waiting_call(&mut session, call, "mail.send: interrupted", 7500);
+        let call = "try { time::sleep(300000) } catch (err) { print(`caught: ${err}`) }";
+        interrupts_a_waiting_call(&mut session, call, "caught: time.sleep: interrupted", 7600);
+        quit(session);
+        drop(silent);
     }
 
     #[test]

@@ -257,6 +257,12 @@ pub fn cancelled() -> bool {
     })
 }
 
+/// The current run's cancel flag, for a wait that watches it from another task or thread; `None`
+/// outside a run or for a run nobody can cancel.
+pub fn cancel_flag() -> Option<Arc<AtomicBool>> {
+    CURRENT.with(|current| current.borrow().as_ref().and_then(|state| state.cancel.clone()))
+}
+
 /// The error that ends a run at its deadline, for stdlib calls that wait (and so are not
 /// interrupted by the progress callback) and find the deadline passed.
 pub fn deadline_error() -> Box<rhai::EvalAltResult> {

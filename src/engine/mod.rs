@@ -10,7 +10,9 @@ pub(crate) mod response;
 pub(crate) mod time;
 mod unit_hint;
 
-pub(crate) use blocking::{blocking, hand_off_worker, wait};
+pub(crate) use blocking::{
+    Interrupted, blocking, blocking_detached, blocking_stoppable, hand_off_worker, pause, wait_cancellable,
+};
 pub use errors::{Location, RunError, compile_error, run_error};
 pub use modules::ModuleError;
 pub(crate) use modules::{HubModules, STDLIB_MODULES};

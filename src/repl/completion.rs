@@ -1,7 +1,9 @@
 //! What Tab completes and what the hint shows: stdlib modules and their functions (from the
-//! engine's function metadata), methods and properties after `.`, keywords, the session's
+//! engine's function metadata), methods and properties after `.` (those of the value's type, and
+//! a map's keys, when the value is a session variable), keywords, the session's
 //! variables and functions, commands, script names after `:run`, and names inside strings
-//! (`sql::connection("`, `import "`).
+//! (`sql::connection("` offers the sqlite connections, `http::connection("` the HTTP ones,
+//! `mail::send("` the SMTP ones; `import "`).
 
 use super::scan::{self, Kind};
 use rhai::Engine;
@@ -65,6 +67,26 @@ pub struct Candidate {
     pub replacement: String,
 }
 
+/// The hub's connection names, by the kind of connection (each module takes only its own kind).
+#[derive(Default)]
+pub struct Connections {
+    pub http: Vec<String>,
+    pub sqlite: Vec<String>,
+    pub smtp: Vec<String>,
+}
+
+/// What completion knows of a session variable's value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// The type as the engine names it in signatures: `Db`, `HttpClient`, `map`, `string`, `i64`.
+    pub type_name: String,
+    /// A map's keys that can follow a `.`.
+    pub keys: Vec<String>,
+}
+
+/// The receiver type of functions that take any value.
+const ANY: &str = "Dynamic";
+
 /// Every name the REPL can complete.
 #[derive(Default)]
 pub struct Vocabulary {
@@ -74,11 +96,15 @@ pub struct Vocabulary {
     globals: BTreeMap<String, Vec<String>>,
     /// Property names (`status` of an HTTP response, `year` of a time).
     properties: BTreeSet<String>,
+    /// Method and property names by the type of their first parameter (`Db`, `map`, `string`).
+    methods: BTreeMap<String, BTreeSet<String>>,
     /// `import "..."` names: `std/...` and the hub's `lib/` modules.
     pub importable: Vec<String>,
     pub scripts: Vec<String>,
-    pub connections: Vec<String>,
+    pub connections: Connections,
     pub variables: Vec<String>,
+    /// What is known of each session variable's value.
+    pub shapes: BTreeMap<String, Shape>,
     /// Functions defined in the session, as `name(a, b)`.
     pub session_functions: Vec<String>,
 }
@@ -93,12 +119,19 @@ impl Vocabulary {
                 Some((module, function)) => (Some(module), function),
                 None => (None, name),
             };
+            let receiver = if module.is_none() { receiver(&signature) } else { None };
             if let Some(property) = function.strip_prefix("get$") {
                 vocabulary.properties.insert(property.to_string());
+                if let Some(receiver) = receiver {
+                    vocabulary.methods.entry(receiver.to_string()).or_default().insert(property.to_string());
+                }
                 continue;
             }
             if !is_identifier(function) {
                 continue;
+            }
+            if let Some(receiver) = receiver {
+                vocabulary.methods.entry(receiver.to_string()).or_default().insert(function.to_string());
             }
             let signatures = match module {
                 Some(module) => {
@@ -130,9 +163,19 @@ impl Vocabulary {
         let start = word_start(before);
         let word = &before[start..];
         let mut names = BTreeSet::new();
-        if before[..start].ends_with('.') {
-            names.extend(self.globals.keys().cloned());
-            names.extend(self.properties.iter().cloned());
+        if let Some(value) = before[..start].strip_suffix('.') {
+            match self.shape_before(value) {
+                Some(shape) => {
+                    for type_name in [shape.type_name.as_str(), ANY] {
+                        names.extend(self.methods.get(type_name).into_iter().flatten().cloned());
+                    }
+                    names.extend(shape.keys.iter().filter(|key| is_identifier(key)).cloned());
+                }
+                None => {
+                    names.extend(self.globals.keys().cloned());
+                    names.extend(self.properties.iter().cloned());
+                }
+            }
         } else if let Some((module, prefix)) = word.rsplit_once("::") {
             if let Some(functions) = self.modules.get(module) {
                 names.extend(functions.keys().filter(|f| f.starts_with(prefix)).map(|f| format!("{module}::{f}")));
@@ -146,6 +189,17 @@ impl Vocabulary {
             names.extend(self.session_functions.iter().map(|f| f.split('(').next().unwrap_or(f).to_string()));
         }
         (start, names.into_iter().filter(|name| name.starts_with(word)).map(plain).collect())
+    }
+
+    /// What is known of the value `code` ends with: a session variable's shape when `code` ends
+    /// with its bare name (not `a.name`, `m::name` or a call).
+    fn shape_before(&self, code: &str) -> Option<&Shape> {
+        let start = word_start(code);
+        let name = &code[start..];
+        if name.contains(':') || code[..start].ends_with('.') {
+            return None;
+        }
+        self.shapes.get(name)
     }
 
     /// The signatures of the function whose name ends at `pos`, or whose `(` was just typed.
@@ -209,14 +263,18 @@ impl Vocabulary {
         (0, names)
     }
 
-    /// Names inside a string: connections in `connection("`, modules in `import "`, scripts in
-    /// `actions::run("`.
+    /// Names inside a string: a module's own kind of connection in `sql::connection("`,
+    /// `http::connection("` and `mail::send("`, modules in `import "`, scripts in `actions::run("`.
     fn complete_in_string(&self, before: &str) -> (usize, Vec<Candidate>) {
         let Some(quote) = before.rfind(['"', '`']) else { return (before.len(), Vec::new()) };
         let partial = &before[quote + 1..];
         let code = before[..quote].trim_end();
-        let names: &[String] = if code.ends_with("connection(") {
-            &self.connections
+        let names: &[String] = if code.ends_with("sql::connection(") {
+            &self.connections.sqlite
+        } else if code.ends_with("http::connection(") {
+            &self.connections.http
+        } else if code.ends_with("mail::send(") {
+            &self.connections.smtp
         } else if code.ends_with("import") {
             &self.importable
         } else if code.ends_with("actions::run(") {
@@ -227,6 +285,16 @@ impl Vocabulary {
         let found = names.iter().filter(|name| name.starts_with(partial)).cloned().map(plain).collect();
         (quote + 1, found)
     }
+}
+
+/// The type of a signature's first parameter, the value a method call is made on: `Db` in
+/// `query(_: &mut Db, _: string) -> ...`; `None` for no parameters or an untyped one.
+fn receiver(signature: &str) -> Option<&str> {
+    let params = signature.split_once('(')?.1;
+    let first = params.split([',', ')']).next()?;
+    let type_name = first.rsplit_once(": ").map_or(first, |(_, type_name)| type_name);
+    let type_name = type_name.trim().trim_start_matches("&mut ").trim();
+    is_identifier(type_name).then_some(type_name)
 }
 
 fn plain(name: String) -> Candidate {
@@ -270,11 +338,29 @@ mod tests {
         engine.register_static_module("json", json.into());
         engine.register_fn("query", |a: i64, b: i64| a + b);
         engine.register_get("status", |_: &mut rhai::Map| 200_i64);
+        #[derive(Clone)]
+        struct Db;
+        engine
+            .register_type_with_name::<Db>("Db")
+            .register_fn("execute", |_: &mut Db, sql: &str| sql.len() as i64)
+            .register_fn("last_insert_id", |_: &mut Db| 1_i64);
         let mut vocabulary = Vocabulary::from_engine(&engine);
+        let shape = |type_name: &str, keys: &[&str]| Shape {
+            type_name: type_name.to_string(),
+            keys: keys.iter().map(|key| key.to_string()).collect(),
+        };
+        vocabulary.shapes = BTreeMap::from([
+            ("db".to_string(), shape("Db", &[])),
+            ("config".to_string(), shape("map", &["retries", "base url"])),
+        ]);
         vocabulary.variables = vec!["jsonish".into(), "total".into()];
         vocabulary.session_functions = vec!["twice(x)".into()];
         vocabulary.scripts = vec!["hello".into(), "tasks/create".into(), "tasks/list".into()];
-        vocabulary.connections = vec!["db".into(), "weather".into()];
+        vocabulary.connections = Connections {
+            http: vec!["weather".into(), "webhooks".into()],
+            sqlite: vec!["db".into(), "warehouse".into()],
+            smtp: vec!["outbox".into()],
+        };
         vocabulary.importable = vec!["std/retry".into(), "std/text".into()];
         vocabulary
     }
@@ -302,8 +388,24 @@ mod tests {
     #[test]
     fn methods_and_properties_complete_after_a_dot() {
         let v = vocabulary();
-        assert_eq!(names(v.complete("db.que", 6)), (3, vec!["query".to_string()]));
+        assert_eq!(names(v.complete("conn.que", 8)), (5, vec!["query".to_string()]));
         assert_eq!(names(v.complete("reply.stat", 10)), (6, vec!["status".to_string()]));
+    }
+
+    #[test]
+    fn after_a_known_value_the_dot_offers_its_type_and_keys() {
+        let v = vocabulary();
+        let after_db = names(v.complete("db.", 3)).1;
+        assert!(after_db.contains(&"execute".to_string()) && after_db.contains(&"last_insert_id".to_string()));
+        assert!(after_db.contains(&"to_string".to_string()), "functions of any value: {after_db:?}");
+        assert!(!after_db.iter().any(|name| name == "keys" || name == "query" || name == "status"), "{after_db:?}");
+        assert_eq!(names(v.complete("x + config.retr", 15)), (11, vec!["retries".to_string()]));
+        let after_map = names(v.complete("config.", 7)).1;
+        assert!(after_map.contains(&"keys".to_string()) && after_map.contains(&"status".to_string()));
+        assert!(!after_map.iter().any(|name| name == "execute" || name == "base url"), "{after_map:?}");
+        // Unknown values, and members of known ones, get every method.
+        assert_eq!(names(v.complete("other.que", 9)), (6, vec!["query".to_string()]));
+        assert_eq!(names(v.complete("config.retries.que", 18)), (15, vec!["query".to_string()]));
     }
 
     #[test]
@@ -321,6 +423,12 @@ mod tests {
     fn strings_complete_only_names_that_belong_there() {
         let v = vocabulary();
         assert_eq!(names(v.complete("sql::connection(\"d", 18)), (17, vec!["db".to_string()]));
+        assert_eq!(names(v.complete("sql::connection(\"w", 18)), (17, vec!["warehouse".to_string()]));
+        assert_eq!(
+            names(v.complete("http::connection(\"", 18)),
+            (18, vec!["weather".to_string(), "webhooks".to_string()])
+        );
+        assert_eq!(names(v.complete("mail::send( \"", 13)), (13, vec!["outbox".to_string()]));
         assert_eq!(names(v.complete("import \"std/r", 13)), (8, vec!["std/retry".to_string()]));
         assert!(v.complete("let s = \"jso", 12).1.is_empty());
         assert!(v.complete("x // jso", 8).1.is_empty());

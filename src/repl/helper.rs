@@ -1,50 +1,45 @@
-//! The rustyline helper: multi-line entry (an open bracket, string or comment continues the
-//! entry), Tab completion, file names after `:load`, and a dimmed signature hint.
+//! The rustyline helper: Tab completion (seeing the lines an unfinished entry already has), file
+//! names after `:load`, and a dimmed signature hint. Each line of an entry is read on its own (see
+//! `interactive::read_entry`), so the validator accepts every line.
 
 use super::completion::Vocabulary;
-use super::scan;
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 use std::borrow::Cow;
 
 /// Completion, hints and validation for one editor.
 pub struct ReplHelper {
     pub vocabulary: Vocabulary,
+    /// The lines of the unfinished entry before the one being typed, each ended by a newline, so
+    /// that completion knows whether the cursor is in a string or comment they opened.
+    pub pending: String,
     files: FilenameCompleter,
 }
 
 impl ReplHelper {
     pub fn new(vocabulary: Vocabulary) -> Self {
-        Self { vocabulary, files: FilenameCompleter::new() }
+        Self { vocabulary, pending: String::new(), files: FilenameCompleter::new() }
     }
 }
 
 impl Helper for ReplHelper {}
 
-impl Validator for ReplHelper {
-    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        let input = ctx.input();
-        // Commands are one line; only code continues over several.
-        if input.trim_start().starts_with(':') || !scan::scan(input).open {
-            return Ok(ValidationResult::Valid(None));
-        }
-        Ok(ValidationResult::Incomplete)
-    }
-}
+impl Validator for ReplHelper {}
 
 impl Completer for ReplHelper {
     type Candidate = Pair;
 
     fn complete(&self, line: &str, pos: usize, ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
-        if line[..pos].starts_with(":load ") {
+        if self.pending.is_empty() && line[..pos].starts_with(":load ") {
             return self.files.complete(line, pos, ctx);
         }
-        let (start, candidates) = self.vocabulary.complete(line, pos);
+        let entry = format!("{}{line}", self.pending);
+        let (start, candidates) = self.vocabulary.complete(&entry, self.pending.len() + pos);
         let pairs = candidates.into_iter().map(|c| Pair { display: c.display, replacement: c.replacement }).collect();
-        Ok((start, pairs))
+        Ok((start.saturating_sub(self.pending.len()), pairs))
     }
 }
 
@@ -65,7 +60,8 @@ impl Hinter for ReplHelper {
     type Hint = Signature;
 
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<Signature> {
-        self.vocabulary.hint(line, pos).map(Signature)
+        let entry = format!("{}{line}", self.pending);
+        self.vocabulary.hint(&entry, self.pending.len() + pos).map(Signature)
     }
 }
 

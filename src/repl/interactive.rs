@@ -5,7 +5,9 @@ use super::completion::Vocabulary;
 use super::entry::handle;
 use super::helper::ReplHelper;
 use super::print;
+use super::scan;
 use super::shell::{Flow, Shell};
+use crate::config::Connection;
 use crate::error::Error;
 use anyhow::Context;
 use rustyline::Editor;
@@ -18,12 +20,15 @@ use tokio::runtime::Handle;
 pub const HISTORY_FILE: &str = ".switchboard_history";
 
 const PROMPT: &str = "> ";
+/// The prompt of an entry's further lines, while a bracket, string or comment is open.
+const CONTINUATION: &str = "... ";
 
 /// Reads and evaluates entries until Ctrl-D or `:quit`.
 pub fn run(shell: &mut Shell, runtime: &Handle) -> Result<(), Error> {
     super::interrupt::install(runtime, shell.session.interrupt()).context("cannot handle Ctrl-C")?;
     let config = Config::builder()
-        .auto_add_history(true)
+        // Entries, not their lines, go into the history (see `read_entry`).
+        .auto_add_history(false)
         .history_ignore_dups(true)
         .and_then(|builder| builder.max_history_size(10_000))
         .context("history settings")?
@@ -51,13 +56,16 @@ pub fn run(shell: &mut Shell, runtime: &Handle) -> Result<(), Error> {
     let mut history_warned = false;
     let mut reloads = shell.reloads;
     loop {
-        let entry = match editor.readline(PROMPT) {
-            Ok(entry) => entry,
-            // Ctrl-C while typing drops the line, like a shell.
-            Err(ReadlineError::Interrupted) => continue,
+        let entry = match read_entry(&mut editor) {
+            Ok(Some(entry)) => entry,
+            // Ctrl-C while typing drops the entry, like a shell.
+            Ok(None) | Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(err) => return Err(anyhow::Error::from(err).context("cannot read from the terminal").into()),
         };
+        if let Err(err) = editor.add_history_entry(entry.as_str()) {
+            print::err(&format!("warning: cannot keep the entry in the history: {err}"));
+        }
         // Saved after every entry, so a crash or a second Ctrl-C keeps what was typed.
         if let Err(err) = editor.append_history(&history)
             && !history_warned
@@ -81,12 +89,43 @@ pub fn run(shell: &mut Shell, runtime: &Handle) -> Result<(), Error> {
     Ok(())
 }
 
+/// Reads one entry: its first line at [`PROMPT`], then, while a bracket, backtick string or block
+/// comment is open, further lines at [`CONTINUATION`]. `None` when Ctrl-C or Ctrl-D drops an
+/// unfinished entry.
+fn read_entry(editor: &mut Editor<ReplHelper, FileHistory>) -> Result<Option<String>, ReadlineError> {
+    let mut entry = editor.readline(PROMPT)?;
+    let command = entry.trim_start().starts_with(':');
+    while !command && scan::scan(&entry).open {
+        entry.push('\n');
+        if let Some(helper) = editor.helper_mut() {
+            helper.pending.clone_from(&entry);
+        }
+        let line = editor.readline(CONTINUATION);
+        if let Some(helper) = editor.helper_mut() {
+            helper.pending.clear();
+        }
+        match line {
+            Ok(line) => entry.push_str(&line),
+            Err(ReadlineError::Interrupted | ReadlineError::Eof) => return Ok(None),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(Some(entry))
+}
+
 /// Everything the hub offers, plus the session's names.
 fn vocabulary(shell: &Shell) -> Vocabulary {
     let snapshot = shell.session.snapshot();
     let mut vocabulary = Vocabulary::from_engine(&snapshot.engine);
     vocabulary.scripts = snapshot.scripts.keys().cloned().collect();
-    vocabulary.connections = snapshot.manifest.connections.keys().cloned().collect();
+    for (name, connection) in &snapshot.manifest.connections {
+        let names = match connection {
+            Connection::Http(_) => &mut vocabulary.connections.http,
+            Connection::Sqlite(_) => &mut vocabulary.connections.sqlite,
+            Connection::Smtp(_) => &mut vocabulary.connections.smtp,
+        };
+        names.push(name.clone());
+    }
     vocabulary.importable = crate::engine::STDLIB_MODULES.iter().map(|(name, _)| name.to_string()).collect();
     vocabulary.importable.extend(crate::hub::discover_in(&snapshot.dir, "lib").into_iter().map(|module| module.name));
     refresh_session_names(&mut vocabulary, shell);
@@ -95,5 +134,6 @@ fn vocabulary(shell: &Shell) -> Vocabulary {
 
 fn refresh_session_names(vocabulary: &mut Vocabulary, shell: &Shell) {
     vocabulary.variables = shell.session.variable_names();
+    vocabulary.shapes = shell.session.shapes();
     vocabulary.session_functions = shell.session.functions();
 }

@@ -1,8 +1,9 @@
 //! Ctrl-C during an evaluation. While rustyline reads a line the terminal is in raw mode and
 //! Ctrl-C arrives as a key (it cancels the line); while an entry runs it arrives as SIGINT, which
 //! sets the session's interrupt flag. The progress callback sees the flag within 256 operations
-//! and the entry ends as "interrupted". A second Ctrl-C before the entry noticed the first (it is
-//! stuck in a blocking call) quits the REPL.
+//! and the entry ends as "interrupted"; stdlib calls that wait watch the flag too (see
+//! `engine::blocking`). A second Ctrl-C before the entry noticed the first (it is stuck in a call
+//! that does not watch the flag) quits the REPL.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,6 +3,7 @@
 //! the hub's deadline, operation limit and secrets like any run, but is not written to the run log
 //! (it is not an action); `:run` goes through the runner and is.
 
+use super::completion::Shape;
 use crate::config::ConfigErrors;
 use crate::engine::context::{self, RunState};
 use crate::engine::{RunError, compile_error, run_error};
@@ -10,11 +11,15 @@ use crate::hub::Snapshot;
 use crate::runner::{self, Invocation, Outcome};
 use rhai::{AST, Dynamic, Map, Scope};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::runtime::Handle;
+
+/// Keys of one map offered after `name.`: the shapes are read after every entry, and a map of a
+/// million rows would otherwise be copied key by key each time.
+const MAX_COMPLETED_KEYS: usize = 1_000;
 
 /// The REPL's evaluation state.
 pub struct Session {
@@ -154,6 +159,23 @@ impl Session {
     /// The names of the session's variables and constants (without copying their values).
     pub fn variable_names(&self) -> Vec<String> {
         self.scope.iter_raw().map(|(name, _, _)| name.to_string()).collect()
+    }
+
+    /// What completion after `name.` can know of each variable's value: its type as the engine
+    /// names it in signatures, and a map's keys (read in place, without copying the values).
+    pub fn shapes(&self) -> BTreeMap<String, Shape> {
+        let engine = &self.snapshot.engine;
+        self.scope
+            .iter_raw()
+            .map(|(name, _, value)| {
+                let type_name = engine.map_type_name(value.type_name()).to_string();
+                let keys = value
+                    .read_lock::<Map>()
+                    .map(|map| map.keys().take(MAX_COMPLETED_KEYS).map(ToString::to_string).collect())
+                    .unwrap_or_default();
+                (name.to_string(), Shape { type_name, keys })
+            })
+            .collect()
     }
 
     /// The functions defined in the session, as `name(a, b)`.

@@ -377,6 +377,11 @@ fn execute(program: &str, request: Request, max_output: usize) -> std::result::R
             return Err(format!("`{program}` was stopped: the hub is shutting down"));
         }
         match waited {
+            // Ctrl-C can reach a program that is not yet in its own group; it was interrupted too.
+            Ok(Some(_)) if context::cancelled() => {
+                group.end(&mut child);
+                return Err(format!("`{program}` was stopped: the run was interrupted"));
+            }
             Ok(Some(status)) => break status,
             Ok(None) if context::cancelled() => {
                 group.end(&mut child);

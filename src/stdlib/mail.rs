@@ -3,7 +3,7 @@
 
 use super::{Capabilities, Result, def_with, error};
 use crate::config::{ConfigError, Connection, Manifest, SmtpConnection, StartTls};
-use crate::engine::blocking;
+use crate::engine::blocking_detached;
 use crate::engine::context;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -192,10 +192,18 @@ pub fn send(capabilities: &Capabilities, connection: &str, message: Dynamic) -> 
     // Sockets refuse a zero timeout; past the deadline the run is stopped anyway.
     let timeout = server.timeout.min(left).max(Duration::from_millis(10));
     let transport = server.transport.clone().timeout(Some(timeout)).build();
-    let reply = blocking(|| transport.send(&email)).map_err(|err| {
-        let cause = if err.is_timeout() && left < server.timeout { " (the run's deadline)" } else { "" };
-        error(FUNCTION, format!("cannot send through `{connection}` ({}): {err}{cause}", server.address))
-    })?;
+    // Ctrl-C in the REPL stops waiting for the server; the message may still go out.
+    let reply = blocking_detached(move || transport.send(&email))
+        .map_err(|_| {
+            error(
+                FUNCTION,
+                format!("interrupted while sending through `{connection}`; the message may still be delivered"),
+            )
+        })?
+        .map_err(|err| {
+            let cause = if err.is_timeout() && left < server.timeout { " (the run's deadline)" } else { "" };
+            error(FUNCTION, format!("cannot send through `{connection}` ({}): {err}{cause}", server.address))
+        })?;
 
     let mut result = Map::new();
     result.insert("message_id".into(), message_id.into());

@@ -2,8 +2,8 @@
 
 use super::{Capabilities, Result, def_with, error};
 use crate::config::{ConfigError, Connection as ConnectionConfig, Manifest};
-use crate::engine::blocking;
 use crate::engine::context;
+use crate::engine::{blocking, blocking_stoppable};
 use parking_lot::{Mutex, MutexGuard};
 use rhai::{Array, Blob, Dynamic, Engine, FnPtr, Map, Module, NativeCallContext};
 use rusqlite::types::{Value, ValueRef};
@@ -111,7 +111,10 @@ impl Db {
         let connection = lease.connection.as_ref().ok_or_else(|| error(function, "connection is closed"))?;
         let timeout = context::remaining().map_or(BUSY_TIMEOUT, |left| left.min(BUSY_TIMEOUT));
         connection.busy_timeout(timeout).map_err(|err| error(function, err))?;
-        blocking(|| work(connection)).map_err(|err| error(function, format!("{err} (connection `{}`)", self.name)))
+        // Ctrl-C in the REPL interrupts the statement; SQLite then fails it as "interrupted".
+        let interrupt = connection.get_interrupt_handle();
+        blocking_stoppable(move || interrupt.interrupt(), || work(connection))
+            .map_err(|err| error(function, format!("{err} (connection `{}`)", self.name)))
     }
 }
 

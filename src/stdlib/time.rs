@@ -1,8 +1,8 @@
 //! `time`: the clock, formatting, parsing and IANA timezones (chrono + chrono-tz).
 
 use super::{Result, def, error};
+use crate::engine::context;
 use crate::engine::time::Time;
-use crate::engine::{blocking, context};
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use rhai::{Dynamic, Engine, Module};
@@ -224,7 +224,8 @@ pub fn diff(later: Time, earlier: Time) -> f64 {
     delta.num_microseconds().map_or(delta.num_seconds() as f64, |us| us as f64 / 1e6)
 }
 
-/// Pauses the run for `milliseconds`, never past its deadline.
+/// Pauses the run for `milliseconds`, never past its deadline; Ctrl-C in the REPL ends the pause
+/// with an "interrupted" error.
 ///
 /// ```rhai
 /// time::sleep(250);
@@ -232,7 +233,7 @@ pub fn diff(later: Time, earlier: Time) -> f64 {
 pub fn sleep(milliseconds: i64) -> Result<Dynamic> {
     let wanted = Duration::from_millis(u64::try_from(milliseconds).unwrap_or(0));
     let pause = context::remaining().map_or(wanted, |left| wanted.min(left));
-    blocking(|| std::thread::sleep(pause));
+    crate::engine::pause(pause).map_err(|interrupted| error("time.sleep", interrupted))?;
     if pause < wanted {
         return Err(context::deadline_error());
     }

@@ -11,7 +11,7 @@ use super::retry::{self, Next, approx};
 use super::{MAX_BODY, Sender};
 use crate::config::Policy;
 use crate::engine::context::{self, Level};
-use crate::engine::{blocking, wait};
+use crate::engine::{Interrupted, pause as pause_run, wait_cancellable};
 use crate::stdlib::{Result, error};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Client, Method, Request, StatusCode, Url};
@@ -187,7 +187,9 @@ impl Call<'_> {
             let Some(this) = this else {
                 return Err(error(self.function, format!("{}: the request cannot be sent again", self.what)));
             };
-            let tried = self.attempt(this);
+            let Ok(tried) = self.attempt(this) else {
+                return Err(error(self.function, format!("{}: interrupted", self.what)));
+            };
             if let (Some(permit), Some(endpoint)) = (permit, self.endpoint) {
                 let change = permit.finish(tried.failed(), Instant::now(), &self.sender.metrics, &endpoint.name);
                 self.circuit_line(&endpoint.name, change);
@@ -223,7 +225,7 @@ impl Call<'_> {
                     if let Some(endpoint) = self.endpoint {
                         self.sender.metrics.retry(&endpoint.name);
                     }
-                    blocking(|| std::thread::sleep(pause));
+                    pause_run(pause).map_err(|_| error(self.function, format!("{}: interrupted", self.what)))?;
                     last = Some(tried);
                     attempt += 1;
                 }
@@ -238,13 +240,14 @@ impl Call<'_> {
         }
     }
 
-    /// Sends one attempt, bounded by the call's timeout and the run's deadline.
-    fn attempt(&self, mut request: Request) -> Tried {
+    /// Sends one attempt, bounded by the call's timeout and the run's deadline; a cancelled run
+    /// (Ctrl-C in the REPL) drops the request in flight.
+    fn attempt(&self, mut request: Request) -> std::result::Result<Tried, Interrupted> {
         let left = context::remaining().unwrap_or(Duration::MAX);
         let timeout = self.wanted.min(left);
         *request.timeout_mut() = Some(timeout);
-        let outcome = wait(&self.sender.runtime, exchange(self.client.clone(), request));
-        Tried { outcome, timeout, capped: left < self.wanted }
+        let outcome = wait_cancellable(&self.sender.runtime, exchange(self.client.clone(), request))?;
+        Ok(Tried { outcome, timeout, capped: left < self.wanted })
     }
 
     /// The call's result from its last attempt; `note` says why there was no further one.
