@@ -5,7 +5,7 @@ use std::process::Command;
 
 /// Every top-level subcommand, as `switchboard --help` names them.
 const SUBCOMMANDS: &[&str] =
-    &["serve", "run", "check", "routes", "openapi", "repl", "runs", "init", "completions", "man"];
+    &["serve", "run", "check", "routes", "openapi", "repl", "runs", "cron", "init", "completions", "man"];
 
 fn stdout_of(args: &[&str]) -> String {
     let out = Command::new(binary()).args(args).output().unwrap();
@@ -36,6 +36,19 @@ fn man_prints_roff_naming_every_subcommand() {
     for name in SUBCOMMANDS {
         assert!(text.contains(&format!("switchboard-{name}")), "the man page lacks `{name}`:\n{page}");
     }
+}
+
+#[test]
+fn each_page_the_main_man_page_names_exists() {
+    for name in SUBCOMMANDS {
+        let page = stdout_of(&["man", name]);
+        assert!(page.contains(&format!(".TH switchboard-{name} 1")), "no page for `{name}`:\n{page}");
+    }
+    // Its own options are on it: `runs list` and `runs show` for `runs`, `--listen` for `serve`.
+    assert!(stdout_of(&["man", "serve"]).replace("\\-", "-").contains("--listen"));
+    let out = Command::new(binary()).args(["man", "serv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no command `serv`"), "{out:?}");
 }
 
 #[test]

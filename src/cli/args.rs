@@ -54,7 +54,10 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the man page as roff (`switchboard man | man -l -` shows it).
-    Man,
+    Man {
+        /// A command's own page (`switchboard man runs`), which the main page's SEE ALSO names.
+        command: Option<String>,
+    },
 }
 
 /// `switchboard runs`.

@@ -13,10 +13,22 @@ pub fn completions(shell: Shell) -> Result<(), Error> {
     print(&script)
 }
 
-/// Prints the man page, roff source for `man -l -`.
-pub fn man() -> Result<(), Error> {
+/// Prints the man page, roff source for `man -l -`: the main page, or the page of `command`
+/// (`switchboard-runs(1)`), one of those the main page's SEE ALSO names.
+pub fn man(command: Option<&str>) -> Result<(), Error> {
+    let cli = Cli::command();
+    let page_of = match command {
+        None => cli,
+        Some(name) => {
+            let Some(sub) = cli.find_subcommand(name) else {
+                let names: Vec<&str> = cli.get_subcommands().map(clap::Command::get_name).collect();
+                return Err(Error::Usage(format!("no command `{name}`; man pages exist for {}", names.join(", "))));
+            };
+            sub.clone().display_name(format!("switchboard-{name}")).bin_name(format!("switchboard {name}"))
+        }
+    };
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut page).map_err(anyhow::Error::from)?;
+    clap_mangen::Man::new(page_of).render(&mut page).map_err(anyhow::Error::from)?;
     print(&page)
 }
 

@@ -34,7 +34,7 @@ pub fn main() -> ExitCode {
         Command::Init { dir, listen } => init::init(&dir, &listen),
         Command::Repl(args) => repl::repl(args),
         Command::Completions { shell } => completions::completions(shell),
-        Command::Man => completions::man(),
+        Command::Man { command } => completions::man(command.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
