@@ -70,18 +70,28 @@ pub async fn runs(State(state): State<AppState>, headers: HeaderMap, RawQuery(qu
     }
 }
 
+/// The path parameter of an admin endpoint, read only once the key is checked: a caller without
+/// one learns nothing of it.
+fn authorized_path(
+    state: &AppState,
+    headers: &HeaderMap,
+    param: Result<Path<String>, PathRejection>,
+) -> Result<String, Response> {
+    authorize(state, headers).map_err(IntoResponse::into_response)?;
+    param
+        .map(|Path(value)| value)
+        .map_err(|err| ApiError::BadRequest { message: err.body_text(), details: vec![] }.into_response())
+}
+
 /// `GET /_/runs/{id}`: one record.
 pub async fn run(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(error) = authorize(&state, &headers) {
-        return error.into_response();
-    }
-    let id = match id {
-        Ok(Path(id)) => id,
-        Err(err) => return ApiError::BadRequest { message: err.body_text(), details: vec![] }.into_response(),
+    let id = match authorized_path(&state, &headers, id) {
+        Ok(id) => id,
+        Err(refused) => return refused,
     };
     let snapshot = Arc::clone(&state.live.load().snapshot);
     let lookup = id.clone();
@@ -105,12 +115,9 @@ pub async fn cron_run(
     headers: HeaderMap,
     name: Result<Path<String>, PathRejection>,
 ) -> Response {
-    if let Err(error) = authorize(&state, &headers) {
-        return error.into_response();
-    }
-    let name = match name {
-        Ok(Path(name)) => name,
-        Err(err) => return ApiError::BadRequest { message: err.body_text(), details: vec![] }.into_response(),
+    let name = match authorized_path(&state, &headers, name) {
+        Ok(name) => name,
+        Err(refused) => return refused,
     };
     let snapshot = Arc::clone(&state.live.load().snapshot);
     let background = crate::triggers::background::Background {
