@@ -348,3 +348,23 @@ fn a_queued_request_that_fails_is_dead_with_or_without_retries() {
     dies_after(&hub, "once", 1);
     dies_after(&hub, "twice", 2);
 }
+
+#[test]
+fn a_queued_script_sees_the_request_as_a_synchronous_one_does_and_its_record_is_redacted() {
+    let hub = Hub::new();
+    hub.manifest(
+        "[[route]]\nmethod = \"POST\"\npath = \"/notes\"\nscript = \"note\"\nauth = \"public\"\nmode = \"queue\"\n\n\
+         [[key]]\nname = \"me\"\ntoken = \"tok-secret-123456\"\nscopes = []\n",
+    );
+    hub.script("note", r#"state::set("seen", event.body); "kept""#);
+    let server = hub.serve();
+    let body = r#"{"note": "tok-secret-123456"}"#;
+    let reply = server.send(Method::POST, "/notes", &[("content-type", "application/json")], Some(body));
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert!(wait_until(Duration::from_secs(10), || stored(&hub, "seen").is_some()));
+    assert_eq!(stored(&hub, "seen").unwrap(), body);
+    let id = reply.json()["run_id"].as_str().unwrap().to_string();
+    assert!(wait_until(Duration::from_secs(10), || runs(&hub, &[]).iter().any(|r| r["id"] == id.as_str())));
+    let record = hub.cmd(&["runs", "show", &id, "--json"]).output();
+    assert!(!record.stdout.contains("tok-secret-123456") && record.stdout.contains("***"), "{}", record.stdout);
+}

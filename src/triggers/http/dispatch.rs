@@ -176,8 +176,9 @@ impl Matched<'_> {
     /// Stores the run in the durable queue; it is there once this returns.
     async fn enqueue(&self, input: Dynamic, event: &HttpEvent<'_>) -> Result<(), ApiError> {
         let config = self.config();
-        let event = Event::Text { text: self.event_text(event), map: None };
-        let invocation = Invocation::http(config, input, event, self.run_id);
+        // Stored as the script will see it when the item runs (secrets included, as a synchronous
+        // run's event has them); its run's record redacts it, as every record does.
+        let invocation = Invocation::http(config, input, Event::Map(event.to_map()), self.run_id);
         let policy = config.retry.unwrap_or_default();
         let item = crate::queue::item(&invocation, self.route.label.to_string(), policy, config.on_error.clone());
         self.state.queue.enqueue(item).await.map_err(|err| ApiError::Unavailable { message: err.to_string() })
