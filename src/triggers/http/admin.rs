@@ -76,11 +76,9 @@ fn authorized_path(
     state: &AppState,
     headers: &HeaderMap,
     param: Result<Path<String>, PathRejection>,
-) -> Result<String, Response> {
-    authorize(state, headers).map_err(IntoResponse::into_response)?;
-    param
-        .map(|Path(value)| value)
-        .map_err(|err| ApiError::BadRequest { message: err.body_text(), details: vec![] }.into_response())
+) -> Result<String, ApiError> {
+    authorize(state, headers)?;
+    param.map(|Path(value)| value).map_err(|err| ApiError::BadRequest { message: err.body_text(), details: vec![] })
 }
 
 /// `GET /_/runs/{id}`: one record.
@@ -91,7 +89,7 @@ pub async fn run(
 ) -> Response {
     let id = match authorized_path(&state, &headers, id) {
         Ok(id) => id,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let snapshot = Arc::clone(&state.live.load().snapshot);
     let lookup = id.clone();
@@ -117,7 +115,7 @@ pub async fn cron_run(
 ) -> Response {
     let name = match authorized_path(&state, &headers, name) {
         Ok(name) => name,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let snapshot = Arc::clone(&state.live.load().snapshot);
     let background = crate::triggers::background::Background {
