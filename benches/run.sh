@@ -16,7 +16,9 @@
 #   PEERS=0|1        also measure Node-RED (npm) and adnanh/webhook (Debian) if they install
 #                    (default 1; 0 with QUICK=1)
 #   MICRO=0          skip the criterion micro-benchmarks
-#   ONLY=a,b         only these driver phases: micro, http, queue, footprint, reload, watch, cron
+#   ONLY=a,b         only these driver phases: micro, http, queue, footprint, reload, watch, cron,
+#                    sql (needs PostgreSQL: BENCH_POSTGRES_URL, default the local server), mqtt
+#                    (needs Mosquitto and mosquitto_pub: BENCH_MQTT_URL, default mqtt://127.0.0.1:1883)
 #   COMPARE=BIN      also measure another switchboard binary (an older build) in the HTTP phase
 #
 # Output: the tables on stdout (also target/bench/results.md); logs under target/bench/.

@@ -4,9 +4,11 @@
 pub mod cron;
 pub mod footprint;
 pub mod micro;
+pub mod mqtt;
 pub mod peers;
 pub mod queue;
 pub mod reload;
+pub mod sql;
 pub mod throughput;
 pub mod watch;
 
