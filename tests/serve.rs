@@ -393,3 +393,37 @@ fn health_reports_ok() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["status"], "ok");
 }
+
+#[test]
+fn a_second_serve_on_one_hub_is_refused_naming_the_first() {
+    let hub = hub();
+    let mut first = hub.serve();
+    let pid = first.pid().to_string();
+    hub.cmd(&["serve", "--listen", "127.0.0.1:0"])
+        .output_within(Duration::from_secs(30))
+        .fails_with(2, &["already being served", &pid, "serve.lock"]);
+    // The commands that read the hub keep working beside it; scripts cannot hide who holds it.
+    hub.script("unlock", r#"fs::write("data/serve.lock", "1")"#);
+    hub.run("unlock", "{}").fails_with(1, &["the running hub's lock"]);
+    assert_eq!(hub.cmd(&["check"]).output().code, 0);
+    assert_eq!(hub.cmd(&["runs", "list"]).output().code, 0);
+    // The lock dies with its holder, even by kill -9.
+    std::process::Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+    assert!(first.wait_exit(Duration::from_secs(10)).is_none_or(|code| code != 0));
+    let second = hub.serve();
+    assert_eq!(second.get("/_/health", &[]).status, 200);
+}
+
+#[test]
+fn a_serve_that_cannot_listen_runs_nothing() {
+    let hub = Hub::new();
+    hub.manifest("[[cron]]\nname = \"tick\"\nschedule = \"* * * * * *\"\nscript = \"tick\"\n")
+        .script("tick", "state::set(\"ticked\", true)");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    hub.cmd(&["serve", "--listen", &address])
+        .output_within(Duration::from_secs(30))
+        .fails_with(2, &["cannot listen on", &address]);
+    // Nothing started: no queue, no scheduler, so not even the store was opened.
+    assert!(!hub.path().join("data/switchboard.db").exists(), "the store was opened before the listener was bound");
+}

@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod claim;
 mod completions;
 mod cron;
 mod init;

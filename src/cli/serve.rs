@@ -32,7 +32,12 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
     }
     let listen = args.listen.unwrap_or_else(|| snapshot.manifest.server.listen.as_str().to_string());
     let dir = snapshot.dir.clone();
+    let _claim = super::claim::claim(&dir)?;
     runtime.block_on(async move {
+        // Bound before any trigger starts, so a start that fails here has run nothing.
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .map_err(|err| Error::Usage(format!("cannot listen on {listen}: {err}")))?;
         let service =
             Service::start(dir.clone(), snapshot).map_err(|err| Snapshot::startup_error(&dir, err.to_string()))?;
         let _watcher = if args.no_watch {
@@ -40,9 +45,6 @@ pub fn serve(args: ServeArgs) -> Result<(), Error> {
         } else {
             Some(service.watch_files().context("cannot watch the hub's files for changes")?)
         };
-        let listener = tokio::net::TcpListener::bind(&listen)
-            .await
-            .map_err(|err| Error::Usage(format!("cannot listen on {listen}: {err}")))?;
         let addr = listener.local_addr().context("listener address")?;
         announce(&format!("listening on http://{addr}"))?;
         // Lets `cron run` find this hub; removed at a graceful stop.

@@ -81,6 +81,8 @@ impl HubFiles {
             guarded.push(own("schemas", "part of the hub's schemas", false, true));
             // Where `cron run` sends an admin key: a script must not point it elsewhere.
             guarded.push(own("data/serve.json", "the running hub's address", false, false));
+            // A script that truncated it could not take the lock, but would hide who holds it.
+            guarded.push(own("data/serve.lock", "the running hub's lock", false, false));
         }
         for program in super::exec::listed_programs(hub, manifest) {
             guarded.push(Guarded {

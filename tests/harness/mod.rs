@@ -113,6 +113,30 @@ impl Cmd {
         self
     }
 
+    /// Like [`Cmd::output`], for a command that might never end (a `serve` that should refuse to
+    /// start): killed and failed after `timeout`.
+    pub fn output_within(mut self, timeout: std::time::Duration) -> Output {
+        use std::io::Read;
+        use wait_timeout::ChildExt;
+        let mut child = self
+            .command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn switchboard");
+        let status = child.wait_timeout(timeout).expect("wait for switchboard");
+        let Some(status) = status else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the command was still running after {timeout:?}");
+        };
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
+        child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
+        Output { code: status.code().unwrap_or(-1), stdout, stderr }
+    }
+
     /// Runs to completion with no stdin and captures its output.
     pub fn output(mut self) -> Output {
         let output = self.command.stdin(Stdio::null()).output().expect("spawn switchboard");
