@@ -17,8 +17,7 @@
 #                    (default 1; 0 with QUICK=1)
 #   MICRO=0          skip the criterion micro-benchmarks
 #   ONLY=a,b         only these driver phases: micro, http, queue, footprint, reload, watch, cron,
-#                    sql (needs PostgreSQL: BENCH_POSTGRES_URL, default the local server), mqtt
-#                    (needs Mosquitto and mosquitto_pub: BENCH_MQTT_URL, default mqtt://127.0.0.1:1883)
+#                    sql (needs PostgreSQL: BENCH_POSTGRES_URL, default the local server)
 #   COMPARE=BIN      also measure another switchboard binary (an older build) in the HTTP phase
 #
 # Output: the tables on stdout (also target/bench/results.md); logs under target/bench/.

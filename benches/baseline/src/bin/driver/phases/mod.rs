@@ -4,7 +4,6 @@
 pub mod cron;
 pub mod footprint;
 pub mod micro;
-pub mod mqtt;
 pub mod peers;
 pub mod queue;
 pub mod reload;
