@@ -52,7 +52,10 @@ pub fn render(manifest: &Manifest) -> String {
     }
     for mqtt in &manifest.mqtt {
         let qos = mqtt.qos.level();
-        out.push_str(&format!("mqtt    {:<32} -> {:<24} (connection {}, qos {qos})\n", mqtt.topic, mqtt.script, mqtt.connection));
+        out.push_str(&format!(
+            "mqtt    {:<32} -> {:<24} (connection {}, qos {qos})\n",
+            mqtt.topic, mqtt.script, mqtt.connection
+        ));
     }
     out.trim_end().to_string()
 }

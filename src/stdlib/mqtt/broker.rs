@@ -62,7 +62,11 @@ impl Broker {
 
     /// `host:port`, for messages: the URL may hold a password.
     pub fn address(&self) -> String {
-        if self.host.contains(':') { format!("[{}]:{}", self.host, self.port) } else { format!("{}:{}", self.host, self.port) }
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 
     /// Whether a client of `other` takes over this one's session on the broker (same broker,
@@ -117,8 +121,8 @@ mod tests {
 
     #[test]
     fn reads_the_url_and_derives_a_stable_client_id() {
-        let broker = Broker::new("home", &connection("mqtt://hub:p%40ss@127.0.0.1"), Path::new("/srv/My Hub"))
-            .expect("broker");
+        let broker =
+            Broker::new("home", &connection("mqtt://hub:p%40ss@127.0.0.1"), Path::new("/srv/My Hub")).expect("broker");
         assert_eq!(broker.address(), "127.0.0.1:1883");
         assert_eq!(broker.login, Some(("hub".into(), "p@ss".into())));
         assert_eq!(broker.client_id, "switchboard-My-Hub");

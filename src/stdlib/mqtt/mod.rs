@@ -124,7 +124,8 @@ pub fn publish(client: &mut MqttClient, topic: &str, payload: Dynamic, options: 
     let done = client.handed(topic, bytes, qos, retain).map_err(fail)?;
     let left = context::remaining();
     let wait = left.unwrap_or(DEFAULT_WAIT);
-    let answer = wait_cancellable(&client.capabilities.runtime, tokio::time::timeout(wait, done))
+    // The timer is made inside the runtime: the calling thread (`switchboard run`'s) may have none.
+    let answer = wait_cancellable(&client.capabilities.runtime, async move { tokio::time::timeout(wait, done).await })
         .map_err(|_| fail("interrupted".into()))?;
     match answer {
         Ok(Ok(Ok(()))) => Ok(()),
@@ -140,7 +141,13 @@ pub fn publish(client: &mut MqttClient, topic: &str, payload: Dynamic, options: 
 impl MqttClient {
     /// Hands the publish to this connection's client, starting a new one if there is none or
     /// the last one's connection failed.
-    fn handed(&self, topic: &str, payload: Vec<u8>, qos: QoS, retain: bool) -> std::result::Result<publisher::Done, String> {
+    fn handed(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        qos: QoS,
+        retain: bool,
+    ) -> std::result::Result<publisher::Done, String> {
         let mut slot = self.connected.publisher.lock();
         let publisher = match slot.as_ref() {
             Some(publisher) if !publisher.failed() => Arc::clone(publisher),

@@ -165,6 +165,8 @@ async fn drive(
             Ok(Event::Incoming(Packet::SubAck(ack))) => {
                 if ack.return_codes.iter().any(|code| matches!(code, SubscribeReasonCode::Failure)) {
                     tracing::error!("mqtt {name}: the broker refused a subscription (not allowed for this user?)");
+                } else {
+                    tracing::info!("mqtt {name}: subscribed");
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
@@ -218,7 +220,9 @@ fn queue(shared: &Shared, broker: &Broker, publish: &Publish, background: &Backg
         let mut stored = true;
         for item in items {
             if let Err(err) = queue.enqueue(item).await {
-                tracing::error!("mqtt {name}: a message on `{topic}` was not queued (the broker delivers it again): {err}");
+                tracing::error!(
+                    "mqtt {name}: a message on `{topic}` was not queued (the broker delivers it again): {err}"
+                );
                 stored = false;
                 break;
             }
