@@ -11,7 +11,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// The shared broker's host and port, or `None` (the test is skipped) when it is not configured.
-fn broker() -> Option<(String, u16)> {
+pub fn broker() -> Option<(String, u16)> {
     let Ok(url) = std::env::var("SWITCHBOARD_TEST_MQTT_URL") else {
         skip("SWITCHBOARD_TEST_MQTT_URL is not set (e.g. mqtt://127.0.0.1:1883)");
         return None;
@@ -21,14 +21,14 @@ fn broker() -> Option<(String, u16)> {
 }
 
 /// A topic prefix no other test (or run of this test) uses.
-fn prefix(test: &str) -> String {
+pub fn prefix(test: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     format!("sbtest/{test}-{}-{}-{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// `mosquitto_pub` of one message.
-fn publish(broker: &(String, u16), topic: &str, message: &str, qos: u8) {
+pub fn publish(broker: &(String, u16), topic: &str, message: &str, qos: u8) {
     let status = Command::new("mosquitto_pub")
         .args(["-h", &broker.0, "-p", &broker.1.to_string(), "-q", &qos.to_string(), "-t", topic, "-m", message])
         .status()
@@ -49,14 +49,14 @@ fn publish_lines(broker: &(String, u16), topic: &str, lines: &str) {
 
 /// Ends the persistent session `client_id` left on the broker: a clean-session connect under
 /// that id discards it.
-fn forget_session(broker: &(String, u16), client_id: &str) {
+pub fn forget_session(broker: &(String, u16), client_id: &str) {
     let _ = Command::new("mosquitto_pub")
         .args(["-h", &broker.0, "-p", &broker.1.to_string(), "-i", client_id, "-t", "sbtest/forget", "-n"])
         .status();
 }
 
 /// The hub's client id: `switchboard-` and its folder's name.
-fn client_id(hub: &Hub) -> String {
+pub fn client_id(hub: &Hub) -> String {
     let folder = hub.path().file_name().unwrap().to_string_lossy().to_string();
     let folder: String =
         folder.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
