@@ -223,10 +223,15 @@ fn publish_errors_are_catchable_and_name_the_connection_without_the_password() {
 fn a_message_published_while_the_hub_is_down_runs_after_it_starts() {
     let Some(broker) = broker() else { return };
     let topic = format!("{}/later", prefix("down"));
+    // The session is the client id's: a stable one set in the manifest.
+    let id = format!("sbtest-down-{}", std::process::id());
     let hub = Hub::new();
-    hub.manifest(&manifest(&broker, &entry(&topic, "later"))).script("later", "input");
+    let connection = manifest(&broker, &entry(&topic, "later"));
+    let connection = connection.replacen("\n\n", &format!("\nclient_id = \"{id}\"\nkeep_alive = \"10s\"\n\n"), 1);
+    hub.manifest(&connection).script("later", "input");
     let server = serve(&hub);
     logged(&server, ": subscribed", 1);
+    assert!(server.stderr().contains(&format!("connected as `{id}` (session new)")), "{}", server.stderr());
     drop(server);
 
     // The broker keeps it in the hub's persistent session.
@@ -234,9 +239,9 @@ fn a_message_published_while_the_hub_is_down_runs_after_it_starts() {
     let server = serve(&hub);
     assert!(wait_until(WAIT, || runs_of(&hub, "later").len() == 1), "{}", server.stderr());
     assert_eq!(runs_of(&hub, "later")[0]["input"], json!({ "n": 1 }));
-    assert!(server.stderr().contains("session resumed"), "{}", server.stderr());
+    assert!(server.stderr().contains(&format!("connected as `{id}` (session resumed)")), "{}", server.stderr());
     drop(server);
-    forget_session(&broker, &client_id(&hub));
+    forget_session(&broker, &id);
 }
 
 /// A Mosquitto of the test's own on a free port, without persistence: restarting it forgets
@@ -461,4 +466,14 @@ script = "one"
         ],
     );
     assert!(!check.stderr.contains("hub:pw"), "the URL's password is shown:\n{}", check.stderr);
+}
+
+#[test]
+fn check_refuses_an_unknown_mqtt_function() {
+    let hub = Hub::new();
+    hub.manifest("").script("send", "mqtt::publish(\"a/b\", 1)");
+    hub.cmd(&["check"]).output().fails_with(
+        1,
+        &["scripts/send.rhai:1:7", "`mqtt::publish` is not a function of the `mqtt` module (it has connection)"],
+    );
 }

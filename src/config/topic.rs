@@ -63,31 +63,34 @@ pub fn matches(filter: &str, topic: &str) -> bool {
     }
 }
 
-/// A quality-of-service level: 0 at most once, 1 at least once, 2 exactly once (to the client).
+/// A quality-of-service level, as MQTT numbers them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Qos {
-    AtMostOnce,
+    /// At most once: the broker sends it and forgets it.
+    Zero,
+    /// At least once: kept until acknowledged.
     #[default]
-    AtLeastOnce,
-    ExactlyOnce,
+    One,
+    /// Exactly once between broker and client.
+    Two,
 }
 
 impl Qos {
     /// The level as it is written: 0, 1 or 2.
     pub fn level(self) -> u8 {
         match self {
-            Qos::AtMostOnce => 0,
-            Qos::AtLeastOnce => 1,
-            Qos::ExactlyOnce => 2,
+            Qos::Zero => 0,
+            Qos::One => 1,
+            Qos::Two => 2,
         }
     }
 
     /// The level `level`, if it is one.
     pub fn from_level(level: i64) -> Option<Self> {
         match level {
-            0 => Some(Qos::AtMostOnce),
-            1 => Some(Qos::AtLeastOnce),
-            2 => Some(Qos::ExactlyOnce),
+            0 => Some(Qos::Zero),
+            1 => Some(Qos::One),
+            2 => Some(Qos::Two),
             _ => None,
         }
     }

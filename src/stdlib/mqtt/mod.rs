@@ -166,7 +166,7 @@ impl MqttClient {
 
 /// `qos` and `retain` of a publish's options.
 fn read_options(options: &Map) -> std::result::Result<(QoS, bool), String> {
-    let mut qos = Qos::AtLeastOnce;
+    let mut qos = Qos::One;
     let mut retain = false;
     for (key, value) in options {
         match key.as_str() {
@@ -189,9 +189,9 @@ fn read_options(options: &Map) -> std::result::Result<(QoS, bool), String> {
 /// rumqttc's form of a QoS level.
 pub fn to_qos(qos: Qos) -> QoS {
     match qos {
-        Qos::AtMostOnce => QoS::AtMostOnce,
-        Qos::AtLeastOnce => QoS::AtLeastOnce,
-        Qos::ExactlyOnce => QoS::ExactlyOnce,
+        Qos::Zero => QoS::AtMostOnce,
+        Qos::One => QoS::AtLeastOnce,
+        Qos::Two => QoS::ExactlyOnce,
     }
 }
 

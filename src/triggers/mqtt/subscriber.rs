@@ -58,7 +58,8 @@ struct Shared {
     entries: Mutex<Entries>,
     /// Set once stopping: a lost connection then ends the loop instead of reconnecting.
     stopping: AtomicBool,
-    /// Counts connections: an acknowledgement is sent only on the connection its message came on.
+    /// Counts connects and losses: an acknowledgement is sent only on the connection its message
+    /// came on.
     connection: AtomicU64,
 }
 
@@ -178,6 +179,9 @@ async fn drive(
             Ok(_) => {}
             Err(_) if shared.stopping.load(Ordering::SeqCst) => return,
             Err(err) => {
+                // Messages of the lost connection are delivered again on the next: none of their
+                // acknowledgements may go out on it.
+                shared.connection.fetch_add(1, Ordering::SeqCst);
                 tracing::warn!("mqtt {name}: connection lost: {}; reconnecting in {backoff:?}", describe(&err));
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
