@@ -56,7 +56,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (":vars", "the session's variables, constants, functions and imports"),
     (":reset", "forget every variable, function and import"),
     (":reload", "re-read switchboard.toml, .env, connections and scripts (variables stay)"),
-    (":routes", "the hub's routes, cron jobs, watches and subscriptions"),
+    (":routes", "the hub's routes, cron jobs, watches, subscriptions and MQTT subscriptions"),
     (":quit", "leave (Ctrl-D too)"),
 ];
 
