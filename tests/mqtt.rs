@@ -254,11 +254,18 @@ struct OwnBroker {
 
 impl OwnBroker {
     fn start() -> Self {
+        Self::start_with(|_| String::new())
+    }
+
+    /// A broker whose configuration also has what `extra` returns for its folder (where it may
+    /// write files such as certificates).
+    fn start_with(extra: impl FnOnce(&std::path::Path) -> String) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let config = tempfile::tempdir().unwrap();
+        let extra = extra(config.path());
         std::fs::write(
             config.path().join("mosquitto.conf"),
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}"),
         )
         .unwrap();
         let mut broker = Self { child: Self::spawn(config.path()), port, config };
@@ -317,6 +324,47 @@ fn a_broker_restart_loses_no_subscription() {
     publish(&address, &topic, "2", 1);
     assert!(wait_until(WAIT, || runs_of(&hub, "ping").len() == 2), "{}", server.stderr());
     assert!(server.stderr().contains("reconnected as"), "{}", server.stderr());
+}
+
+#[test]
+fn mqtts_refuses_a_broker_whose_certificate_is_not_trusted() {
+    if broker().is_none() {
+        return;
+    }
+    // A self-signed certificate: TLS is spoken, and the system's roots do not vouch for it.
+    let own = OwnBroker::start_with(|dir| {
+        let made = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.pem"))
+            .output()
+            .expect("openssl");
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        // Mosquitto started as root reads them as its own user.
+        for (path, mode) in [(dir.to_path_buf(), 0o755), (dir.join("key.pem"), 0o644)] {
+            let mut permissions = std::fs::metadata(&path).unwrap().permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, mode);
+            std::fs::set_permissions(&path, permissions).unwrap();
+        }
+        format!("certfile {}\nkeyfile {}\n", dir.join("cert.pem").display(), dir.join("key.pem").display())
+    });
+    let hub = Hub::new();
+    hub.manifest(&format!(
+        "[connections.home]\ntype = \"mqtt\"\nurl = \"mqtts://hub:${{MQTT_PASSWORD}}@127.0.0.1:{}\"\n",
+        own.port
+    ))
+    .script(
+        "send",
+        "let result = \"sent\"; try { mqtt::connection(\"home\").publish(\"a/b\", \"x\"); } catch (err) { result = err; } result",
+    );
+    let output = hub.cmd(&["run", "send"]).env("MQTT_PASSWORD", PASSWORD).output();
+    let error = output.json();
+    let error = error.as_str().unwrap_or_else(|| panic!("not an error: {error}"));
+    assert!(error.starts_with(&format!("mqtt.publish: connection `home` (127.0.0.1:{}): TLS", own.port)), "{error}");
+    assert!(error.contains("certificate"), "{error}");
+    assert!(!format!("{}{}", output.stdout, output.stderr).contains(PASSWORD));
 }
 
 #[test]

@@ -217,6 +217,7 @@ pub fn describe(err: &rumqttc::ConnectionError) -> String {
         E::ConnectionRefused(code) => format!("the broker refused the connection ({code:?})"),
         E::Io(io) => format!("cannot reach the broker: {io}"),
         E::NetworkTimeout => "the broker did not answer in time".to_string(),
+        E::Tls(tls) => format!("TLS: {tls}"),
         other => other.to_string(),
     }
 }
