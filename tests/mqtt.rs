@@ -226,7 +226,8 @@ fn a_message_published_while_the_hub_is_down_runs_after_it_starts() {
     // The session is the client id's: a stable one set in the manifest.
     let id = format!("sbtest-down-{}", std::process::id());
     let hub = Hub::new();
-    let connection = manifest(&broker, &entry(&topic, "later"));
+    // QoS 2 end to end: subscribed with it, published with it, acknowledged once queued.
+    let connection = manifest(&broker, &entry(&topic, "later").replace("qos = 1", "qos = 2"));
     let connection = connection.replacen("\n\n", &format!("\nclient_id = \"{id}\"\nkeep_alive = \"10s\"\n\n"), 1);
     hub.manifest(&connection).script("later", "input");
     let server = serve(&hub);
@@ -235,10 +236,11 @@ fn a_message_published_while_the_hub_is_down_runs_after_it_starts() {
     drop(server);
 
     // The broker keeps it in the hub's persistent session.
-    publish(&broker, &topic, r#"{"n": 1}"#, 1);
+    publish(&broker, &topic, r#"{"n": 1}"#, 2);
     let server = serve(&hub);
     assert!(wait_until(WAIT, || runs_of(&hub, "later").len() == 1), "{}", server.stderr());
     assert_eq!(runs_of(&hub, "later")[0]["input"], json!({ "n": 1 }));
+    assert_eq!(runs_of(&hub, "later")[0]["event"]["qos"], 2);
     assert!(server.stderr().contains(&format!("connected as `{id}` (session resumed)")), "{}", server.stderr());
     drop(server);
     forget_session(&broker, &id);
