@@ -1,6 +1,5 @@
 //! The running hub of `serve`: the live snapshot and every trigger built from it (HTTP, cron,
-//! watches, events, MQTT subscriptions), replaced
-//! together when the hub's files change.
+//! watches, events, MQTT subscriptions), replaced together when the hub's files change.
 
 use crate::host::Host;
 use crate::hub::Snapshot;

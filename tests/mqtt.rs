@@ -220,6 +220,30 @@ fn publish_errors_are_catchable_and_name_the_connection_without_the_password() {
 }
 
 #[test]
+fn a_publish_waits_for_the_broker_no_longer_than_the_run_may_take() {
+    if broker().is_none() {
+        return;
+    }
+    // A "broker" that takes the connection and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let hub = Hub::new();
+    hub.manifest(&format!(
+        "[limits]\ntimeout = \"1s\"\n\n[connections.home]\ntype = \"mqtt\"\nurl = \"mqtt://127.0.0.1:{port}\"\n"
+    ))
+    .script(
+        "send",
+        "let result = (); try { mqtt::connection(\"home\").publish(\"a/b\", \"x\"); } catch (err) { result = err; } result",
+    );
+    // The listener's backlog takes the connection; nobody reads it.
+    let output = hub.run("send", "{}");
+    let error = output.json();
+    let error = error.as_str().unwrap_or_else(|| panic!("not an error: {error}"));
+    let at = format!("mqtt.publish: connection `home` (127.0.0.1:{port}): no acknowledgement from the broker within ");
+    assert!(error.starts_with(&at) && error.ends_with("(the run's deadline)"), "{error}");
+}
+
+#[test]
 fn a_message_published_while_the_hub_is_down_runs_after_it_starts() {
     let Some(broker) = broker() else { return };
     let topic = format!("{}/later", prefix("down"));

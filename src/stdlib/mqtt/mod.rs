@@ -133,7 +133,11 @@ pub fn publish(client: &mut MqttClient, topic: &str, payload: Dynamic, options: 
         Ok(Err(_)) => Err(fail("the client stopped before the broker acknowledged the message".into())),
         Err(_) => {
             let cause = if left.is_some() { " (the run's deadline)" } else { "" };
-            Err(fail(format!("no acknowledgement from the broker within {}{cause}", humantime::format_duration(wait))))
+            let millis = Duration::from_millis(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+            Err(fail(format!(
+                "no acknowledgement from the broker within {}{cause}",
+                humantime::format_duration(millis)
+            )))
         }
     }
 }
