@@ -1,5 +1,5 @@
-//! The running hub of `serve`: the live snapshot and every trigger built from it, replaced
-//! together when the hub's files change.
+//! The running hub of `serve`: the live snapshot and every trigger built from it (HTTP, cron,
+//! watches, events, MQTT subscriptions), replaced together when the hub's files change.
 
 use crate::host::Host;
 use crate::hub::Snapshot;
@@ -8,6 +8,7 @@ use crate::triggers::background::Background;
 use crate::triggers::cron::{CronJobs, JobStates};
 use crate::triggers::events;
 use crate::triggers::http::{AppState, Live, LiveError, Status};
+use crate::triggers::mqtt::MqttSubscriptions;
 use crate::triggers::watch::{WatchStates, Watches};
 use arc_swap::ArcSwap;
 use chrono::Utc;
@@ -44,6 +45,7 @@ pub struct Service {
     cron: Mutex<Option<CronJobs>>,
     watch_states: WatchStates,
     watches: Mutex<Option<Watches>>,
+    mqtt: Mutex<MqttSubscriptions>,
     dispatcher: JoinHandle<()>,
 }
 
@@ -72,6 +74,7 @@ impl Service {
             cron: Mutex::new(None),
             watch_states: WatchStates::default(),
             watches: Mutex::new(None),
+            mqtt: Mutex::new(MqttSubscriptions::default()),
             dispatcher,
         });
         service.start_triggers(&snapshot);
@@ -88,12 +91,16 @@ impl Service {
         *self.cron.lock() = Some(CronJobs::start(snapshot, &self.background, &self.jobs));
         // Old watches finish the file in hand; the new ones' first scan picks up what arrived meanwhile.
         *self.watches.lock() = Some(Watches::start(snapshot, &self.background, &self.watch_states));
+        // Subscriptions whose connection is unchanged stay connected; only changed filters move.
+        self.mqtt.lock().update(snapshot, &self.background);
     }
 
     /// Stops the queue's workers, waiting up to `grace` for the items they run; the rest stays
     /// queued for the next start.
     pub async fn stop(&self, grace: Duration) {
         *self.cron.lock() = None;
+        // First, so no message is taken that the stopping queue would refuse.
+        self.mqtt.lock().stop();
         self.queue.stop(grace).await;
         self.host.runlog.flush();
     }

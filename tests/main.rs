@@ -29,6 +29,8 @@ mod demo;
 mod events;
 // The example hubs, end to end against local stand-ins.
 mod examples;
+// MQTT subscriptions and publishes against a real Mosquitto (skipped without one).
+mod mqtt;
 // The durable queue, retries and crash recovery.
 mod queue;
 // Hot reload while serving.

@@ -30,7 +30,7 @@ pub enum Command {
     Run(RunArgs),
     /// Validate the manifest and compile every script; report every error.
     Check(HubArgs),
-    /// List routes, cron jobs, watches and subscriptions.
+    /// List routes, cron jobs, watches, subscriptions and MQTT subscriptions.
     Routes(HubArgs),
     /// Print the OpenAPI 3.1 document of the hub's routes.
     Openapi(HubArgs),

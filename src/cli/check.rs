@@ -29,8 +29,13 @@ pub fn check(args: HubArgs) -> Result<(), Error> {
     let snapshot = Arc::new(snapshot);
     Live::new(Arc::clone(&snapshot)).map_err(|err| Snapshot::startup_error(&snapshot.dir, err.to_string()))?;
     let manifest = &snapshot.manifest;
+    // Named only where there are any, so a hub without MQTT reads as it always did.
+    let mqtt = match manifest.mqtt.len() {
+        0 => String::new(),
+        count => format!(", {}", crate::count::count(count, "MQTT subscription", "MQTT subscriptions")),
+    };
     print_stdout(&format!(
-        "ok: {}, {}, {}, {}, {}, {}",
+        "ok: {}, {}, {}, {}, {}, {}{mqtt}",
         crate::count::count(snapshot.scripts.len(), "script", "scripts"),
         crate::count::count(manifest.routes.len(), "route", "routes"),
         crate::count::count(manifest.crons.len(), "cron job", "cron jobs"),

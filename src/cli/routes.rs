@@ -50,5 +50,12 @@ pub fn render(manifest: &Manifest) -> String {
     for on in &manifest.subscriptions {
         out.push_str(&format!("on      {:<32} -> {:<24}\n", on.event, on.script));
     }
+    for mqtt in &manifest.mqtt {
+        let qos = mqtt.qos.level();
+        out.push_str(&format!(
+            "mqtt    {:<32} -> {:<24} (connection {}, qos {qos})\n",
+            mqtt.topic, mqtt.script, mqtt.connection
+        ));
+    }
     out.trim_end().to_string()
 }

@@ -17,6 +17,8 @@ pub enum Connection {
     Sqlite(SqliteConnection),
     /// An SMTP server for `mail::send`.
     Smtp(SmtpConnection),
+    /// An MQTT broker for `mqtt::connection` and `[[mqtt]]` subscriptions.
+    Mqtt(MqttConnection),
 }
 
 /// The kinds of connection.
@@ -26,6 +28,7 @@ pub enum ConnectionKind {
     Http,
     Sqlite,
     Smtp,
+    Mqtt,
 }
 
 /// Every key any connection may have. Read as one flat struct (instead of an internally tagged
@@ -52,6 +55,8 @@ pub struct ConnectionSpec {
     password: Option<Text>,
     retry: Option<HttpRetry>,
     circuit: Option<HttpCircuit>,
+    client_id: Option<String>,
+    keep_alive: Option<Duration>,
 }
 
 /// Why a connection's keys do not make a connection of its `type`.
@@ -82,6 +87,8 @@ impl TryFrom<ConnectionSpec> for Connection {
             ("password", spec.password.is_some()),
             ("retry", spec.retry.is_some()),
             ("circuit", spec.circuit.is_some()),
+            ("client_id", spec.client_id.is_some()),
+            ("keep_alive", spec.keep_alive.is_some()),
         ];
         let allowed: &[&str] = match spec.kind {
             ConnectionKind::Http => {
@@ -89,6 +96,7 @@ impl TryFrom<ConnectionSpec> for Connection {
             }
             ConnectionKind::Sqlite => &["path", "read_only"],
             ConnectionKind::Smtp => &["url", "from", "starttls", "user", "password", "timeout"],
+            ConnectionKind::Mqtt => &["url", "client_id", "keep_alive", "user", "password"],
         };
         if let Some((key, _)) = present.iter().find(|(key, set)| *set && !allowed.contains(key)) {
             return Err(ConnectionError::DoesNotApply { key, kind, takes: allowed.join(", ") });
@@ -118,6 +126,13 @@ impl TryFrom<ConnectionSpec> for Connection {
                 user: spec.user,
                 password: spec.password,
                 timeout: spec.timeout,
+            }),
+            ConnectionKind::Mqtt => Connection::Mqtt(MqttConnection {
+                url: required(spec.url, "url")?,
+                client_id: spec.client_id,
+                keep_alive: spec.keep_alive,
+                user: spec.user,
+                password: spec.password,
             }),
         })
     }
@@ -268,4 +283,21 @@ pub struct SmtpConnection {
     /// Overrides the password of the URL.
     pub password: Option<Text>,
     pub timeout: Option<Duration>,
+}
+
+/// `type = "mqtt"`.
+#[derive(Debug)]
+pub struct MqttConnection {
+    /// `mqtt://user:pass@host:port` (plain) or `mqtts://...` (TLS, rustls).
+    pub url: Text,
+    /// The client id the hub's subscriptions connect with; a persistent session is kept under
+    /// it, so it must stay the same across restarts (default: `switchboard-` and the hub
+    /// folder's name).
+    pub client_id: Option<String>,
+    /// How often the broker hears from the client when nothing else is sent (default 30s).
+    pub keep_alive: Option<Duration>,
+    /// Overrides the user name of the URL (for names that are awkward to percent-encode).
+    pub user: Option<Text>,
+    /// Overrides the password of the URL.
+    pub password: Option<Text>,
 }

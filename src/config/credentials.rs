@@ -48,6 +48,9 @@ pub fn secrets(file: &Path, text: &str, manifest: &Manifest, expanded: Expanded)
             Connection::Smtp(smtp) => {
                 userinfo(smtp.url.as_str(), &mut credentials);
             }
+            Connection::Mqtt(mqtt) => {
+                userinfo(mqtt.url.as_str(), &mut credentials);
+            }
             Connection::Sqlite(_) => {}
         }
     }

@@ -5,6 +5,7 @@ use super::connection::Connection;
 use super::interpolate::{ExpandedTable, Text, credential};
 use super::policy::Policy;
 use super::rate::Rate;
+use super::topic::Qos;
 use super::units::{Duration, Size};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -25,6 +26,8 @@ pub struct Manifest {
     pub watches: Vec<Watch>,
     #[serde(default, rename = "on")]
     pub subscriptions: Vec<Subscription>,
+    #[serde(default)]
+    pub mqtt: Vec<Mqtt>,
     #[serde(default)]
     pub connections: BTreeMap<String, Connection>,
     #[serde(default, rename = "key")]
@@ -364,6 +367,26 @@ pub struct Subscription {
     pub script: String,
     pub timeout: Option<Duration>,
     /// Retry a failed delivery before giving up.
+    pub retry: Option<Policy>,
+    /// A script to run when the last attempt failed.
+    pub on_error: Option<String>,
+}
+
+/// `[[mqtt]]`: messages on an MQTT topic that run a script, through the durable queue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mqtt {
+    /// The name of a `type = "mqtt"` connection.
+    pub connection: String,
+    /// A topic filter; `+` matches one level, `#` the rest.
+    pub topic: String,
+    /// The QoS subscribed with (default 1: a message is acknowledged once queued).
+    #[serde(default)]
+    pub qos: Qos,
+    pub script: String,
+    pub timeout: Option<Duration>,
+    pub max_operations: Option<u64>,
+    /// Retry a failed run before marking it dead.
     pub retry: Option<Policy>,
     /// A script to run when the last attempt failed.
     pub on_error: Option<String>,

@@ -12,13 +12,14 @@ mod rate;
 mod read;
 mod schedule;
 pub(crate) mod schema;
+pub(crate) mod topic;
 mod units;
 mod validate;
 pub(crate) mod watch_patterns;
 pub(crate) mod watch_spec;
 
 pub(crate) use choices::{CatchUp, Change, Method, OnStart, Overlap, Scheme, StartTls, reserved_path};
-pub(crate) use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, SmtpConnection};
+pub(crate) use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, MqttConnection, SmtpConnection};
 pub use error::{ConfigError, ConfigErrors};
 pub(crate) use error::{closest, line_column, locate};
 pub(crate) use interpolate::Text;
@@ -27,6 +28,7 @@ pub use manifest::{Limits, Manifest};
 pub(crate) use policy::{AfterFailure, Policy};
 pub(crate) use rate::{Per, Rate};
 pub(crate) use schedule::{Schedule, ScheduleError};
+pub(crate) use topic::Qos;
 pub(crate) use units::{Duration, Size};
 pub(crate) use validate::{listen_problem, warnings};
 

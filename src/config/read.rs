@@ -49,6 +49,7 @@ pub fn manifest(file: &Path, text: &str) -> Result<Read, ConfigError> {
             "cron" => manifest.crons = reader.entries("cron", value, &mut numbering),
             "watch" => manifest.watches = reader.entries("watch", value, &mut numbering),
             "on" => manifest.subscriptions = reader.entries("on", value, &mut numbering),
+            "mqtt" => manifest.mqtt = reader.entries("mqtt", value, &mut numbering),
             "key" => manifest.keys = reader.entries("key", value, &mut numbering),
             "connections" => manifest.connections = reader.connections(value),
             _ => {

@@ -179,6 +179,31 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
             error(format!("on[{index}].event"), format!("`{}` is not an event name (no spaces)", on.event));
         }
     }
+    for (index, entry) in manifest.mqtt.iter().enumerate() {
+        let key = |field: &str| format!("mqtt[{index}].{field}");
+        script_exists(key("script"), &entry.script, &mut error);
+        run_limits(&key, entry.timeout, entry.max_operations, &mut error);
+        if let Some(problem) = super::topic::filter_problem(&entry.topic) {
+            error(key("topic"), problem);
+        }
+        match manifest.connections.get(&entry.connection) {
+            Some(Connection::Mqtt(_)) => {}
+            Some(_) => error(
+                key("connection"),
+                format!("`{}` is not an MQTT connection (it needs type = \"mqtt\")", entry.connection),
+            ),
+            None => {
+                let mqtt = manifest.connections.iter().filter(|(_, c)| matches!(c, Connection::Mqtt(_)));
+                let names: Vec<&str> = mqtt.map(|(name, _)| name.as_str()).collect();
+                let hint = match closest(&entry.connection, names.iter().copied()) {
+                    Some(best) => format!("; did you mean `{best}`?"),
+                    None if names.is_empty() => " (there is no type = \"mqtt\" connection)".to_string(),
+                    None => format!(" (MQTT connections: {})", names.join(", ")),
+                };
+                error(key("connection"), format!("no connection `{}` in [connections]{hint}", entry.connection));
+            }
+        }
+    }
 
     let rules = manifest
         .routes
@@ -195,7 +220,8 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
                 .iter()
                 .enumerate()
                 .map(|(i, o)| (format!("on[{i}]"), o.retry, o.on_error.as_deref())),
-        );
+        )
+        .chain(manifest.mqtt.iter().enumerate().map(|(i, m)| (format!("mqtt[{i}]"), m.retry, m.on_error.as_deref())));
     for (prefix, retry, on_error) in rules {
         if let Some(Err(err)) = retry.map(|retry| retry.check()) {
             error(format!("{prefix}.retry.max_backoff"), err.to_string());
@@ -239,6 +265,20 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
                     error(key("from"), "not an email address".into());
                 }
             }
+            Connection::Mqtt(mqtt) => {
+                if let Some(problem) = mqtt_url_problem(mqtt.url.as_str()) {
+                    error(key("url"), problem);
+                }
+                if mqtt.client_id.as_ref().is_some_and(|id| id.is_empty() || id.len() > 65_535) {
+                    error(key("client_id"), "must be 1 to 65535 bytes".into());
+                }
+                if let Some(keep_alive) = mqtt.keep_alive
+                    && !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(65_535))
+                        .contains(&keep_alive.0)
+                {
+                    error(key("keep_alive"), "must be from 1s to 65535s (18h 12m 15s)".into());
+                }
+            }
         }
     }
 
@@ -274,6 +314,24 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
     }
     errors.extend(errors_elsewhere);
     errors
+}
+
+/// What is wrong with an MQTT connection's `url`; the message never repeats the URL, whose
+/// userinfo is a secret.
+fn mqtt_url_problem(url: &str) -> Option<String> {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Some("not a URL; expected mqtt://HOST:PORT or mqtts://HOST:PORT".into());
+    };
+    if !matches!(parsed.scheme(), "mqtt" | "mqtts") {
+        return Some(format!("expected a URL starting with mqtt:// or mqtts://, not {}://", parsed.scheme()));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Some("names no broker host; expected mqtt://HOST:PORT".into());
+    }
+    if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() || parsed.fragment().is_some() {
+        return Some("takes no path, query or fragment; set `client_id` and `keep_alive` as keys".into());
+    }
+    None
 }
 
 /// The deepest `[limits] max_call_depth`. Rhai's own default for release builds: each level of

@@ -56,7 +56,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (":vars", "the session's variables, constants, functions and imports"),
     (":reset", "forget every variable, function and import"),
     (":reload", "re-read switchboard.toml, .env, connections and scripts (variables stay)"),
-    (":routes", "the hub's routes, cron jobs, watches and subscriptions"),
+    (":routes", "the hub's routes, cron jobs, watches, subscriptions and MQTT subscriptions"),
     (":quit", "leave (Ctrl-D too)"),
 ];
 
@@ -73,6 +73,7 @@ pub struct Connections {
     pub http: Vec<String>,
     pub sqlite: Vec<String>,
     pub smtp: Vec<String>,
+    pub mqtt: Vec<String>,
 }
 
 /// What completion knows of a session variable's value.
@@ -264,7 +265,7 @@ impl Vocabulary {
     }
 
     /// Names inside a string: a module's own kind of connection in `sql::connection("`,
-    /// `http::connection("` and `mail::send("`, modules in `import "`, scripts in `actions::run("`.
+    /// `http::connection("`, `mqtt::connection("` and `mail::send("`, modules in `import "`, scripts in `actions::run("`.
     fn complete_in_string(&self, before: &str) -> (usize, Vec<Candidate>) {
         let Some(quote) = before.rfind(['"', '`']) else { return (before.len(), Vec::new()) };
         let partial = &before[quote + 1..];
@@ -275,6 +276,8 @@ impl Vocabulary {
             &self.connections.http
         } else if code.ends_with("mail::send(") {
             &self.connections.smtp
+        } else if code.ends_with("mqtt::connection(") {
+            &self.connections.mqtt
         } else if code.ends_with("import") {
             &self.importable
         } else if code.ends_with("actions::run(") {
@@ -360,6 +363,7 @@ mod tests {
             http: vec!["weather".into(), "webhooks".into()],
             sqlite: vec!["db".into(), "warehouse".into()],
             smtp: vec!["outbox".into()],
+            mqtt: vec!["home".into()],
         };
         vocabulary.importable = vec!["std/retry".into(), "std/text".into()];
         vocabulary
@@ -429,6 +433,8 @@ mod tests {
             (18, vec!["weather".to_string(), "webhooks".to_string()])
         );
         assert_eq!(names(v.complete("mail::send( \"", 13)), (13, vec!["outbox".to_string()]));
+        assert_eq!(names(v.complete("mqtt::connection(\"", 18)), (18, vec!["home".to_string()]));
+        assert!(v.complete("sql::connection(\"h", 18).1.is_empty(), "an mqtt connection is no database");
         assert_eq!(names(v.complete("import \"std/r", 13)), (8, vec!["std/retry".to_string()]));
         assert!(v.complete("let s = \"jso", 12).1.is_empty());
         assert!(v.complete("x // jso", 8).1.is_empty());

@@ -123,6 +123,7 @@ fn vocabulary(shell: &Shell) -> Vocabulary {
             Connection::Http(_) => &mut vocabulary.connections.http,
             Connection::Sqlite(_) => &mut vocabulary.connections.sqlite,
             Connection::Smtp(_) => &mut vocabulary.connections.smtp,
+            Connection::Mqtt(_) => &mut vocabulary.connections.mqtt,
         };
         names.push(name.clone());
     }

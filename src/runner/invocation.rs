@@ -3,7 +3,7 @@
 //! has its constructor here, which builds the run's event once, in the form the run reads.
 
 use super::{Outcome, new_id};
-use crate::config::{Cron, Route, Subscription, watch_spec};
+use crate::config::{Cron, Mqtt, Route, Subscription, watch_spec};
 use crate::engine::convert;
 use crate::store::{QueueItem, RunRecord, StoredEvent};
 use chrono::{DateTime, Utc};
@@ -195,6 +195,21 @@ impl Invocation {
         invocation
     }
 
+    /// A message on `topic` of MQTT connection `connection` for `[[mqtt]]` entry `entry`: a
+    /// JSON object payload is the input; any other JSON value, or text, is `input.payload`; a
+    /// payload that is not UTF-8 is `input.payload_base64`.
+    pub fn mqtt(entry: &Mqtt, message: &MqttMessage<'_>) -> Self {
+        let mut event = kind("mqtt");
+        event.insert("topic".into(), message.topic.into());
+        event.insert("qos".into(), i64::from(message.qos).into());
+        event.insert("retain".into(), message.retain.into());
+        event.insert("connection".into(), entry.connection.as_str().into());
+        let mut invocation = Self::new(entry.script.clone(), mqtt_input(message.payload), Event::Map(event));
+        invocation.how.timeout = entry.timeout.map(|t| t.0);
+        invocation.how.max_operations = entry.max_operations;
+        invocation
+    }
+
     /// The `on_error` script of work whose last attempt failed: `input` says what failed.
     pub fn on_error(script: impl Into<String>, input: &Value, failed: &Outcome) -> Self {
         let mut event = kind("error");
@@ -246,6 +261,32 @@ impl Invocation {
     }
 }
 
+/// An MQTT message as the broker delivered it.
+pub struct MqttMessage<'a> {
+    pub topic: &'a str,
+    pub qos: u8,
+    pub retain: bool,
+    pub payload: &'a [u8],
+}
+
+/// The input of a run for an MQTT message's `payload`.
+fn mqtt_input(payload: &[u8]) -> Dynamic {
+    let payload = match serde_json::from_slice::<Value>(payload) {
+        Ok(Value::Object(fields)) => return Dynamic::from_map(convert::object_to_map(&fields)),
+        Ok(value) => ("payload", convert::to_dynamic(&value)),
+        Err(_) => match std::str::from_utf8(payload) {
+            Ok(text) => ("payload", text.into()),
+            Err(_) => {
+                use base64::prelude::{BASE64_STANDARD, Engine as _};
+                ("payload_base64", BASE64_STANDARD.encode(payload).into())
+            }
+        },
+    };
+    let mut input = Map::new();
+    input.insert(payload.0.into(), payload.1);
+    Dynamic::from_map(input)
+}
+
 impl Event {
     /// An event kept as JSON (a queued item's): an object as it was, anything else a manual run's.
     pub fn stored(event: &Value) -> Self {
@@ -263,4 +304,20 @@ fn kind(kind: &str) -> Map {
 /// An event kept as JSON (a queued item's, a recorded run's), when it is an object.
 fn stored_event(event: &Value) -> Option<Map> {
     event.as_object().map(convert::object_to_map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_mqtt_payload_becomes_the_input() {
+        let json = |payload: &[u8]| convert::to_json(&mqtt_input(payload)).expect("json");
+        assert_eq!(json(br#"{"celsius": 21.5}"#), serde_json::json!({ "celsius": 21.5 }));
+        assert_eq!(json(b"21.5"), serde_json::json!({ "payload": 21.5 }));
+        assert_eq!(json(b"[1,2]"), serde_json::json!({ "payload": [1, 2] }));
+        assert_eq!(json(b"on"), serde_json::json!({ "payload": "on" }));
+        assert_eq!(json(b""), serde_json::json!({ "payload": "" }));
+        assert_eq!(json(&[0xff, 0x00]), serde_json::json!({ "payload_base64": "/wA=" }));
+    }
 }

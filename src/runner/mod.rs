@@ -5,7 +5,7 @@ mod invocation;
 mod log;
 pub(crate) mod record;
 
-pub use invocation::{Attempt, Event, EventText, Invocation, Job, Options, Record};
+pub use invocation::{Attempt, Event, EventText, Invocation, Job, MqttMessage, Options, Record};
 pub use log::log_outcome;
 
 use crate::engine::context::{self, Line, RunState};

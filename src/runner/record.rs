@@ -160,6 +160,7 @@ fn detail(trigger: &str, event: impl Fn(&str) -> Option<String>) -> String {
         "cron" => field("name"),
         "watch" => field("path"),
         "event" => field("name"),
+        "mqtt" => field("topic"),
         _ => String::new(),
     }
 }

@@ -1,6 +1,6 @@
 //! What the stdlib may reach in one hub snapshot: its folder, connections, roots and allow-lists.
 
-use super::{exec, fs, http, mail, sql};
+use super::{exec, fs, http, mail, mqtt, sql};
 use crate::config::{ConfigErrors, Manifest};
 use crate::host::Host;
 use crate::secrets::Secrets;
@@ -19,6 +19,7 @@ pub struct Capabilities {
     pub http: http::HttpCapability,
     pub sql: sql::SqlCapability,
     pub mail: mail::MailCapability,
+    pub mqtt: mqtt::MqttCapability,
     pub fs: fs::FsPolicy,
     pub exec: exec::ExecPolicy,
     pub store: LazyStore,
@@ -55,7 +56,8 @@ impl Capabilities {
                 return Err(ConfigErrors(errors));
             }
         };
+        let mqtt = mqtt::MqttCapability::new(&hub_dir, manifest);
         let store = LazyStore::new(hub_dir.join("data").join("switchboard.db"));
-        Ok(Self { hub_dir, runtime, secrets, http, sql, mail, fs, exec, store, host })
+        Ok(Self { hub_dir, runtime, secrets, http, sql, mail, mqtt, fs, exec, store, host })
     }
 }

@@ -11,6 +11,7 @@ mod hub_files;
 pub(crate) mod json;
 pub(crate) mod log;
 pub(crate) mod mail;
+pub(crate) mod mqtt;
 mod paths;
 pub(crate) mod sql;
 pub(crate) mod state;
@@ -33,6 +34,8 @@ pub fn register(engine: &mut Engine, capabilities: &Arc<Capabilities>) {
     engine.register_static_module("sql", sql::module(capabilities).into());
     sql::register_type(engine);
     engine.register_static_module("mail", mail::module(capabilities).into());
+    engine.register_static_module("mqtt", mqtt::module(capabilities).into());
+    mqtt::register_type(engine);
     engine.register_static_module("fs", fs::module(capabilities).into());
     engine.register_static_module("exec", exec::module(capabilities).into());
     engine.register_static_module("state", state::module(capabilities).into());

@@ -1,6 +1,7 @@
 //! The `examples/temperature-alert` hub end to end.
 
-use crate::harness::{HttpServer, Hub, Server};
+use crate::harness::{HttpServer, Hub, Server, wait_until};
+use crate::mqtt::{broker, client_id, forget_session, prefix, publish};
 use axum::Json;
 use axum::extract::{Query, RawForm, State};
 use axum::http::StatusCode;
@@ -51,6 +52,8 @@ fn alerts_once_an_hour_per_sensor_and_sends_all_clear() {
             ("PUSHOVER_TOKEN", PUSHOVER_TOKEN),
             ("PUSHOVER_USER", PUSHOVER_USER),
             ("PUSHOVER_BASE_URL", &pushover.url()),
+            // No broker here: the MQTT subscriber retries in the background, the routes serve.
+            ("MQTT_URL", "mqtt://127.0.0.1:1"),
         ],
     );
 
@@ -119,4 +122,66 @@ fn alerts_once_an_hour_per_sensor_and_sends_all_clear() {
         .map(|s| (s["sensor"].clone(), s["celsius"].clone(), s["alarm"].clone()))
         .collect();
     assert_eq!(state, [(json!("attic"), json!(33.0), json!(true)), (json!("server-room"), json!(27.0), json!(false))]);
+}
+
+#[test]
+fn readings_published_over_mqtt_follow_the_same_rules() {
+    let Some(mqtt) = broker() else { return };
+    let received = Messages::default();
+    let router = axum::Router::new().route("/1/messages.json", post(messages)).with_state(Arc::clone(&received));
+    let pushover = HttpServer::start(router);
+    let hub = Hub::from_example("temperature-alert");
+    // The copy listens under a topic prefix of its own, so no other subscriber of the shared
+    // broker sees these readings.
+    let topics = prefix("temperature-alert");
+    let manifest = hub.read("switchboard.toml");
+    assert!(manifest.contains("topic = \"sensors/+/temperature\""));
+    hub.manifest(&manifest.replace("topic = \"sensors/", &format!("topic = \"{topics}/sensors/")));
+    let url = format!("mqtt://hub:mqtt-password@{}:{}", mqtt.0, mqtt.1);
+    let server = Server::start(
+        hub.path(),
+        &[
+            ("SENSOR_TOKEN", SENSOR_TOKEN),
+            ("PUSHOVER_TOKEN", PUSHOVER_TOKEN),
+            ("PUSHOVER_USER", PUSHOVER_USER),
+            ("PUSHOVER_BASE_URL", &pushover.url()),
+            ("MQTT_URL", &url),
+        ],
+    );
+    let subscribed = wait_until(std::time::Duration::from_secs(30), || server.stderr().contains(": subscribed"));
+    assert!(subscribed, "{}", server.stderr());
+
+    // As sensor hubs publish: this example's own shape, a bare number, zigbee2mqtt's shape, and junk.
+    let readings = [
+        ("server-room", r#"{"celsius": 31.2}"#),
+        ("server-room", "28.5"),
+        ("attic", r#"{"temperature": 33, "humidity": 40, "linkquality": 120}"#),
+        ("attic", "hot"),
+    ];
+    for (count, (sensor, payload)) in readings.into_iter().enumerate() {
+        publish(&mqtt, &format!("{topics}/sensors/{sensor}/temperature"), payload, 1);
+        // One at a time: the rules depend on the order of a sensor's readings.
+        let ran = wait_until(std::time::Duration::from_secs(30), || {
+            let runs = hub.cmd(&["runs", "list", "--json", "--script", "mqtt_reading"]).output();
+            runs.json().as_array().is_some_and(|runs| runs.len() > count)
+        });
+        assert!(ran, "{payload}: {}", server.stderr());
+    }
+
+    let sent = received.lock().unwrap().clone();
+    let summary: Vec<(&str, &str)> = sent.iter().map(|m| (m["title"].as_str(), m["message"].as_str())).collect();
+    assert_eq!(
+        summary,
+        [
+            ("server-room is too hot", "server-room reads 31.2 C, above the 30.0 C limit."),
+            ("server-room: all clear", "server-room is back to 28.5 C."),
+            ("attic is too hot", "attic reads 33.0 C, above the 30.0 C limit."),
+        ]
+    );
+    let runs = hub.cmd(&["runs", "list", "--json", "--script", "mqtt_reading"]).output().json();
+    let junk = &runs[0];
+    assert_eq!(junk["status"], "ok", "a reading that is no number is dropped, not retried: {junk}");
+    assert!(!runs.to_string().contains("mqtt-password"), "the broker password leaked: {runs}");
+    drop(server);
+    forget_session(&mqtt, &client_id(&hub));
 }
