@@ -113,11 +113,13 @@ fn a_reload_during_a_stream_of_requests_loses_none() {
 
 #[test]
 fn no_watch_turns_reloading_off() {
-    let hub = hub();
-    let frozen = crate::harness::Server::start_with_args(hub.path(), &["--no-watch"]);
-    let watching = hub.serve();
-    hub.script("v", r#""two""#);
-    // Both servers saw the same edit; once the watching one has reloaded, the other would have too.
+    // Two copies of one hub (a hub is served by one process at a time), edited alike.
+    let (frozen_hub, watching_hub) = (hub(), hub());
+    let frozen = crate::harness::Server::start_with_args(frozen_hub.path(), &["--no-watch"]);
+    let watching = watching_hub.serve();
+    frozen_hub.script("v", r#""two""#);
+    watching_hub.script("v", r#""two""#);
+    // The frozen hub's edit came first; once the watching one has reloaded, the other would have too.
     assert!(wait_until(Duration::from_secs(10), || watching.get("/v", &[]).text == "two"));
     assert_eq!(frozen.get("/v", &[]).text, "one");
 }
