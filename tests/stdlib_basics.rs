@@ -114,3 +114,71 @@ fn sleep_never_outlives_the_deadline() {
     hub.script("nap", "time::sleep(60_000); 1");
     hub.run("nap", "{}").fails_with(1, &["timed out after 300ms"]);
 }
+
+#[test]
+fn state_incr_and_update_lose_nothing_to_concurrent_runs_and_processes() {
+    let hub = Hub::new();
+    hub.manifest("[[route]]\nmethod = \"POST\"\npath = \"/hit\"\nscript = \"hit\"\nauth = \"public\"\n")
+        .script(
+            "hit",
+            r#"
+            let id = input.id;
+            let n = state::incr("hits");
+            state::update("seen", |old| { let seen = if old == () { [] } else { old }; seen.push(id); seen });
+            n
+            "#,
+        )
+        .script("read", r#"#{ hits: state::get("hits"), seen: state::get("seen") }"#);
+    let server = hub.serve();
+    let processes: Vec<_> = (0..3)
+        .map(|k| {
+            let mut command = std::process::Command::new(crate::harness::binary());
+            command
+                .args(["run", "hit", "--dir"])
+                .arg(hub.path())
+                .arg("--input")
+                .arg(format!("{{\"id\": {}}}", 1000 + k));
+            command.stdout(std::process::Stdio::null()).spawn().unwrap()
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for thread in 0..8 {
+            let server = &server;
+            scope.spawn(move || {
+                for i in 0..25 {
+                    let body = format!("{{\"id\": {}}}", thread * 25 + i);
+                    let reply = server.send(
+                        reqwest::Method::POST,
+                        "/hit",
+                        &[("Content-Type", "application/json")],
+                        Some(&body),
+                    );
+                    assert_eq!(reply.status, 200, "{}", reply.text);
+                }
+            });
+        }
+    });
+    for mut process in processes {
+        assert!(process.wait().unwrap().success());
+    }
+    let out = hub.run("read", "{}").json();
+    assert_eq!(out["hits"], json!(203));
+    let mut seen: Vec<i64> = out["seen"].as_array().unwrap().iter().map(|id| id.as_i64().unwrap()).collect();
+    seen.sort_unstable();
+    let mut expected: Vec<i64> = (0..200).chain(1000..1003).collect();
+    expected.sort_unstable();
+    assert_eq!(seen, expected, "every update kept, none twice");
+}
+
+#[test]
+fn state_incr_and_update_errors_change_nothing() {
+    let hub = Hub::new();
+    hub.script("text", r#"state::set("name", "ada"); state::incr("name")"#);
+    hub.run("text", "{}").fails_with(1, &["state.incr", "`name` holds \"ada\", not an integer"]);
+    hub.script("big", r#"state::set("big", 9223372036854775807); state::incr("big")"#);
+    hub.run("big", "{}").fails_with(1, &["state.incr", "would pass the largest integer"]);
+    hub.script("throws", r#"state::set("kept", 1); state::update("kept", |old| throw "no")"#);
+    hub.run("throws", "{}").fails_with(1, &["no"]);
+    hub.script("counts", r#"#{ kept: state::get("kept"), down: state::incr("fresh", -2), name: state::get("name") }"#);
+    assert_eq!(hub.run("counts", "{}").json(), json!({"kept": 1, "down": -2, "name": "ada"}));
+}
