@@ -100,7 +100,7 @@ fn sql_errors_are_catchable_and_name_the_function() {
     assert!(messages[0].starts_with("sql.query: no such table: nowhere"), "{}", messages[0]);
     assert!(messages[1].starts_with("sql.query:") && messages[1].contains('2'), "{}", messages[1]);
     assert!(messages[2].contains(":other is not in the statement"), "{}", messages[2]);
-    assert_eq!(messages[3], "sql.connection: no sqlite connection `nope` (known: tasks)");
+    assert_eq!(messages[3], "sql.connection: no SQL connection `nope` (known: tasks)");
 }
 
 #[test]

@@ -48,6 +48,10 @@ pub fn secrets(file: &Path, text: &str, manifest: &Manifest, expanded: Expanded)
             Connection::Smtp(smtp) => {
                 userinfo(smtp.url.as_str(), &mut credentials);
             }
+            Connection::Postgres(server) | Connection::Mysql(server) => {
+                userinfo(server.url.as_str(), &mut credentials);
+                query_password(server.url.as_str(), &mut credentials);
+            }
             Connection::Sqlite(_) => {}
         }
     }
@@ -70,6 +74,12 @@ fn userinfo(url: &str, secrets: &mut Vec<String>) -> Option<(String, Option<Stri
     Some((user, password))
 }
 
+/// A `password=` query parameter of a database URL (drivers take the password there too).
+fn query_password(url: &str, secrets: &mut Vec<String>) {
+    let Ok(url) = reqwest::Url::parse(url) else { return };
+    secrets.extend(url.query_pairs().filter(|(key, _)| key == "password").map(|(_, value)| value.into_owned()));
+}
+
 /// The `Authorization: Basic` value of `user` and `password` without its scheme, as it is sent.
 fn basic(user: &str, password: &str) -> String {
     BASE64_STANDARD.encode(format!("{user}:{password}"))
@@ -89,5 +99,7 @@ mod tests {
         assert_eq!(userinfo("https://tok3n@h/x", &mut secrets), Some(("tok3n".to_string(), None)));
         assert_eq!(userinfo("https://h/x", &mut secrets), None);
         assert_eq!(secrets, ["p@ss", "tok3n"]);
+        query_password("postgres://h/db?user=app&password=s%20cret", &mut secrets);
+        assert_eq!(secrets.last().map(String::as_str), Some("s cret"));
     }
 }

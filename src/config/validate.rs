@@ -239,6 +239,8 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
                     error(key("from"), "not an email address".into());
                 }
             }
+            // Their URLs are read where the connection is built (`stdlib::sql`), by the driver's rules.
+            Connection::Postgres(_) | Connection::Mysql(_) => {}
         }
     }
 
