@@ -67,6 +67,8 @@ mod stdlib_http;
 mod stdlib_mail;
 // `sql` against real SQLite files.
 mod stdlib_sql;
+// `sql` against real PostgreSQL, and the type mapping table on SQLite and each server.
+mod stdlib_sql_servers;
 // Repository rules: module docs, no debugging leftovers, examples check.
 mod tidy;
 // Watched folders.

@@ -155,7 +155,8 @@ impl Database for Postgres {
 /// Drives `future` on `runtime`, bounded by the run's deadline; a cancelled run stops waiting.
 fn run<T>(runtime: &Handle, future: impl Future<Output = Result<T, SqlError>>) -> Result<T, SqlError> {
     let left = context::remaining().unwrap_or(Duration::MAX);
-    match wait_cancellable(runtime, tokio::time::timeout(left, future)) {
+    // The timer is made inside the future: it needs the runtime, which this thread may not be in.
+    match wait_cancellable(runtime, async move { tokio::time::timeout(left, future).await }) {
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err(SqlError::deadline()),
         Err(Interrupted) => Err(SqlError::interrupted()),
@@ -219,7 +220,11 @@ impl PgSession {
         let token = conn.client.cancel_token();
         let tls = self.server.tls.clone();
         // Waited for (briefly), so the statement stops even when the process is about to end.
-        let _ = wait(&self.server.runtime, tokio::time::timeout(CANCEL_TIMEOUT, token.cancel_query(tls)));
+        let _ =
+            wait(
+                &self.server.runtime,
+                async move { tokio::time::timeout(CANCEL_TIMEOUT, token.cancel_query(tls)).await },
+            );
     }
 
     /// Notes SQL text that may leave the session different from a fresh one.
@@ -340,5 +345,21 @@ pub(super) fn db_error(err: tokio_postgres::Error) -> SqlError {
             failure: Failure::Statement,
         };
     }
-    SqlError::statement(err)
+    SqlError::statement(chain(&err))
+}
+
+/// An error's message followed by its causes (the driver's own message names only the step
+/// that failed: "error serializing parameter 0", "error performing TLS handshake").
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
