@@ -227,16 +227,15 @@ impl PgSession {
             );
     }
 
-    /// Notes SQL text that may leave the session different from a fresh one.
+    /// Notes SQL text that may leave the session different from a fresh one: a statement
+    /// (of those `;` separates, roughly) that begins a transaction or changes a setting.
     fn note(&mut self, sql: &str) {
-        let lower = sql.trim_start().get(..16).unwrap_or(sql.trim_start()).to_ascii_lowercase();
-        if ["begin", "start", "set", "commit", "rollback", "end", "abort", "prepare", "listen", "declare"]
-            .iter()
-            .any(|word| lower.starts_with(word))
-            || sql.contains(';')
-        {
-            self.unsure = true;
-        }
+        const CHANGES: [&str; 7] = ["begin", "start", "set", "prepare", "listen", "declare", "savepoint"];
+        let changes = sql.split(';').any(|statement| {
+            let word = statement.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
+            CHANGES.iter().any(|change| word.eq_ignore_ascii_case(change))
+        });
+        self.unsure |= changes;
     }
 }
 
