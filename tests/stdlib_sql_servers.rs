@@ -303,10 +303,12 @@ fn errors_carry_the_sqlstate_and_connection_but_never_the_password() {
         try { sql::connection("down") } catch (e) { down = e }
         print(caught);
         print(down);
-        #{ caught: caught, down: down }
+        print(`the input holds ${input.password}`);
+        #{ caught: caught, down: down, echoed: input.password }
         "#,
     );
-    let output = hub.run("dup", "{}");
+    // The password reaches the script as data: it is redacted wherever the run shows it.
+    let output = hub.run("dup", &json!({ "password": password }).to_string());
     let out = output.json();
     let caught = out["caught"].as_str().expect("caught");
     assert!(caught.starts_with("sql.execute: duplicate key value violates unique constraint"), "{caught}");
@@ -314,6 +316,8 @@ fn errors_carry_the_sqlstate_and_connection_but_never_the_password() {
     let down = out["down"].as_str().expect("down");
     assert!(down.starts_with("sql.connection: cannot connect to 127.0.0.1:1/nowhere"), "{down}");
     assert!(down.ends_with("(connection `down`)"), "{down}");
+    assert_eq!(out["echoed"], json!("***"));
+    assert!(output.stderr.contains("the input holds ***"), "{}", output.stderr);
     for text in [&output.stdout, &output.stderr] {
         assert!(!text.contains(&password), "the password leaked: {text}");
     }
@@ -358,6 +362,28 @@ fn a_broken_connection_is_replaced_by_a_new_one() {
     assert!(wait_until(Duration::from_secs(10), || schema.sessions("%") == 0), "the session was not ended");
     let second = server.get("/pid", &[]).json();
     assert!(second.is_i64() && second != first, "{first} then {second}");
+}
+
+#[test]
+fn a_statement_run_again_sees_a_changed_table() {
+    let Some(schema) = Schema::new() else { return };
+    let hub = schema.hub("");
+    hub.script(
+        "again",
+        r#"
+        let db = sql::connection("crm");
+        db.execute_batch("CREATE TABLE t (a int); INSERT INTO t VALUES (1)");
+        let before = db.query_one("SELECT * FROM t");
+        db.execute_batch("ALTER TABLE t ADD COLUMN b text DEFAULT 'x'");
+        let after = db.query_one("SELECT * FROM t");
+        db.execute_batch("DEALLOCATE ALL");
+        #{ before: before, after: after, again: db.query_one("SELECT * FROM t") }
+        "#,
+    );
+    assert_eq!(
+        hub.run("again", "{}").json(),
+        json!({"before": {"a": 1}, "after": {"a": 1, "b": "x"}, "again": {"a": 1, "b": "x"}})
+    );
 }
 
 #[test]

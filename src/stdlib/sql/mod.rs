@@ -5,6 +5,7 @@
 mod numeric;
 mod params;
 mod postgres;
+mod postgres_conn;
 mod postgres_pool;
 mod postgres_tls;
 mod postgres_types;

@@ -6,7 +6,8 @@
 //! circuit breaker (`circuit`), since a statement that never reached the server never ran.
 
 use super::params::{self, POSTGRES, Params};
-use super::postgres_pool::{Conn, Pool};
+use super::postgres_conn::Conn;
+use super::postgres_pool::Pool;
 use super::postgres_tls;
 use super::postgres_types::{Bind, Read};
 use super::session::{Code, Database, Failure, Rows, Session, SqlError};
@@ -20,9 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio_postgres::Config;
 use tokio_postgres::config::{Host as PgHost, SslMode};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Time allowed to connect (and to wait for a pooled connection) when `timeout` does not say.
@@ -191,7 +192,7 @@ impl PgSession {
     /// Runs `work` on the connection, bounded by the run's deadline. At the deadline (or on
     /// Ctrl-C) the statement is cancelled on the server and the connection dropped; a
     /// connection that broke is dropped too.
-    fn call<T, F>(&mut self, work: impl FnOnce(Arc<Client>) -> F) -> Result<T, SqlError>
+    fn call<T, F>(&mut self, work: impl FnOnce(Conn) -> F) -> Result<T, SqlError>
     where
         F: Future<Output = Result<T, tokio_postgres::Error>>,
     {
@@ -199,7 +200,7 @@ impl PgSession {
             return Err(SqlError::deadline());
         }
         let conn = self.conn.as_ref().ok_or_else(|| SqlError::statement("the connection was lost"))?;
-        let future = work(Arc::clone(&conn.client));
+        let future = work(conn.clone());
         let outcome = run(&self.server.runtime, async move { future.await.map_err(db_error) });
         match outcome {
             Err(err) if matches!(err.failure, Failure::Deadline | Failure::Interrupted) => {
@@ -253,9 +254,8 @@ impl Session for PgSession {
     fn query(&mut self, sql: &str, params: Params, limit: usize) -> Result<Rows, SqlError> {
         let (text, binds) = binds(sql, params)?;
         self.note(&text);
-        let (columns, rows) = self.call(|client| async move {
-            let statement = client.prepare(&text).await?;
-            let rows = client.query(&statement, &refs(&binds)).await?;
+        let (columns, rows) = self.call(|conn| async move {
+            let (statement, rows) = conn.query(&text, &refs(&binds)).await?;
             let columns: Vec<String> = statement.columns().iter().map(|column| column.name().to_string()).collect();
             Ok((columns, rows))
         })?;
@@ -277,30 +277,27 @@ impl Session for PgSession {
     fn execute(&mut self, sql: &str, params: Params) -> Result<u64, SqlError> {
         let (text, binds) = binds(sql, params)?;
         self.note(&text);
-        self.call(|client| async move {
-            let statement = client.prepare(&text).await?;
-            client.execute(&statement, &refs(&binds)).await
-        })
+        self.call(|conn| async move { conn.execute(&text, &refs(&binds)).await })
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), SqlError> {
         self.note(sql);
         let sql = sql.to_string();
-        self.call(|client| async move { client.batch_execute(&sql).await })
+        self.call(|conn| async move { conn.client.batch_execute(&sql).await })
     }
 
     fn last_insert_id(&mut self) -> Result<i64, SqlError> {
-        self.call(|client| async move { client.query_one("SELECT lastval()", &[]).await?.try_get(0) })
+        self.call(|conn| async move { conn.client.query_one("SELECT lastval()", &[]).await?.try_get(0) })
     }
 
     fn begin(&mut self) -> Result<(), SqlError> {
-        self.call(|client| async move { client.batch_execute("BEGIN").await })?;
+        self.call(|conn| async move { conn.client.batch_execute("BEGIN").await })?;
         self.in_transaction = true;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), SqlError> {
-        let result = self.call(|client| async move { client.batch_execute("COMMIT").await });
+        let result = self.call(|conn| async move { conn.client.batch_execute("COMMIT").await });
         // A failed COMMIT ends the transaction too (the server rolls it back).
         self.in_transaction = false;
         result
@@ -317,7 +314,7 @@ impl Session for PgSession {
             self.in_transaction = false;
             return Ok(());
         }
-        let result = self.call(|client| async move { client.batch_execute("ROLLBACK").await });
+        let result = self.call(|conn| async move { conn.client.batch_execute("ROLLBACK").await });
         if result.is_err() {
             self.conn = None;
         }

@@ -5,21 +5,16 @@
 //! it, and connecting is bounded by the run's deadline and counted by the breaker, which
 //! deadpool's recycle hooks do not give without as much code again.
 
-use super::postgres::{Server, db_error};
+use super::postgres::Server;
+use super::postgres_conn::{Conn, open};
 use super::session::{Failure, SqlError};
-use crate::config::{HttpCircuit, SqlTls};
+use crate::config::HttpCircuit;
 use crate::engine::context::{self, Level};
 use crate::stdlib::circuit::{Change, Circuit};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::Client;
-
-/// An open connection; its I/O runs as a task on the hub's runtime until the client is dropped.
-pub(super) struct Conn {
-    pub(super) client: Arc<Client>,
-}
 
 pub(super) struct Pool {
     size: u32,
@@ -99,24 +94,6 @@ impl Pool {
             self.idle.lock().push(conn);
         }
     }
-}
-
-async fn open(server: &Server) -> Result<Conn, SqlError> {
-    let (client, connection) = server.config.connect(server.tls.clone()).await.map_err(|err| {
-        let mut message = format!("cannot connect to {}: {}", server.address, db_error(err).message);
-        if server.tls_mode == SqlTls::VerifyFull && message.contains("certificate") {
-            message.push_str(
-                " (tls = \"verify-full\" checks the certificate against the platform's roots and the host name; \
-                 \"require\" encrypts without checking it)",
-            );
-        }
-        SqlError::not_run(message)
-    })?;
-    // The connection's I/O; it ends when the client is dropped or the server hangs up.
-    server.runtime.spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(Conn { client: Arc::new(client) })
 }
 
 /// Logs a change of the circuit in the run's lines.
