@@ -406,6 +406,24 @@ fn a_full_pool_makes_the_next_session_wait_then_fail() {
 }
 
 #[test]
+fn a_session_left_in_a_transaction_never_goes_back_to_the_pool() {
+    let Some(schema) = Schema::new() else { return };
+    schema.admin.batch(&format!("CREATE TABLE {}.t (id int)", schema.name));
+    let hub = schema.hub(
+        "pool = 1\n\n[[route]]\nmethod = \"POST\"\npath = \"/open\"\nscript = \"open\"\nauth = \"public\"\n\n\
+         [[route]]\nmethod = \"GET\"\npath = \"/count\"\nscript = \"count\"\nauth = \"public\"\n",
+    );
+    // The script begins a transaction of its own and ends without committing it.
+    hub.script("open", r#"sql::connection("crm").execute_batch("BEGIN; INSERT INTO t VALUES (1)"); "left open""#);
+    hub.script("count", r#"sql::connection("crm").query_one("SELECT count(*) AS n FROM t").n"#);
+    let server = hub.serve();
+    let opened = server.send(reqwest::Method::POST, "/open", &[], None);
+    assert_eq!((opened.status, opened.text.as_str()), (200, "left open"));
+    assert_eq!(server.get("/count", &[]).json(), json!(0), "the next run saw the open transaction's row");
+    assert_eq!(schema.admin.count(&format!("SELECT count(*) FROM {}.t", schema.name)), 0);
+}
+
+#[test]
 fn tls_require_encrypts_and_verify_full_refuses_a_self_signed_certificate() {
     let Some(schema) = Schema::new() else { return };
     let hub = Hub::new();
