@@ -162,6 +162,28 @@ struct Case {
     read: Value,
 }
 
+/// What PostgreSQL stores for each case, as `v::text` shows it (in UTC): the value a script
+/// wrote is the server's own value of the column's type, not a string that looks like it.
+const POSTGRES_STORED: [(&str, Option<&str>); 17] = [
+    ("null", None),
+    ("int", Some("-9007199254740993")),
+    ("small_int", Some("42")),
+    ("float", Some("1.5")),
+    ("int_to_float", Some("2")),
+    ("decimal", Some("12345678901234567890.123456789012")),
+    ("bool", Some("true")),
+    ("bool_false", Some("false")),
+    ("text", Some("héllo ? :x")),
+    ("bytes", Some("\\xffffff")),
+    ("json_map", Some(r#"{"a": 1, "b": [true, null]}"#)),
+    ("json_array", Some(r#"[1,"x"]"#)),
+    ("timestamp", Some("2026-12-02 10:20:30.5+00")),
+    ("date", Some("2026-12-02")),
+    ("uuid", Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")),
+    ("int_array", Some("{1,2,3}")),
+    ("text_array", Some("{a,NULL}")),
+];
+
 fn cases() -> Vec<Case> {
     let case = |name, sqlite, postgres, bind, type_of, read| Case { name, sqlite, postgres, bind, type_of, read };
     vec![
@@ -247,6 +269,13 @@ fn the_type_mapping_table_round_trips_on_postgres() {
     hub.manifest(&format!("[connections.db]\ntype = \"postgres\"\nurl = \"{}\"\n", schema.url(None)));
     hub.script("types", &mapping_script(|case| case.postgres));
     check_mapping("postgres", &hub.run("types", "{}").json());
+    schema.admin.batch("SET TIME ZONE 'UTC'");
+    assert_eq!(POSTGRES_STORED.len(), cases().len());
+    for (name, stored) in POSTGRES_STORED {
+        let sql = format!("SELECT v::text FROM {}.t_{name}", schema.name);
+        let row = schema.admin.runtime.block_on(schema.admin.client.query_one(&sql, &[])).expect("stored");
+        assert_eq!(row.get::<_, Option<String>>(0).as_deref(), stored, "postgres stored {name}");
+    }
 }
 
 #[test]
