@@ -2,6 +2,7 @@
 //! servers (`postgres.rs`), behind one script API (`Db`), one type mapping (`value.rs`) and
 //! one way of binding parameters (`params.rs`); each backend is a [`Database`] of [`Session`]s.
 
+mod connect;
 mod numeric;
 mod params;
 mod postgres;

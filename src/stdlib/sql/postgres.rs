@@ -3,17 +3,18 @@
 //! its future on the hub's runtime (`engine::wait_cancellable`), bounded by the run's deadline;
 //! at the deadline the statement is cancelled on the server and its connection dropped, which
 //! also ends any transaction it was in. Connecting is retried (`retry`) and guarded by a
-//! circuit breaker (`circuit`), since a statement that never reached the server never ran.
+//! circuit breaker (`circuit`) as `connect.rs` does for every server.
 
+use super::connect::retrying;
 use super::params::{self, POSTGRES, Params};
 use super::postgres_conn::Conn;
 use super::postgres_pool::Pool;
 use super::postgres_tls;
 use super::postgres_types::{Bind, Read};
 use super::session::{Code, Database, Failure, Rows, Session, SqlError};
-use crate::config::{AfterFailure, Policy, SqlServerConnection, SqlTls};
-use crate::engine::context::{self, Level};
-use crate::engine::{Interrupted, pause, wait, wait_cancellable};
+use crate::config::{Policy, SqlServerConnection, SqlTls};
+use crate::engine::context;
+use crate::engine::{Interrupted, wait, wait_cancellable};
 use crate::host::Host;
 use std::future::Future;
 use std::str::FromStr;
@@ -108,48 +109,15 @@ impl Postgres {
 impl Database for Postgres {
     fn session(&self) -> Result<Box<dyn Session>, SqlError> {
         let server = &self.0;
-        let mut attempt = 1;
-        loop {
-            let err = match run(&server.runtime, Pool::acquire(server)) {
-                Ok((permit, conn)) => {
-                    let session = PgSession {
-                        server: Arc::clone(server),
-                        conn: Some(conn),
-                        permit: Some(permit),
-                        in_transaction: false,
-                        unsure: false,
-                    };
-                    return Ok(Box::new(session));
-                }
-                Err(err) => err,
-            };
-            if err.failure != Failure::NotRun {
-                return Err(err);
-            }
-            match server.retry.after_failure(attempt) {
-                AfterFailure::RetryIn(pause_for) if context::remaining().is_none_or(|left| left > pause_for) => {
-                    context::push_line(
-                        Level::Warn,
-                        &format!(
-                            "sql: connection `{}`: {}; attempt {} of {} in {}",
-                            server.name,
-                            err.message,
-                            attempt + 1,
-                            server.retry.attempts,
-                            humantime::format_duration(Duration::from_millis(
-                                u64::try_from(pause_for.as_millis()).unwrap_or(u64::MAX)
-                            ))
-                        ),
-                    );
-                    pause(pause_for).map_err(|Interrupted| SqlError::interrupted())?;
-                    attempt += 1;
-                }
-                _ if attempt > 1 => {
-                    return Err(SqlError { message: format!("{} (after {attempt} attempts)", err.message), ..err });
-                }
-                _ => return Err(err),
-            }
-        }
+        let (permit, conn) = retrying(&server.name, &server.retry, || run(&server.runtime, Pool::acquire(server)))?;
+        let session = PgSession {
+            server: Arc::clone(server),
+            conn: Some(conn),
+            permit: Some(permit),
+            in_transaction: false,
+            unsure: false,
+        };
+        Ok(Box::new(session))
     }
 }
 

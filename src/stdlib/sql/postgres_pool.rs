@@ -1,19 +1,18 @@
 //! The connections of one PostgreSQL connection: at most `pool` open (a semaphore permit per
 //! session), idle ones kept for the next run and checked before reuse, new ones opened on first
-//! use through the circuit breaker. Its own rather than deadpool's: a session must be able to
+//! use through the circuit breaker (`connect.rs`). Its own rather than deadpool's: a session must be able to
 //! drop its connection (cancelled at the deadline, left in a transaction) instead of returning
 //! it, and connecting is bounded by the run's deadline and counted by the breaker, which
 //! deadpool's recycle hooks do not give without as much code again.
 
+use super::connect::{Target, through_circuit};
 use super::postgres::Server;
 use super::postgres_conn::{Conn, open};
-use super::session::{Failure, SqlError};
+use super::session::SqlError;
 use crate::config::HttpCircuit;
-use crate::engine::context::{self, Level};
-use crate::stdlib::circuit::{Change, Circuit};
+use crate::stdlib::circuit::Circuit;
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub(super) struct Pool {
@@ -51,41 +50,14 @@ impl Pool {
                 return Ok((permit, conn));
             }
         }
-        let conn = pool.connect(server).await?;
-        Ok((permit, conn))
-    }
-
-    /// Opens a connection through the circuit breaker.
-    async fn connect(&self, server: &Server) -> Result<Conn, SqlError> {
-        let metrics = &server.host.metrics;
-        let admitted = match &self.circuit {
-            Some(circuit) => match circuit.admit(Instant::now(), metrics, &server.name) {
-                Ok((permit, change)) => {
-                    note(server, change);
-                    Some(permit)
-                }
-                Err(refused) => {
-                    let next = refused.next_trial.map_or_else(
-                        || "a trial connection is under way".to_string(),
-                        |next| format!("next trial in {}", whole_seconds(next)),
-                    );
-                    return Err(SqlError {
-                        message: format!(
-                            "circuit open after {} failed attempts to connect to {}; {next}",
-                            refused.failures, server.address
-                        ),
-                        code: None,
-                        failure: Failure::Refused,
-                    });
-                }
-            },
-            None => None,
+        let target = Target {
+            name: &server.name,
+            address: &server.address,
+            circuit: pool.circuit.as_ref(),
+            metrics: &server.host.metrics,
         };
-        let result = open(server).await;
-        if let Some(permit) = admitted {
-            note(server, permit.finish(result.is_err(), Instant::now(), metrics, &server.name));
-        }
-        result
+        let conn = through_circuit(target, open(server)).await?;
+        Ok((permit, conn))
     }
 
     /// Keeps a connection a session is done with for the next one.
@@ -94,25 +66,4 @@ impl Pool {
             self.idle.lock().push(conn);
         }
     }
-}
-
-/// Logs a change of the circuit in the run's lines.
-fn note(server: &Server, change: Option<Change>) {
-    let Some(change) = change else { return };
-    let name = &server.name;
-    let text = match change {
-        Change::Opened { failures } => {
-            format!("circuit of `{name}` opened after {failures} failed attempts to connect")
-        }
-        Change::Trial => format!("circuit of `{name}` half-open; this connection attempt is the trial"),
-        Change::Closed => format!("circuit of `{name}` closed; the trial connection succeeded"),
-        Change::Reopened { failures } => {
-            format!("circuit of `{name}` opened again; the trial failed ({failures} failures in a row)")
-        }
-    };
-    context::push_line(Level::Warn, &format!("sql: {text}"));
-}
-
-fn whole_seconds(duration: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(duration.as_secs().max(1))).to_string()
 }
