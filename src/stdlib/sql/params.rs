@@ -367,6 +367,25 @@ mod tests {
     }
 
     #[test]
+    fn a_question_mark_server_gets_each_value_where_it_goes() {
+        let mysql = Dialect {
+            placeholder: '?',
+            dollar_quotes: false,
+            backslash_escapes: true,
+            hash_comments: true,
+            backticks: true,
+        };
+        let (text, values) =
+            rewrite(mysql, "SELECT :b, `:a`, ':a', 'it\\'s ?' # :a\n, :a, :b", named(&[("a", 1), ("b", 2)]))
+                .expect("rewrites");
+        assert_eq!(text, "SELECT ?, `:a`, ':a', 'it\\'s ?' # :a\n, ?, ?");
+        assert_eq!(values, vec![Value::Int(2), Value::Int(1), Value::Int(2)]);
+        let (text, values) = rewrite(mysql, "SELECT ?2, ?1, ?2", ints(&[1, 2])).expect("numbered");
+        assert_eq!(text, "SELECT ?, ?, ?");
+        assert_eq!(values, vec![Value::Int(2), Value::Int(1), Value::Int(2)]);
+    }
+
+    #[test]
     fn unterminated_text_ends_the_scan() {
         let (text, _) = pg("SELECT 'open ?", Params::None).expect("nothing to bind");
         assert_eq!(text, "SELECT 'open ?");
