@@ -202,14 +202,17 @@ enum Declared {
 
 fn declared(decl: Option<&str>) -> Declared {
     let Some(decl) = decl else { return Declared::Plain };
-    let decl = decl.to_ascii_uppercase();
-    if decl.starts_with("BOOL") {
+    // Compared in place, without an upper-case copy: this runs for every column of every query.
+    let starts = |prefix: &str| {
+        decl.as_bytes().get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    if starts("BOOL") {
         Declared::Bool
-    } else if decl.starts_with("JSON") {
+    } else if starts("JSON") {
         Declared::Json
-    } else if decl.starts_with("DATE") || decl.starts_with("TIMESTAMP") {
+    } else if starts("DATE") || starts("TIMESTAMP") {
         Declared::Time
-    } else if decl.starts_with("DECIMAL") || decl.starts_with("NUMERIC") {
+    } else if starts("DECIMAL") || starts("NUMERIC") {
         Declared::Decimal
     } else {
         Declared::Plain
