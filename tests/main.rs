@@ -69,6 +69,8 @@ mod stdlib_mail;
 mod stdlib_sql;
 // `sql` against real PostgreSQL, and the type mapping table on SQLite and each server.
 mod stdlib_sql_servers;
+// `sql` on a real MySQL/MariaDB server: every call, deadlines, TLS, errors, check.
+mod stdlib_sql_mysql;
 // Repository rules: module docs, no debugging leftovers, examples check.
 mod tidy;
 // Watched folders.

@@ -1,8 +1,11 @@
-//! `sql`: the databases named in `[connections]`: SQLite files (`sqlite.rs`) and PostgreSQL
-//! servers (`postgres.rs`), behind one script API (`Db`), one type mapping (`value.rs`) and
+//! `sql`: the databases named in `[connections]`: SQLite files (`sqlite.rs`), PostgreSQL
+//! servers (`postgres.rs`) and MySQL/MariaDB servers (`mysql.rs`), behind one script API (`Db`), one type mapping (`value.rs`) and
 //! one way of binding parameters (`params.rs`); each backend is a [`Database`] of [`Session`]s.
 
 mod connect;
+mod mysql;
+mod mysql_pool;
+mod mysql_types;
 mod numeric;
 mod params;
 mod postgres;
@@ -56,12 +59,14 @@ impl SqlCapability {
                         errors.push(ConfigError::key(file, format!("connections.{name}.{key}"), message));
                     }
                 },
-                // The MySQL backend is not built yet: refused where it is named, not at first use.
-                ConnectionConfig::Mysql(_) => errors.push(ConfigError::key(
-                    file,
-                    format!("connections.{name}.type"),
-                    "`mysql` connections are not supported by this build yet",
-                )),
+                ConnectionConfig::Mysql(server) => match mysql::Mysql::new(name, server, host) {
+                    Ok(database) => {
+                        databases.insert(name.clone(), Arc::new(database));
+                    }
+                    Err((key, message)) => {
+                        errors.push(ConfigError::key(file, format!("connections.{name}.{key}"), message));
+                    }
+                },
                 _ => {}
             }
         }

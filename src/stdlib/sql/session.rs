@@ -20,6 +20,9 @@ pub enum Code {
     Sqlstate(String),
     /// SQLite's extended result code, `2067` for a unique violation.
     Sqlite(i32),
+    /// MySQL's (and MariaDB's) error number, `1062` for a duplicate key, with the SQLSTATE
+    /// the server sends beside it (`HY000` when it has none more precise).
+    Mysql { number: u16, sqlstate: String },
 }
 
 impl fmt::Display for Code {
@@ -27,6 +30,7 @@ impl fmt::Display for Code {
         match self {
             Code::Sqlstate(code) => write!(f, "SQLSTATE {code}"),
             Code::Sqlite(code) => write!(f, "SQLite code {code}"),
+            Code::Mysql { number, sqlstate } => write!(f, "MySQL error {number}, SQLSTATE {sqlstate}"),
         }
     }
 }
