@@ -201,6 +201,8 @@ fn errors_carry_the_mysql_error_number_and_connection_but_never_the_password() {
         try { db.query("SELEKT 1") } catch (e) { syntax = e }
         let count = "";
         try { db.query("SELECT ?", [1, 2]) } catch (e) { count = e }
+        let batch = "";
+        try { db.execute_batch("INSERT INTO u VALUES (2); INSERT INTO missing VALUES (3)") } catch (e) { batch = e }
         let wrong = "";
         try { sql::connection("wrong") } catch (e) { wrong = e }
         let down = "";
@@ -208,7 +210,7 @@ fn errors_carry_the_mysql_error_number_and_connection_but_never_the_password() {
         print(wrong);
         print(down);
         print(`the input holds ${input.password}`);
-        #{ caught: caught, syntax: syntax, count: count, wrong: wrong, down: down, echoed: input.password }
+        #{ caught: caught, syntax: syntax, count: count, batch: batch, wrong: wrong, down: down, echoed: input.password }
         "#,
     );
     let output = hub.run("dup", &json!({ "password": password }).to_string());
@@ -221,6 +223,9 @@ fn errors_carry_the_mysql_error_number_and_connection_but_never_the_password() {
     assert!(syntax.ends_with("(connection `shop`, MySQL error 1064, SQLSTATE 42000)"), "{syntax}");
     let count = out["count"].as_str().expect("count");
     assert_eq!(count, "sql.query: the statement has 1 placeholders but 2 values were given (connection `shop`)");
+    let batch = out["batch"].as_str().expect("batch");
+    assert!(batch.starts_with("sql.execute_batch: Table ") && batch.contains("missing' doesn't exist"), "{batch}");
+    assert!(batch.ends_with("(connection `shop`, MySQL error 1146, SQLSTATE 42S02)"), "{batch}");
     let wrong = out["wrong"].as_str().expect("wrong");
     assert!(wrong.starts_with("sql.connection: cannot connect to 127.0.0.1:3306/"), "{wrong}");
     assert!(
@@ -245,7 +250,11 @@ fn errors_carry_the_mysql_error_number_and_connection_but_never_the_password() {
 #[test]
 fn a_transaction_killed_by_the_deadline_leaves_nothing_and_its_query_is_gone() {
     let Some(mut database) = Database::new() else { return };
-    let hub = database.hub("\n[limits]\ntimeout = \"1s\"\n");
+    // Served, so the hub's process (and any socket it still holds) outlives the run: the server
+    // would notice a closed socket by itself, not one left open.
+    let hub = database.hub(
+        "\n[limits]\ntimeout = \"1s\"\n\n[[route]]\nmethod = \"POST\"\npath = \"/slow\"\nscript = \"slow\"\nauth = \"public\"\n",
+    );
     database.batch(&format!("CREATE TABLE {}.kept (id INT) ENGINE=InnoDB", database.name));
     hub.script(
         "slow",
@@ -257,11 +266,37 @@ fn a_transaction_killed_by_the_deadline_leaves_nothing_and_its_query_is_gone() {
         });
         "#,
     );
-    hub.run("slow", "{}").fails_with(1, &["timed out"]);
+    let server = hub.serve();
+    let reply = server.send(reqwest::Method::POST, "/slow", &[], None);
+    assert!(reply.status >= 500 && reply.text.contains("timed out"), "{} {}", reply.status, reply.text);
     let gone = wait_until(Duration::from_secs(10), || database.sessions("%SLEEP%") == 0);
     assert!(gone, "the statement still runs on the server");
     let name = database.name.clone();
     assert_eq!(database.count(&format!("SELECT COUNT(*) FROM {name}.kept")), 0);
+    assert_eq!(database.sessions("%"), 0, "the killed connection is still open");
+}
+
+#[test]
+fn a_statement_waiting_for_a_lock_is_killed_at_the_deadline() {
+    // MariaDB ends a SLEEP by itself within seconds once the client's socket closes, but a lock
+    // wait runs on to innodb_lock_wait_timeout: only the KILL ends it at the deadline.
+    let Some(mut database) = Database::new() else { return };
+    let name = database.name.clone();
+    database.batch(&format!(
+        "CREATE TABLE {name}.locked (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO {name}.locked VALUES (1)"
+    ));
+    database.text("START TRANSACTION");
+    database.text(&format!("SELECT id FROM {name}.locked WHERE id = 1 FOR UPDATE"));
+    let hub = database.hub(
+        "\n[limits]\ntimeout = \"1s\"\n\n[[route]]\nmethod = \"POST\"\npath = \"/wait\"\nscript = \"wait\"\nauth = \"public\"\n",
+    );
+    hub.script("wait", r#"sql::connection("shop").execute("UPDATE locked SET id = 2 WHERE id = 1")"#);
+    let server = hub.serve();
+    let reply = server.send(reqwest::Method::POST, "/wait", &[], None);
+    assert!(reply.status >= 500 && reply.text.contains("timed out"), "{} {}", reply.status, reply.text);
+    let gone = wait_until(Duration::from_secs(10), || database.sessions("%UPDATE locked%") == 0);
+    database.text("ROLLBACK");
+    assert!(gone, "the statement still waits on the server");
 }
 
 #[test]
@@ -408,10 +443,15 @@ fn check_reports_a_bad_mysql_url_at_its_place() {
         ],
     );
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
-    hub.manifest("[connections.shop]\ntype = \"mysql\"\nurl = \"mysql://db/shop\"\n");
-    hub.cmd(&["check"]).output();
+    hub.manifest("[connections.shop]\ntype = \"mysql\"\nurl = \"mysql:///shop\"\n");
+    hub.cmd(&["check"]).output().fails_with(2, &["connections.shop.url: not a MySQL URL (", "Invalid or incomplete"]);
+    // A good URL passes without connecting (nothing listens on port 1).
+    hub.manifest(
+        "[connections.shop]\ntype = \"mysql\"\nurl = \"mysql://app:hunter2@127.0.0.1:1/shop?compression=fast\"\n\
+         tls = \"verify-full\"\npool = 2\nread_only = true\ntimeout = \"1s\"\n",
+    );
     let ok = hub.cmd(&["check"]).output();
-    assert!(ok.stderr.is_empty() || !ok.stderr.contains("connections.shop"), "{}", ok.stderr);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
 }
 
 /// MariaDB's JSON columns (text with a check) read back as the JSON text: each of `rows` is
