@@ -546,7 +546,7 @@ fn check_reports_a_bad_postgres_url_at_its_place() {
     hub.cmd(&["check"]).output().fails_with(2, &["`retry.methods` does not apply to a postgres connection"]);
     hub.manifest("[connections.crm]\ntype = \"postgres\"\n");
     hub.cmd(&["check"]).output().fails_with(2, &["a postgres connection needs `url`"]);
-    // Until the MySQL backend lands (its helper replaces this line with its URL checks).
+    // Until the MySQL backend is built.
     hub.manifest("[connections.shop]\ntype = \"mysql\"\nurl = \"mysql://root@127.0.0.1/test\"\n");
     hub.cmd(&["check"]).output().fails_with(2, &["connections.shop.type", "not supported by this build yet"]);
 }
