@@ -416,6 +416,35 @@ fn a_statement_run_again_sees_a_changed_table() {
 }
 
 #[test]
+fn a_handle_whose_connection_broke_gets_a_new_one_outside_a_transaction() {
+    let Some(schema) = Schema::new() else { return };
+    let hub = schema.hub("");
+    hub.script(
+        "broken",
+        r#"
+        let db = sql::connection("crm");
+        let before = db.query_one("SELECT pg_backend_pid() AS pid").pid;
+        let caught = "";
+        try { db.query("SELECT pg_terminate_backend(pg_backend_pid())") } catch (e) { caught = e }
+        let after = db.query_one("SELECT pg_backend_pid() AS pid").pid;
+        let in_tx = "";
+        try {
+            db.transaction(|tx| {
+                tx.query("SELECT pg_terminate_backend(pg_backend_pid())");
+            });
+        } catch (e) { in_tx = e }
+        #{ changed: before != after, caught: caught, in_tx: in_tx, last: db.query_one("SELECT 1 AS one").one }
+        "#,
+    );
+    let out = hub.run("broken", "{}").json();
+    assert_eq!(out["changed"], json!(true));
+    let caught = out["caught"].as_str().expect("caught");
+    assert!(caught.starts_with("sql.query: terminating connection") && caught.contains("SQLSTATE 57P01"), "{caught}");
+    assert!(out["in_tx"].as_str().expect("in_tx").contains("SQLSTATE 57P01"), "{}", out["in_tx"]);
+    assert_eq!(out["last"], json!(1));
+}
+
+#[test]
 fn a_full_pool_makes_the_next_session_wait_then_fail() {
     let Some(schema) = Schema::new() else { return };
     let hub = schema.hub("pool = 1\ntimeout = \"300ms\"\n");

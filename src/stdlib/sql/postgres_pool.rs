@@ -50,14 +50,18 @@ impl Pool {
                 return Ok((permit, conn));
             }
         }
+        Ok((permit, Pool::open(server).await?))
+    }
+
+    /// A new connection, through the circuit breaker; the caller holds its place in the pool.
+    pub(super) async fn open(server: &Server) -> Result<Conn, SqlError> {
         let target = Target {
             name: &server.name,
             address: &server.address,
-            circuit: pool.circuit.as_ref(),
+            circuit: server.pool.circuit.as_ref(),
             metrics: &server.host.metrics,
         };
-        let conn = through_circuit(target, open(server)).await?;
-        Ok((permit, conn))
+        through_circuit(target, open(server)).await
     }
 
     /// Keeps a connection a session is done with for the next one.
