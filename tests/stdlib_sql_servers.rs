@@ -294,6 +294,7 @@ fn strings_convert_to_the_parameter_type_the_server_reports() {
         try { db.execute("INSERT INTO t (n) VALUES (?)", ["twelve"]) } catch (e) { errors.push(e) }
         try { db.execute("INSERT INTO t (j) VALUES (?)", ["not json"]) } catch (e) { errors.push(e) }
         try { db.query("SELECT interval '1 day' AS i") } catch (e) { errors.push(e) }
+        try { db.execute("INSERT INTO t (f) VALUES (?)", [true]) } catch (e) { errors.push(e) }
         #{ row: db.query_one("SELECT u::text, n::text, d::text, j->>'k' AS k, f, ts = '2026-01-02T03:04:05Z' AS same FROM t"), errors: errors }
         "#,
     );
@@ -303,11 +304,12 @@ fn strings_convert_to_the_parameter_type_the_server_reports() {
         json!({"u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "n": "3", "d": "2026-01-02", "k": "1", "f": 2.0, "same": true})
     );
     let errors: Vec<&str> = out["errors"].as_array().expect("errors").iter().filter_map(Value::as_str).collect();
-    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert_eq!(errors.len(), 5, "{errors:?}");
     assert!(errors[0].starts_with("sql.execute:") && errors[0].contains("not a UUID"), "{}", errors[0]);
-    assert!(errors[1].contains("a string cannot be bound to a parameter of type numeric"), "{}", errors[1]);
+    assert!(errors[1].contains("`twelve` is not a decimal number"), "{}", errors[1]);
     assert!(errors[2].contains("must be JSON text"), "{}", errors[2]);
     assert!(errors[3].starts_with("sql.query: column `i`") && errors[3].contains("cast it"), "{}", errors[3]);
+    assert!(errors[4].contains("a bool cannot be bound to a parameter of type float8"), "{}", errors[4]);
 }
 
 #[test]
