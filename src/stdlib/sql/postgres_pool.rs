@@ -1,9 +1,9 @@
-//! The connections of one PostgreSQL connection: at most `pool` open (a semaphore permit per
-//! session), idle ones kept for the next run and checked before reuse, new ones opened on first
-//! use through the circuit breaker (`connect.rs`). Its own rather than deadpool's: a session must be able to
-//! drop its connection (cancelled at the deadline, left in a transaction) instead of returning
-//! it, and connecting is bounded by the run's deadline and counted by the breaker, which
-//! deadpool's recycle hooks do not give without as much code again.
+//! The pool of one `type = "postgres"` connection: at most `pool` connections open (a semaphore
+//! permit per session), idle ones kept for the next run and checked before reuse, new ones
+//! opened on first use through the circuit breaker (`connect.rs`). Its own rather than
+//! deadpool's: a session must be able to drop its connection (cancelled at the deadline, left in
+//! a transaction) instead of returning it, and connecting is bounded by the run's deadline and
+//! counted by the breaker, which deadpool's recycle hooks do not give without as much code again.
 
 use super::connect::{Target, through_circuit};
 use super::postgres::Server;
@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// Places (permits) and idle connections.
 pub(super) struct Pool {
     size: u32,
     permits: Arc<Semaphore>,
