@@ -364,6 +364,7 @@ fn strings_convert_to_the_parameter_type_the_server_reports() {
         try { db.execute("INSERT INTO t (n) VALUES (?)", ["twelve"]) } catch (e) { errors.push(e) }
         try { db.execute("INSERT INTO t (j) VALUES (?)", ["not json"]) } catch (e) { errors.push(e) }
         try { db.query("SELECT interval '1 day' AS i") } catch (e) { errors.push(e) }
+        try { db.execute("INSERT INTO t (f) VALUES (?)", [true]) } catch (e) { errors.push(e) }
         #{ row: db.query_one("SELECT u::text, n::text, d::text, j->>'k' AS k, f, ts = '2026-01-02T03:04:05Z' AS same FROM t"), errors: errors }
         "#,
     );
@@ -373,11 +374,12 @@ fn strings_convert_to_the_parameter_type_the_server_reports() {
         json!({"u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "n": "3", "d": "2026-01-02", "k": "1", "f": 2.0, "same": true})
     );
     let errors: Vec<&str> = out["errors"].as_array().expect("errors").iter().filter_map(Value::as_str).collect();
-    assert_eq!(errors.len(), 4, "{errors:?}");
+    assert_eq!(errors.len(), 5, "{errors:?}");
     assert!(errors[0].starts_with("sql.execute:") && errors[0].contains("not a UUID"), "{}", errors[0]);
-    assert!(errors[1].contains("a string cannot be bound to a parameter of type numeric"), "{}", errors[1]);
+    assert!(errors[1].contains("`twelve` is not a decimal number"), "{}", errors[1]);
     assert!(errors[2].contains("must be JSON text"), "{}", errors[2]);
     assert!(errors[3].starts_with("sql.query: column `i`") && errors[3].contains("cast it"), "{}", errors[3]);
+    assert!(errors[4].contains("a bool cannot be bound to a parameter of type float8"), "{}", errors[4]);
 }
 
 #[test]
@@ -483,6 +485,35 @@ fn a_statement_run_again_sees_a_changed_table() {
         hub.run("again", "{}").json(),
         json!({"before": {"a": 1}, "after": {"a": 1, "b": "x"}, "again": {"a": 1, "b": "x"}})
     );
+}
+
+#[test]
+fn a_handle_whose_connection_broke_gets_a_new_one_outside_a_transaction() {
+    let Some(schema) = Schema::new() else { return };
+    let hub = schema.hub("");
+    hub.script(
+        "broken",
+        r#"
+        let db = sql::connection("crm");
+        let before = db.query_one("SELECT pg_backend_pid() AS pid").pid;
+        let caught = "";
+        try { db.query("SELECT pg_terminate_backend(pg_backend_pid())") } catch (e) { caught = e }
+        let after = db.query_one("SELECT pg_backend_pid() AS pid").pid;
+        let in_tx = "";
+        try {
+            db.transaction(|tx| {
+                tx.query("SELECT pg_terminate_backend(pg_backend_pid())");
+            });
+        } catch (e) { in_tx = e }
+        #{ changed: before != after, caught: caught, in_tx: in_tx, last: db.query_one("SELECT 1 AS one").one }
+        "#,
+    );
+    let out = hub.run("broken", "{}").json();
+    assert_eq!(out["changed"], json!(true));
+    let caught = out["caught"].as_str().expect("caught");
+    assert!(caught.starts_with("sql.query: terminating connection") && caught.contains("SQLSTATE 57P01"), "{caught}");
+    assert!(out["in_tx"].as_str().expect("in_tx").contains("SQLSTATE 57P01"), "{}", out["in_tx"]);
+    assert_eq!(out["last"], json!(1));
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! The circuit breaker of a connection (HTTP, SQL servers): closed until `failures` consecutive failures,
-//! then open (calls fail fast) for `cooldown`, then half-open (one trial request; success
-//! closes, failure opens again). One per connection per snapshot, shared by all its runs.
+//! The circuit breaker of a connection (HTTP, SQL servers): closed until `failures`
+//! consecutive failures, then open (calls fail fast) for `cooldown`, then half-open (one trial
+//! call; success closes, failure opens again). One per connection per snapshot, shared by all
+//! its runs.
 
 use crate::config::HttpCircuit;
 use crate::metrics::Metrics;

@@ -167,7 +167,18 @@ impl PgSession {
         if context::past_deadline() {
             return Err(SqlError::deadline());
         }
-        let conn = self.conn.as_ref().ok_or_else(|| SqlError::statement("the connection was lost"))?;
+        if self.conn.is_none() && !self.in_transaction && !self.unsure {
+            // The connection broke or was cancelled between statements that stand alone: a new
+            // one in its place (the session keeps its place in the pool) loses nothing.
+            self.conn = Some(run(&self.server.runtime, Pool::open(&self.server))?);
+        }
+        let conn = self.conn.as_ref().ok_or_else(|| {
+            SqlError::statement(if self.in_transaction {
+                "the connection was lost inside a transaction, which the server rolled back"
+            } else {
+                "the connection was lost after a statement that changed its session (BEGIN, SET ...)"
+            })
+        })?;
         let future = work(conn.clone());
         let outcome = run(&self.server.runtime, async move { future.await.map_err(db_error) });
         match outcome {
@@ -175,7 +186,7 @@ impl PgSession {
                 self.cancel();
                 Err(err)
             }
-            Err(err) if self.conn.as_ref().is_none_or(|conn| conn.client.is_closed()) => {
+            Err(err) if broken(&err) || self.conn.as_ref().is_none_or(|conn| conn.client.is_closed()) => {
                 self.conn = None;
                 Err(err)
             }
@@ -205,6 +216,16 @@ impl PgSession {
             CHANGES.iter().any(|change| word.eq_ignore_ascii_case(change))
         });
         self.unsure |= changes;
+    }
+}
+
+/// Whether an error means the connection is gone (the server ended the session, or the socket
+/// failed), which the client may notice only after the error came back.
+fn broken(err: &SqlError) -> bool {
+    match &err.code {
+        // Class 08 (connection exception) and 57P01-57P03 (the server is shutting the session down).
+        Some(Code::Sqlstate(code)) => code.starts_with("08") || code.starts_with("57P"),
+        _ => err.message.starts_with("connection closed") || err.message.starts_with("error communicating"),
     }
 }
 

@@ -1,9 +1,9 @@
-//! The connections of one PostgreSQL connection: at most `pool` open (a semaphore permit per
-//! session), idle ones kept for the next run and checked before reuse, new ones opened on first
-//! use through the circuit breaker (`connect.rs`). Its own rather than deadpool's: a session must be able to
-//! drop its connection (cancelled at the deadline, left in a transaction) instead of returning
-//! it, and connecting is bounded by the run's deadline and counted by the breaker, which
-//! deadpool's recycle hooks do not give without as much code again.
+//! The pool of one `type = "postgres"` connection: at most `pool` connections open (a semaphore
+//! permit per session), idle ones kept for the next run and checked before reuse, new ones
+//! opened on first use through the circuit breaker (`connect.rs`). Its own rather than
+//! deadpool's: a session must be able to drop its connection (cancelled at the deadline, left in
+//! a transaction) instead of returning it, and connecting is bounded by the run's deadline and
+//! counted by the breaker, which deadpool's recycle hooks do not give without as much code again.
 
 use super::connect::{Target, through_circuit};
 use super::postgres::Server;
@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// Places (permits) and idle connections.
 pub(super) struct Pool {
     size: u32,
     permits: Arc<Semaphore>,
@@ -50,14 +51,18 @@ impl Pool {
                 return Ok((permit, conn));
             }
         }
+        Ok((permit, Pool::open(server).await?))
+    }
+
+    /// A new connection, through the circuit breaker; the caller holds its place in the pool.
+    pub(super) async fn open(server: &Server) -> Result<Conn, SqlError> {
         let target = Target {
             name: &server.name,
             address: &server.address,
-            circuit: pool.circuit.as_ref(),
+            circuit: server.pool.circuit.as_ref(),
             metrics: &server.host.metrics,
         };
-        let conn = through_circuit(target, open(server)).await?;
-        Ok((permit, conn))
+        through_circuit(target, open(server)).await
     }
 
     /// Keeps a connection a session is done with for the next one.

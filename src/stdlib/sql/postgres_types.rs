@@ -16,7 +16,11 @@ pub struct Bind(pub Value);
 
 /// Why a value does not fit its parameter.
 fn mismatch(value: &Value, ty: &Type) -> Boxed {
-    format!("a {} cannot be bound to a parameter of type {ty}; cast it in SQL (e.g. `$1::text`)", value.kind()).into()
+    format!(
+        "a {} cannot be bound to a parameter of type {ty}; bind text and cast it in SQL (`?::text::{ty}`)",
+        value.kind()
+    )
+    .into()
 }
 
 impl ToSql for Bind {
@@ -74,6 +78,7 @@ impl ToSql for Bind {
                     // The shortest text that reads back as the same float.
                     Value::Float(f) => f.to_string(),
                     Value::Text(text) | Value::Decimal(text) if is_decimal(text) => text.clone(),
+                    Value::Text(text) => return Err(format!("`{text}` is not a decimal number").into()),
                     _ => return Err(wrong()),
                 };
                 let mut bytes = Vec::new();
