@@ -314,6 +314,40 @@ fn a_killed_connection_is_replaced_by_a_new_one() {
 }
 
 #[test]
+fn a_handle_whose_connection_broke_gets_a_new_one_outside_a_transaction() {
+    let Some(database) = Database::new() else { return };
+    let hub = database.hub("");
+    hub.script(
+        "broken",
+        r#"
+        let db = sql::connection("shop");
+        let before = db.query_one("SELECT CONNECTION_ID() AS id").id;
+        let caught = "";
+        try { db.execute("KILL CONNECTION_ID()") } catch (e) { caught = e }
+        let after = db.query_one("SELECT CONNECTION_ID() AS id").id;
+        let in_tx = "";
+        try {
+            db.transaction(|tx| {
+                tx.execute("KILL CONNECTION_ID()");
+                tx.execute("SELECT 1");
+            });
+        } catch (e) { in_tx = e }
+        #{ changed: before != after, caught: caught, in_tx: in_tx, last: db.query_one("SELECT 1 AS one").one }
+        "#,
+    );
+    let out = hub.run("broken", "{}").json();
+    assert_eq!(out["changed"], json!(true));
+    let caught = out["caught"].as_str().expect("caught");
+    assert!(
+        caught.starts_with("sql.execute: Connection was killed") && caught.contains("MySQL error 1927"),
+        "{caught}"
+    );
+    let in_tx = out["in_tx"].as_str().expect("in_tx");
+    assert!(in_tx.contains("MySQL error 1927"), "{in_tx}");
+    assert_eq!(out["last"], json!(1));
+}
+
+#[test]
 fn a_session_left_in_a_transaction_never_goes_back_to_the_pool() {
     let Some(database) = Database::new() else { return };
     database.batch(&format!("CREATE TABLE {}.t (id INT) ENGINE=InnoDB", database.name));

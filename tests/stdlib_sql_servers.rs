@@ -610,7 +610,12 @@ fn connecting_is_retried_and_the_circuit_opens_after_failures() {
         errors
         "#,
     );
-    let out = hub.run("down", "{}").json();
+    let output = hub.run("down", "{}");
+    let out = output.json();
+    // Each retry and the circuit's change are warn lines of the run.
+    assert!(output.stderr.contains("sql: connection `down`: cannot connect to 127.0.0.1:1/db"), "{}", output.stderr);
+    assert!(output.stderr.contains("; attempt 2 of 2 in"), "{}", output.stderr);
+    assert!(output.stderr.contains("circuit of `down` opened after 2 failed attempts to connect"), "{}", output.stderr);
     let first = out[0].as_str().expect("first");
     assert!(first.contains("cannot connect to 127.0.0.1:1/db") && first.contains("(after 2 attempts)"), "{first}");
     let second = out[1].as_str().expect("second");

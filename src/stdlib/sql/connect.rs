@@ -12,10 +12,12 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// Calls `attempt` until it succeeds, fails in a way that is not retried, or `policy` gives up;
-/// each retry is a warn line of the run, and no pause runs past the run's deadline.
+/// each retry is a warn line of the run and counts in `switchboard_connection_retries_total`, and
+/// no pause runs past the run's deadline.
 pub fn retrying<T>(
     name: &str,
     policy: &Policy,
+    metrics: &Metrics,
     mut attempt: impl FnMut() -> Result<T, SqlError>,
 ) -> Result<T, SqlError> {
     let mut tried = 1;
@@ -38,6 +40,7 @@ pub fn retrying<T>(
                         policy.attempts
                     ),
                 );
+                metrics.retry(name);
                 pause(wait).map_err(|Interrupted| SqlError::interrupted())?;
                 tried += 1;
             }

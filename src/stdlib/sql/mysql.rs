@@ -108,8 +108,9 @@ impl Mysql {
 impl Database for Mysql {
     fn session(&self) -> Result<Box<dyn Session>, SqlError> {
         let server = &self.0;
-        let (permit, conn) =
-            retrying(&server.name, &server.retry, || run(&server.runtime, Pool::acquire(server)).and_then(|r| r))?;
+        let (permit, conn) = retrying(&server.name, &server.retry, &server.host.metrics, || {
+            run(&server.runtime, Pool::acquire(server)).and_then(|acquired| acquired)
+        })?;
         Ok(Box::new(MySession {
             server: Arc::clone(server),
             id: conn.id(),
@@ -175,7 +176,20 @@ impl MySession {
             self.kill();
             return Err(SqlError::deadline());
         }
-        let mut conn = self.conn.take().ok_or_else(|| SqlError::statement("the connection was lost"))?;
+        if self.conn.is_none() && !self.in_transaction && !self.unsure {
+            // The connection broke or was killed between statements that stand alone: a new one
+            // in its place (the session keeps its place in the pool) loses nothing.
+            let conn = run(&self.server.runtime, Pool::open(&self.server)).and_then(|opened| opened)?;
+            self.id = conn.id();
+            self.conn = Some(conn);
+        }
+        let mut conn = self.conn.take().ok_or_else(|| {
+            SqlError::statement(if self.in_transaction {
+                "the connection was lost inside a transaction, which the server rolled back"
+            } else {
+                "the connection was lost after a statement that changed its session (BEGIN, SET ...)"
+            })
+        })?;
         let outcome = run(&self.server.runtime, async move {
             let result = work(&mut conn).await;
             (conn, result)
@@ -186,8 +200,7 @@ impl MySession {
                 Ok(value)
             }
             Ok((conn, Err(err))) => {
-                // A server error leaves the connection usable; anything else (I/O, protocol) not.
-                if !err.is_fatal() {
+                if !broken(&err) {
                     self.conn = Some(conn);
                 }
                 Err(db_error(err))
@@ -354,6 +367,17 @@ impl Session for MySession {
 
     fn in_transaction(&self) -> bool {
         self.in_transaction
+    }
+}
+
+/// Whether an error means the connection is gone: anything but a server error (I/O, protocol),
+/// or the server's word that it killed the connection or is shutting down.
+fn broken(err: &mysql_async::Error) -> bool {
+    /// ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED (MariaDB).
+    const GONE: [u16; 2] = [1053, 1927];
+    match err {
+        mysql_async::Error::Server(server) => GONE.contains(&server.code),
+        other => other.is_fatal(),
     }
 }
 

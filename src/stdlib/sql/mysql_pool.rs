@@ -52,14 +52,18 @@ impl Pool {
                 return Ok((permit, conn));
             }
         }
+        Ok((permit, Pool::open(server).await?))
+    }
+
+    /// A new connection, through the circuit breaker; the caller holds its place in the pool.
+    pub(super) async fn open(server: &Server) -> Result<Conn, SqlError> {
         let target = Target {
             name: &server.name,
             address: &server.address,
-            circuit: pool.circuit.as_ref(),
+            circuit: server.pool.circuit.as_ref(),
             metrics: &server.host.metrics,
         };
-        let conn = through_circuit(target, open(server)).await?;
-        Ok((permit, conn))
+        through_circuit(target, open(server)).await
     }
 
     /// Keeps a connection a session is done with for the next one.
@@ -71,7 +75,7 @@ impl Pool {
 }
 
 /// Opens a connection as the connection's `tls` says, within the connect timeout.
-pub(super) async fn open(server: &Server) -> Result<Conn, SqlError> {
+async fn open(server: &Server) -> Result<Conn, SqlError> {
     let connect = |ssl: Option<SslOpts>| {
         let opts = OptsBuilder::from_opts(server.opts.clone()).ssl_opts(ssl);
         tokio::time::timeout(server.connect_timeout, Conn::new(opts))

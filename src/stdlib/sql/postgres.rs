@@ -109,7 +109,9 @@ impl Postgres {
 impl Database for Postgres {
     fn session(&self) -> Result<Box<dyn Session>, SqlError> {
         let server = &self.0;
-        let (permit, conn) = retrying(&server.name, &server.retry, || run(&server.runtime, Pool::acquire(server)))?;
+        let (permit, conn) = retrying(&server.name, &server.retry, &server.host.metrics, || {
+            run(&server.runtime, Pool::acquire(server))
+        })?;
         let session = PgSession {
             server: Arc::clone(server),
             conn: Some(conn),
