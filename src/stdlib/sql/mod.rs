@@ -133,7 +133,7 @@ pub fn register_type(engine: &mut Engine) {
         .register_fn("to_debug", |db: &mut Db| format!("Db({})", db.name));
 }
 
-/// Opens the SQL connection named in `[connections]` (SQLite or PostgreSQL): a connection
+/// Opens the SQL connection named in `[connections]` (SQLite, PostgreSQL, MySQL): a connection
 /// from its pool, held while the handle lives.
 ///
 /// ```rhai
@@ -219,7 +219,8 @@ pub fn execute_batch(db: &mut Db, sql: &str) -> Result<()> {
 }
 
 /// The id of the last row this handle inserted: SQLite's rowid, PostgreSQL's `lastval()` (the
-/// last value a sequence gave this session; `INSERT ... RETURNING id` is the usual way there).
+/// last value a sequence gave this session; `INSERT ... RETURNING id` is the usual way there),
+/// MySQL's `AUTO_INCREMENT` id of the handle's last `INSERT`.
 ///
 /// ```rhai
 /// let db = sql::connection("tasks");
