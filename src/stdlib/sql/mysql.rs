@@ -7,7 +7,7 @@
 //! does for every server.
 
 use super::connect::retrying;
-use super::mysql_pool::Pool;
+use super::mysql_pool::{Pool, connect};
 use super::mysql_types::{Kind, bind, read};
 use super::params::{self, Dialect, Params};
 use super::session::{Code, Database, Failure, Rows, Session, SqlError};
@@ -173,7 +173,6 @@ impl MySession {
     /// Ctrl-C) the connection is killed on the server and dropped; one that broke is dropped too.
     fn call<T: Send>(&mut self, work: impl for<'c> FnOnce(&'c mut Conn) -> Work<'c, T>) -> Result<T, SqlError> {
         if context::past_deadline() {
-            self.kill();
             return Err(SqlError::deadline());
         }
         if self.conn.is_none() && !self.in_transaction && !self.unsure {
@@ -218,28 +217,15 @@ impl MySession {
     /// until then. Waited for (briefly), so it happens even when the process is about to end.
     fn kill(&mut self) {
         drop(self.conn.take());
-        let opts = self.server.opts.clone();
-        let tls = self.server.tls;
+        let server = Arc::clone(&self.server);
         let id = self.id;
         let _ = wait(&self.server.runtime, async move {
             tokio::time::timeout(KILL_TIMEOUT, async move {
-                // Killing needs no session set-up; TLS as the connection says, plain if refused.
-                let opts = OptsBuilder::from_opts(opts).init(Vec::<String>::new());
-                let mut conn = match tls {
-                    SqlTls::Disable | SqlTls::Prefer => Conn::new(opts).await?,
-                    SqlTls::Require | SqlTls::VerifyFull => {
-                        Conn::new(
-                            opts.ssl_opts(
-                                mysql_async::SslOpts::default()
-                                    .with_danger_accept_invalid_certs(tls == SqlTls::Require)
-                                    .with_danger_skip_domain_validation(tls == SqlTls::Require),
-                            ),
-                        )
-                        .await?
-                    }
-                };
-                conn.query_drop(format!("KILL {id}")).await?;
-                conn.disconnect().await
+                // Killing needs none of the session set-up.
+                let opts = OptsBuilder::from_opts(server.opts.clone()).init(Vec::<String>::new()).into();
+                let mut conn = connect(&server, opts).await.ok()?;
+                conn.query_drop(format!("KILL {id}")).await.ok()?;
+                conn.disconnect().await.ok()
             })
             .await
         });

@@ -12,7 +12,7 @@ use super::session::{Failure, SqlError};
 use crate::config::{HttpCircuit, SqlTls};
 use crate::stdlib::circuit::Circuit;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, DriverError, Error, OptsBuilder, SslOpts};
+use mysql_async::{Conn, DriverError, Error, Opts, OptsBuilder, SslOpts};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -76,8 +76,14 @@ impl Pool {
 
 /// Opens a connection as the connection's `tls` says, within the connect timeout.
 async fn open(server: &Server) -> Result<Conn, SqlError> {
+    connect(server, server.opts.clone()).await
+}
+
+/// Opens a connection with `opts` (the connection's, or without its session set-up) and TLS as
+/// the connection's `tls` says, within the connect timeout.
+pub(super) async fn connect(server: &Server, opts: Opts) -> Result<Conn, SqlError> {
     let connect = |ssl: Option<SslOpts>| {
-        let opts = OptsBuilder::from_opts(server.opts.clone()).ssl_opts(ssl);
+        let opts = OptsBuilder::from_opts(opts.clone()).ssl_opts(ssl);
         tokio::time::timeout(server.connect_timeout, Conn::new(opts))
     };
     let encrypted = match server.tls {
