@@ -376,7 +376,12 @@ pub(super) fn db_error(err: mysql_async::Error) -> SqlError {
             code: Some(Code::Mysql { number: server.code, sqlstate: server.state }),
             failure: Failure::Statement,
         },
-        other => SqlError::statement(chain(&other)),
+        // The driver's own wrappers ("Input/output error: Input/output error: ...") say nothing.
+        mysql_async::Error::Io(mysql_async::IoError::Io(err)) => SqlError::statement(chain(&err)),
+        mysql_async::Error::Io(mysql_async::IoError::Tls(err)) => SqlError::statement(format!("TLS: {}", chain(&err))),
+        mysql_async::Error::Driver(err) => SqlError::statement(chain(&err)),
+        mysql_async::Error::Url(err) => SqlError::statement(chain(&err)),
+        mysql_async::Error::Other(err) => SqlError::statement(chain(err.as_ref())),
     }
 }
 

@@ -122,8 +122,8 @@ pub(super) async fn connect(server: &Server, opts: Opts) -> Result<Conn, SqlErro
             );
         }
         SqlTls::VerifyFull if message.contains("certificate") => message.push_str(
-            " (tls = \"verify-full\" checks the certificate against the Mozilla roots and the host name; \
-             \"require\" encrypts without checking it)",
+            " (tls = \"verify-full\" checks the certificate against the Mozilla certificate authorities \
+             built in and the host name; \"require\" encrypts without checking it)",
         ),
         _ => {}
     }
