@@ -144,6 +144,7 @@ fn every_call_works_on_mysql() {
             updated: db.execute("UPDATE people SET age = 0"),
             unchanged: db.execute("UPDATE people SET age = 0"),
             notes: db.query_one("SELECT COUNT(*) AS n FROM notes").n,
+            tcp: db.query_one("SELECT HOST LIKE '127.0.0.1:%' AS tcp FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()").tcp,
             caught: caught,
             failed: failed,
             nested: nested,
@@ -170,6 +171,8 @@ fn every_call_works_on_mysql() {
             ],
             "one": {"name": "bob"}, "none": null,
             "updated": 3, "unchanged": 3, "notes": 0,
+            // The connection stays on the TCP address of the URL (no switch to the Unix socket).
+            "tcp": 1,
             "caught": "changed my mind",
             "failed": "checked",
             "nested": "sql.transaction: already inside a transaction"

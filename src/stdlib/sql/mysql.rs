@@ -90,7 +90,12 @@ impl Mysql {
             // A session setting the server enforces: every transaction of the session is read-only.
             setup.push("SET SESSION TRANSACTION READ ONLY");
         }
-        let opts = OptsBuilder::from_opts(opts).init(setup).client_found_rows(true).into();
+        // mysql_async would reconnect a loopback TCP connection through the server's Unix socket
+        // (its `@@socket`, which may not exist here, e.g. in a container); the hub talks to the
+        // address the URL names unless the URL asks for that (`?prefer_socket=true`).
+        let named = url.split_once('?').is_some_and(|(_, query)| query.contains("prefer_socket="));
+        let prefer_socket = named && opts.prefer_socket();
+        let opts = OptsBuilder::from_opts(opts).init(setup).client_found_rows(true).prefer_socket(prefer_socket).into();
         Ok(Self(Arc::new(Server {
             name: name.to_string(),
             opts,
