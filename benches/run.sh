@@ -16,8 +16,7 @@
 #   PEERS=0|1        also measure Node-RED (npm) and adnanh/webhook (Debian) if they install
 #                    (default 1; 0 with QUICK=1)
 #   MICRO=0          skip the criterion micro-benchmarks
-#   ONLY=a,b         only these driver phases: micro, http, queue, footprint, reload, watch, cron,
-#                    sql (needs PostgreSQL: BENCH_POSTGRES_URL, default the local server)
+#   ONLY=a,b         only these driver phases: micro, http, queue, footprint, reload, watch, cron
 #   COMPARE=BIN      also measure another switchboard binary (an older build) in the HTTP phase
 #
 # Output: the tables on stdout (also target/bench/results.md); logs under target/bench/.

@@ -144,7 +144,10 @@ impl Metrics {
         let _ = writeln!(out, "# HELP switchboard_queue_depth Queued items waiting or running.");
         let _ = writeln!(out, "# TYPE switchboard_queue_depth gauge");
         let _ = writeln!(out, "switchboard_queue_depth {}", self.queue_depth.load(Ordering::Relaxed));
-        let _ = writeln!(out, "# HELP switchboard_connection_retries_total Retried requests by HTTP connection.");
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_connection_retries_total Retried HTTP requests and SQL connects by connection."
+        );
         let _ = writeln!(out, "# TYPE switchboard_connection_retries_total counter");
         for (connection, n) in &c.retries {
             let _ = writeln!(out, "switchboard_connection_retries_total{{connection=\"{}\"}} {n}", label(connection));

@@ -69,6 +69,12 @@ mod stdlib_http;
 mod stdlib_mail;
 // `sql` against real SQLite files.
 mod stdlib_sql;
+// `sql` against real PostgreSQL, and the type mapping table on SQLite and each server.
+mod stdlib_sql_servers;
+// `sql` on a real MySQL/MariaDB server: every call, deadlines, TLS, errors, check.
+mod stdlib_sql_mysql;
+// MySQL `tls` against a MariaDB of the test's own with a self-signed certificate.
+mod stdlib_sql_mysql_tls;
 // Repository rules: module docs, no debugging leftovers, examples check.
 mod tidy;
 // Watched folders.

@@ -69,8 +69,10 @@ fn variables_come_from_the_environment_before_dotenv() {
 #[test]
 fn unknown_connection_type_lists_the_known_ones() {
     let hub = Hub::new();
-    hub.manifest("[connections.x]\ntype = \"postgres\"\n");
-    hub.cmd(&["check"]).output().fails_with(2, &["connections.x", "unknown variant `postgres`", "`sqlite`"]);
+    hub.manifest("[connections.x]\ntype = \"oracle\"\n");
+    hub.cmd(&["check"])
+        .output()
+        .fails_with(2, &["connections.x", "unknown variant `oracle`", "`sqlite`", "`postgres`"]);
 }
 
 #[test]

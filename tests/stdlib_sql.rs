@@ -92,6 +92,7 @@ fn sql_errors_are_catchable_and_name_the_function() {
         try { db.query("SELECT * FROM tasks WHERE id = ?", [1, 2]) } catch (e) { errors.push(e) }
         try { db.query("SELECT * FROM tasks WHERE id = :id", #{ other: 1 }) } catch (e) { errors.push(e) }
         try { sql::connection("nope") } catch (e) { errors.push(e) }
+        try { db.execute("INSERT INTO tasks (id, title) VALUES (1, 'a'), (1, 'b')") } catch (e) { errors.push(e) }
         errors
         "#,
     );
@@ -100,7 +101,9 @@ fn sql_errors_are_catchable_and_name_the_function() {
     assert!(messages[0].starts_with("sql.query: no such table: nowhere"), "{}", messages[0]);
     assert!(messages[1].starts_with("sql.query:") && messages[1].contains('2'), "{}", messages[1]);
     assert!(messages[2].contains(":other is not in the statement"), "{}", messages[2]);
-    assert_eq!(messages[3], "sql.connection: no sqlite connection `nope` (known: tasks)");
+    assert_eq!(messages[3], "sql.connection: no SQL connection `nope` (known: tasks)");
+    // SQLite's extended result code: SQLITE_CONSTRAINT_PRIMARYKEY.
+    assert!(messages[4].ends_with("(connection `tasks`, SQLite code 1555)"), "{}", messages[4]);
 }
 
 #[test]

@@ -63,9 +63,14 @@ fn report(err: &Error) {
     }
 }
 
+/// The log filter unless `SWITCHBOARD_LOG` says otherwise. A PostgreSQL server's notices
+/// ("table does not exist, skipping") are not the hub's news, and a certificate that fails
+/// verification is reported to the script that connected, with its connection's name.
+const LOG_FILTER: &str = "info,tokio_postgres=warn,rustls_platform_verifier=off";
+
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(LOG_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

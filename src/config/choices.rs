@@ -1,6 +1,6 @@
 //! The manifest's closed sets of words: route methods, signature schemes, a cron job's
 //! `overlap` and `catch_up`, a watch's `events` and `on_start`, an SMTP connection's `starttls`,
-//! and the paths Switchboard keeps.
+//! a SQL server connection's `tls`, and the paths Switchboard keeps.
 
 use super::parsed::{Choice, read_from_text, word};
 
@@ -125,7 +125,32 @@ impl Choice for StartTls {
         &[("required", Self::Required), ("opportunistic", Self::Opportunistic), ("never", Self::Never)];
 }
 
-read_from_text!(Method, Scheme, Overlap, CatchUp, Change, OnStart, StartTls);
+/// Whether a SQL server connection (PostgreSQL, MySQL) uses TLS and checks the server, as
+/// libpq's `sslmode` words say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqlTls {
+    /// Plain text.
+    Disable,
+    /// TLS when the server offers it, else plain; the certificate is not checked.
+    #[default]
+    Prefer,
+    /// TLS or fail; encrypted, but the certificate is not checked.
+    Require,
+    /// TLS with the certificate checked against the platform's roots and the host name.
+    VerifyFull,
+}
+
+impl Choice for SqlTls {
+    const WHAT: &'static str = "tls";
+    const WORDS: &'static [(&'static str, Self)] = &[
+        ("disable", Self::Disable),
+        ("prefer", Self::Prefer),
+        ("require", Self::Require),
+        ("verify-full", Self::VerifyFull),
+    ];
+}
+
+read_from_text!(Method, Scheme, Overlap, CatchUp, Change, OnStart, StartTls, SqlTls);
 
 macro_rules! display_word {
     ($($kind:ty),*) => {$(
@@ -143,7 +168,7 @@ macro_rules! display_word {
         }
     )*};
 }
-display_word!(Method, Scheme, Overlap, CatchUp, Change, OnStart, StartTls);
+display_word!(Method, Scheme, Overlap, CatchUp, Change, OnStart, StartTls, SqlTls);
 
 /// Whether requests to `path` are Switchboard's own (`/_/...`, `/docs`, `/openapi.json`), which
 /// no route may take.
@@ -163,6 +188,8 @@ mod tests {
         let err = "creatd".parse::<Change>().unwrap_err().to_string();
         assert_eq!(err, "unknown event `creatd`; expected one of created, modified, removed; did you mean `created`?");
         assert!("Skip".parse::<Overlap>().is_err(), "only methods are read in any case");
+        assert_eq!("verify-full".parse::<SqlTls>(), Ok(SqlTls::VerifyFull));
+        assert_eq!(SqlTls::default(), SqlTls::Prefer);
     }
 
     #[test]

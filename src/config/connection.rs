@@ -1,6 +1,6 @@
 //! `[connections.NAME]`: the outside services scripts reach by name.
 
-use super::choices::StartTls;
+use super::choices::{SqlTls, StartTls};
 use super::interpolate::{Text, credential, credential_expansions};
 use super::policy::{Policy, PolicyError, Spec};
 use super::units::Duration;
@@ -19,6 +19,10 @@ pub enum Connection {
     Smtp(SmtpConnection),
     /// An MQTT broker for `mqtt::connection` and `[[mqtt]]` subscriptions.
     Mqtt(MqttConnection),
+    /// A PostgreSQL server.
+    Postgres(SqlServerConnection),
+    /// A MySQL or MariaDB server.
+    Mysql(SqlServerConnection),
 }
 
 /// The kinds of connection.
@@ -29,6 +33,8 @@ pub enum ConnectionKind {
     Sqlite,
     Smtp,
     Mqtt,
+    Postgres,
+    Mysql,
 }
 
 /// Every key any connection may have. Read as one flat struct (instead of an internally tagged
@@ -57,6 +63,9 @@ pub struct ConnectionSpec {
     circuit: Option<HttpCircuit>,
     client_id: Option<String>,
     keep_alive: Option<Duration>,
+    tls: Option<SqlTls>,
+    #[serde(default, deserialize_with = "pool")]
+    pool: Option<u32>,
 }
 
 /// Why a connection's keys do not make a connection of its `type`.
@@ -89,6 +98,8 @@ impl TryFrom<ConnectionSpec> for Connection {
             ("circuit", spec.circuit.is_some()),
             ("client_id", spec.client_id.is_some()),
             ("keep_alive", spec.keep_alive.is_some()),
+            ("tls", spec.tls.is_some()),
+            ("pool", spec.pool.is_some()),
         ];
         let allowed: &[&str] = match spec.kind {
             ConnectionKind::Http => {
@@ -97,9 +108,20 @@ impl TryFrom<ConnectionSpec> for Connection {
             ConnectionKind::Sqlite => &["path", "read_only"],
             ConnectionKind::Smtp => &["url", "from", "starttls", "user", "password", "timeout"],
             ConnectionKind::Mqtt => &["url", "client_id", "keep_alive", "user", "password"],
+            ConnectionKind::Postgres | ConnectionKind::Mysql => {
+                &["url", "tls", "pool", "read_only", "timeout", "retry", "circuit"]
+            }
         };
         if let Some((key, _)) = present.iter().find(|(key, set)| *set && !allowed.contains(key)) {
             return Err(ConnectionError::DoesNotApply { key, kind, takes: allowed.join(", ") });
+        }
+        let server = matches!(spec.kind, ConnectionKind::Postgres | ConnectionKind::Mysql);
+        if server && spec.retry.as_ref().is_some_and(|retry| retry.explicit_methods) {
+            return Err(ConnectionError::DoesNotApply {
+                key: "retry.methods",
+                kind,
+                takes: "attempts, backoff, max_backoff (a statement is retried only when it never ran)".into(),
+            });
         }
         let required = |value: Option<Text>, key: &'static str| {
             value.ok_or_else(|| ConnectionError::Missing { kind: kind.clone(), key })
@@ -134,6 +156,22 @@ impl TryFrom<ConnectionSpec> for Connection {
                 user: spec.user,
                 password: spec.password,
             }),
+            ConnectionKind::Postgres | ConnectionKind::Mysql => {
+                let server = SqlServerConnection {
+                    url: required(spec.url, "url")?,
+                    tls: spec.tls.unwrap_or_default(),
+                    pool: spec.pool.unwrap_or(DEFAULT_POOL),
+                    read_only: spec.read_only.unwrap_or(false),
+                    timeout: spec.timeout,
+                    retry: spec.retry.map(|retry| retry.policy),
+                    circuit: spec.circuit,
+                };
+                if spec.kind == ConnectionKind::Postgres {
+                    Connection::Postgres(server)
+                } else {
+                    Connection::Mysql(server)
+                }
+            }
         })
     }
 }
@@ -168,11 +206,17 @@ pub struct HttpRetry {
     pub policy: Policy,
     /// Upper-case methods that are retried (default: GET, HEAD, PUT, DELETE, OPTIONS).
     pub methods: Vec<String>,
+    /// Whether `methods` was written (SQL connections refuse it).
+    pub explicit_methods: bool,
 }
 
 impl Default for HttpRetry {
     fn default() -> Self {
-        Self { policy: Policy::HTTP, methods: IDEMPOTENT_METHODS.iter().map(ToString::to_string).collect() }
+        Self {
+            policy: Policy::HTTP,
+            methods: IDEMPOTENT_METHODS.iter().map(ToString::to_string).collect(),
+            explicit_methods: false,
+        }
     }
 }
 
@@ -194,7 +238,8 @@ impl TryFrom<HttpRetrySpec> for HttpRetry {
         let policy =
             Spec { attempts: spec.attempts, backoff: spec.backoff, max_backoff: spec.max_backoff }.over(Policy::HTTP);
         policy.check()?;
-        Ok(HttpRetry { policy, methods: spec.methods.unwrap_or(HttpRetry::default().methods) })
+        let explicit_methods = spec.methods.is_some();
+        Ok(HttpRetry { policy, methods: spec.methods.unwrap_or(HttpRetry::default().methods), explicit_methods })
     }
 }
 
@@ -268,6 +313,37 @@ pub struct SqliteConnection {
     pub path: Text,
     /// Open read-only.
     pub read_only: bool,
+}
+
+/// Open connections a SQL server connection keeps at most when `pool` does not say.
+const DEFAULT_POOL: u32 = 4;
+
+fn pool<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let pool = u32::deserialize(deserializer)?;
+    if pool == 0 {
+        return Err(serde::de::Error::custom("must be at least 1 (the most connections open at once)"));
+    }
+    Ok(Some(pool))
+}
+
+/// `type = "postgres"` and `type = "mysql"`.
+#[derive(Debug)]
+pub struct SqlServerConnection {
+    /// `postgres://user:password@host:port/database?options` (or `mysql://...`); the userinfo is
+    /// a secret.
+    pub url: Text,
+    pub tls: SqlTls,
+    /// The most connections open at once (default 4).
+    pub pool: u32,
+    /// Sessions refuse writes (the server's own read-only mode).
+    pub read_only: bool,
+    /// Time allowed to connect (capped by the run's deadline).
+    pub timeout: Option<Duration>,
+    /// Retries of a call that never ran (cannot connect, no pooled connection in time), over
+    /// [`Policy::HTTP`]; `None` tries once.
+    pub retry: Option<Policy>,
+    /// Fail fast after consecutive connection failures.
+    pub circuit: Option<HttpCircuit>,
 }
 
 /// `type = "smtp"`.

@@ -18,8 +18,10 @@ mod validate;
 pub(crate) mod watch_patterns;
 pub(crate) mod watch_spec;
 
-pub(crate) use choices::{CatchUp, Change, Method, OnStart, Overlap, Scheme, StartTls, reserved_path};
-pub(crate) use connection::{Connection, HttpCircuit, HttpConnection, HttpRetry, MqttConnection, SmtpConnection};
+pub(crate) use choices::{CatchUp, Change, Method, OnStart, Overlap, Scheme, SqlTls, StartTls, reserved_path};
+pub(crate) use connection::{
+    Connection, HttpCircuit, HttpConnection, HttpRetry, MqttConnection, SmtpConnection, SqlServerConnection,
+};
 pub use error::{ConfigError, ConfigErrors};
 pub(crate) use error::{closest, line_column, locate};
 pub(crate) use interpolate::Text;

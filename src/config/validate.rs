@@ -279,6 +279,8 @@ pub fn manifest(dir: &Path, file: &Path, manifest: &Manifest, scripts: &[String]
                     error(key("keep_alive"), "must be from 1s to 65535s (18h 12m 15s)".into());
                 }
             }
+            // Their URLs are read where the connection is built (`stdlib::sql`), by the driver's rules.
+            Connection::Postgres(_) | Connection::Mysql(_) => {}
         }
     }
 

@@ -11,7 +11,7 @@ pub(crate) mod time;
 mod unit_hint;
 
 pub(crate) use blocking::{
-    Interrupted, blocking, blocking_detached, blocking_stoppable, hand_off_worker, pause, wait_cancellable,
+    Interrupted, blocking, blocking_detached, blocking_stoppable, hand_off_worker, pause, wait, wait_cancellable,
 };
 pub use errors::{Location, RunError, compile_error, run_error};
 pub use modules::ModuleError;

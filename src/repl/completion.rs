@@ -2,8 +2,8 @@
 //! engine's function metadata), methods and properties after `.` (those of the value's type, and
 //! a map's keys, when the value is a session variable), keywords, the session's
 //! variables and functions, commands, script names after `:run`, and names inside strings
-//! (`sql::connection("` offers the sqlite connections, `http::connection("` the HTTP ones,
-//! `mail::send("` the SMTP ones; `import "`).
+//! (`sql::connection("` offers the SQL connections (SQLite, PostgreSQL, MySQL), `http::connection("`
+//! the HTTP ones, `mqtt::connection("` the MQTT ones, `mail::send("` the SMTP ones; `import "`).
 
 use super::scan::{self, Kind};
 use rhai::Engine;
@@ -71,7 +71,8 @@ pub struct Candidate {
 #[derive(Default)]
 pub struct Connections {
     pub http: Vec<String>,
-    pub sqlite: Vec<String>,
+    /// SQLite, PostgreSQL and MySQL connections: what `sql::connection` opens.
+    pub sql: Vec<String>,
     pub smtp: Vec<String>,
     pub mqtt: Vec<String>,
 }
@@ -271,7 +272,7 @@ impl Vocabulary {
         let partial = &before[quote + 1..];
         let code = before[..quote].trim_end();
         let names: &[String] = if code.ends_with("sql::connection(") {
-            &self.connections.sqlite
+            &self.connections.sql
         } else if code.ends_with("http::connection(") {
             &self.connections.http
         } else if code.ends_with("mail::send(") {
@@ -361,7 +362,7 @@ mod tests {
         vocabulary.scripts = vec!["hello".into(), "tasks/create".into(), "tasks/list".into()];
         vocabulary.connections = Connections {
             http: vec!["weather".into(), "webhooks".into()],
-            sqlite: vec!["db".into(), "warehouse".into()],
+            sql: vec!["crm".into(), "db".into(), "warehouse".into()],
             smtp: vec!["outbox".into()],
             mqtt: vec!["home".into()],
         };
@@ -428,6 +429,7 @@ mod tests {
         let v = vocabulary();
         assert_eq!(names(v.complete("sql::connection(\"d", 18)), (17, vec!["db".to_string()]));
         assert_eq!(names(v.complete("sql::connection(\"w", 18)), (17, vec!["warehouse".to_string()]));
+        assert_eq!(names(v.complete("sql::connection(\"c", 18)), (17, vec!["crm".to_string()]), "a server too");
         assert_eq!(
             names(v.complete("http::connection(\"", 18)),
             (18, vec!["weather".to_string(), "webhooks".to_string()])

@@ -121,7 +121,7 @@ fn vocabulary(shell: &Shell) -> Vocabulary {
     for (name, connection) in &snapshot.manifest.connections {
         let names = match connection {
             Connection::Http(_) => &mut vocabulary.connections.http,
-            Connection::Sqlite(_) => &mut vocabulary.connections.sqlite,
+            Connection::Sqlite(_) | Connection::Postgres(_) | Connection::Mysql(_) => &mut vocabulary.connections.sql,
             Connection::Smtp(_) => &mut vocabulary.connections.smtp,
             Connection::Mqtt(_) => &mut vocabulary.connections.mqtt,
         };

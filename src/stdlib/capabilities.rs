@@ -41,7 +41,7 @@ impl Capabilities {
             }
         };
         let http = http::HttpCapability::new(manifest, &file);
-        let sql = sql::SqlCapability::new(&hub_dir, manifest);
+        let sql = sql::SqlCapability::new(&hub_dir, manifest, &file, &host);
         let mail = mail::MailCapability::new(manifest, &file);
         let fs = fs::FsPolicy::new(&hub_dir, manifest, &file);
         let exec = exec::ExecPolicy::new(manifest, &file);

@@ -3,6 +3,7 @@
 
 pub(crate) mod actions;
 mod capabilities;
+pub(crate) mod circuit;
 pub(crate) mod events;
 pub(crate) mod exec;
 pub(crate) mod fs;

@@ -1,9 +1,9 @@
 //! A named HTTP connection resolved from `[connections.NAME]`: base URL, headers, query,
 //! timeout, retry policy and circuit breaker, shared by every request through it.
 
-use super::circuit::Circuit;
 use super::retry::ConnectionRetry;
 use crate::config::HttpConnection;
+use crate::stdlib::circuit::Circuit;
 use crate::stdlib::{Result, error};
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use reqwest::Url;

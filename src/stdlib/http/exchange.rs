@@ -3,7 +3,6 @@
 //! the policy gives up or the run's deadline is near. Retries and circuit changes are warn
 //! lines in the run's log and counted in the metrics.
 
-use super::circuit::{Change, Refused};
 use super::endpoint::Endpoint;
 use super::options::Options;
 use super::response::{Failure, describe, response_map, shown};
@@ -12,6 +11,7 @@ use super::{MAX_BODY, Sender};
 use crate::config::Policy;
 use crate::engine::context::{self, Level};
 use crate::engine::{Interrupted, pause as pause_run, wait_cancellable};
+use crate::stdlib::circuit::{Change, Refused};
 use crate::stdlib::{Result, error};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Client, Method, Request, StatusCode, Url};

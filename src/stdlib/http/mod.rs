@@ -6,7 +6,6 @@
 //! options map, `exchange` sends a request (attempts, retries, circuit), `retry` and `circuit`
 //! hold the rules, `response` turns what came back into script values.
 
-mod circuit;
 mod client;
 mod endpoint;
 mod exchange;

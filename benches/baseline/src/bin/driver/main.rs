@@ -133,7 +133,7 @@ fn main() {
     let started = Instant::now();
     let mut report = Report::new(&ctx);
     // The footprint phase reports the RSS peaks sampled by the HTTP phase, so it comes after it.
-    let phases: [(&str, Phase); 8] = [
+    let phases: [(&str, Phase); 7] = [
         ("micro", phases::micro::run),
         ("http", phases::throughput::run),
         ("queue", phases::queue::run),
@@ -141,7 +141,6 @@ fn main() {
         ("reload", phases::reload::run),
         ("watch", phases::watch::run),
         ("cron", phases::cron::run),
-        ("sql", phases::sql::run),
     ];
     for (name, phase) in phases {
         if !wanted(name) {

@@ -7,7 +7,6 @@ pub mod micro;
 pub mod peers;
 pub mod queue;
 pub mod reload;
-pub mod sql;
 pub mod throughput;
 pub mod watch;
 

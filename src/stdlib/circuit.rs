@@ -1,6 +1,7 @@
-//! The circuit breaker of an HTTP connection: closed until `failures` consecutive failures,
-//! then open (calls fail fast) for `cooldown`, then half-open (one trial request; success
-//! closes, failure opens again). One per connection per snapshot, shared by all its runs.
+//! The circuit breaker of a connection (HTTP, SQL servers): closed until `failures`
+//! consecutive failures, then open (calls fail fast) for `cooldown`, then half-open (one trial
+//! call; success closes, failure opens again). One per connection per snapshot, shared by all
+//! its runs.
 
 use crate::config::HttpCircuit;
 use crate::metrics::Metrics;
@@ -39,7 +40,7 @@ struct Inner {
 }
 
 /// A connection's breaker.
-pub(super) struct Circuit {
+pub(crate) struct Circuit {
     failures: u32,
     cooldown: Duration,
     inner: Mutex<Inner>,
@@ -47,7 +48,7 @@ pub(super) struct Circuit {
 
 /// A state change worth a line in the run log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Change {
+pub(crate) enum Change {
     /// Closed to open after this many consecutive failures.
     Opened { failures: u32 },
     /// The cooldown passed: this call is the trial.
@@ -60,29 +61,29 @@ pub(super) enum Change {
 
 /// Why a call was not let through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Refused {
-    pub(super) failures: u32,
+pub(crate) struct Refused {
+    pub(crate) failures: u32,
     /// Time until the next trial, or `None` while a trial is in flight.
-    pub(super) next_trial: Option<Duration>,
+    pub(crate) next_trial: Option<Duration>,
 }
 
 /// A call that was let through; [`Permit::finish`] reports how it went. A trial permit dropped
 /// without a report (the call never finished) opens the circuit again, so it cannot stay
 /// half-open forever.
-pub(super) struct Permit<'a> {
+pub(crate) struct Permit<'a> {
     circuit: &'a Circuit,
     trial: bool,
     finished: bool,
 }
 
 impl Circuit {
-    pub(super) fn new(config: HttpCircuit) -> Self {
+    pub(crate) fn new(config: HttpCircuit) -> Self {
         let inner = Inner { state: State::Closed { failures: 0 }, published: false };
         Self { failures: config.failures, cooldown: config.cooldown.0, inner: Mutex::new(inner) }
     }
 
     /// How long the circuit stays open before a trial.
-    pub(super) fn cooldown(&self) -> Duration {
+    pub(crate) fn cooldown(&self) -> Duration {
         self.cooldown
     }
 
@@ -92,7 +93,7 @@ impl Circuit {
 
     /// Lets a call through or refuses it. State changes are published to `metrics` under the
     /// lock, so the gauge never shows an older state than the breaker.
-    pub(super) fn admit(
+    pub(crate) fn admit(
         &self,
         now: Instant,
         metrics: &Metrics,
@@ -155,7 +156,7 @@ impl Circuit {
 
 impl Permit<'_> {
     /// Reports the call's result and returns the state change it caused, if any.
-    pub(super) fn finish(mut self, failed: bool, now: Instant, metrics: &Metrics, name: &str) -> Option<Change> {
+    pub(crate) fn finish(mut self, failed: bool, now: Instant, metrics: &Metrics, name: &str) -> Option<Change> {
         self.finished = true;
         self.circuit.record(self.trial, failed, now, Some((metrics, name)))
     }
