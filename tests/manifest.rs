@@ -54,6 +54,15 @@ fn missing_variable_names_the_variable_and_where_it_is_used() {
 }
 
 #[test]
+fn a_missing_variable_in_a_required_key_is_reported_once_as_itself() {
+    let hub = Hub::new();
+    hub.manifest("[connections.crm]\ntype = \"postgres\"\nurl = \"postgres://app:${SB_TEST_NOT_SET}@db/crm\"\n");
+    let out = hub.cmd(&["check"]).output();
+    out.fails_with(2, &["switchboard.toml:3:7: connections.crm.url", "`SB_TEST_NOT_SET` is not set"]);
+    assert!(!out.stderr.contains("needs `url`"), "the url is there, its variable is not: {}", out.stderr);
+}
+
+#[test]
 fn variables_come_from_the_environment_before_dotenv() {
     let hub = Hub::new();
     hub.manifest("[connections.db]\ntype = \"sqlite\"\npath = \"${SB_DB_FILE}\"\n")

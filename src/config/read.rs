@@ -101,7 +101,11 @@ impl Reader<'_> {
             let err = err.into_inner();
             let message = err.message().trim();
             // A required key that was wrong and taken out: its error is already recorded.
-            if removed.iter().any(|field| message == format!("missing field `{field}`")) {
+            // (A connection says it needs a key for its `type` in its own words.)
+            if removed
+                .iter()
+                .any(|field| message == format!("missing field `{field}`") || message.ends_with(&format!("needs `{field}`")))
+            {
                 return None;
             }
             let field = match path.split(['.', '[']).next().filter(|first| !first.is_empty()) {
