@@ -490,6 +490,7 @@ fn tls_require_encrypts_and_verify_full_refuses_a_self_signed_certificate() {
     let url = schema.url(None);
     hub.manifest(&format!(
         "[connections.plain]\ntype = \"postgres\"\nurl = \"{url}\"\ntls = \"disable\"\n\n\
+         [connections.preferred]\ntype = \"postgres\"\nurl = \"{url}\"\n\n\
          [connections.encrypted]\ntype = \"postgres\"\nurl = \"{url}\"\ntls = \"require\"\n\n\
          [connections.verified]\ntype = \"postgres\"\nurl = \"{url}\"\ntls = \"verify-full\"\n"
     ));
@@ -502,6 +503,7 @@ fn tls_require_encrypts_and_verify_full_refuses_a_self_signed_certificate() {
         #{
             plain: sql::connection("plain").query_one(ssl).ssl,
             encrypted: sql::connection("encrypted").query_one(ssl).ssl,
+            preferred: sql::connection("preferred").query_one(ssl).ssl,
             verified: verified,
         }
         "#,
@@ -509,6 +511,7 @@ fn tls_require_encrypts_and_verify_full_refuses_a_self_signed_certificate() {
     let out = hub.run("tls", "{}").json();
     assert_eq!(out["plain"], json!(false));
     assert_eq!(out["encrypted"], json!(true));
+    assert_eq!(out["preferred"], json!(true), "the default, prefer, uses the TLS the server offers");
     let verified = out["verified"].as_str().expect("an error");
     assert!(verified.starts_with("sql.connection: cannot connect to"), "{verified}");
     assert!(verified.contains("certificate") && verified.contains("\"require\" encrypts"), "{verified}");
