@@ -447,6 +447,21 @@ fn a_handle_whose_connection_broke_gets_a_new_one_outside_a_transaction() {
 }
 
 #[test]
+fn query_one_reads_one_row_and_the_connection_goes_on() {
+    let Some(schema) = Schema::new() else { return };
+    let hub = schema.hub("");
+    hub.script(
+        "first",
+        r#"
+        let db = sql::connection("crm");
+        let first = db.query_one("SELECT g FROM generate_series(1, 200000) AS g");
+        #{ first: first, next: db.query_one("SELECT 2 AS two").two, all: db.query("SELECT g FROM generate_series(1, 3) AS g").len() }
+        "#,
+    );
+    assert_eq!(hub.run("first", "{}").json(), json!({"first": {"g": 1}, "next": 2, "all": 3}));
+}
+
+#[test]
 fn a_full_pool_makes_the_next_session_wait_then_fail() {
     let Some(schema) = Schema::new() else { return };
     let hub = schema.hub("pool = 1\ntimeout = \"300ms\"\n");
