@@ -130,11 +130,14 @@ fn every_call_works_on_postgres() {
             updated: db.execute("UPDATE people SET age = 0"),
             caught: caught,
             nested: nested,
+            // The URL names a user without a password: a database role, not a secret.
+            user: db.query_one("SELECT current_user AS u").u,
         }
         "#,
     );
+    let out = hub.run("calls", "{}").json();
     assert_eq!(
-        hub.run("calls", "{}").json(),
+        out,
         json!({
             "inserted": 1, "first": 1,
             "all": [
@@ -146,9 +149,14 @@ fn every_call_works_on_postgres() {
             "jsonb": {"has": true, "pet": "cat", "t": "7"},
             "updated": 3,
             "caught": "changed my mind",
-            "nested": "sql.transaction: already inside a transaction"
+            "nested": "sql.transaction: already inside a transaction",
+            "user": out["user"]
         })
     );
+    let user = reqwest::Url::parse(&schema.base).expect("a URL").username().to_string();
+    if !user.is_empty() {
+        assert_eq!(out["user"], json!(user));
+    }
 }
 
 /// One row of the type mapping: the column type on each database, the value a script binds
