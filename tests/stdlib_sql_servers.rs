@@ -131,11 +131,14 @@ fn every_call_works_on_postgres() {
             updated: db.execute("UPDATE people SET age = 0"),
             caught: caught,
             nested: nested,
+            // The URL names a user without a password: a database role, not a secret.
+            user: db.query_one("SELECT current_user AS u").u,
         }
         "#,
     );
+    let out = hub.run("calls", "{}").json();
     assert_eq!(
-        hub.run("calls", "{}").json(),
+        out,
         json!({
             "inserted": 1, "first": 1,
             "all": [
@@ -147,9 +150,14 @@ fn every_call_works_on_postgres() {
             "jsonb": {"has": true, "pet": "cat", "t": "7"},
             "updated": 3,
             "caught": "changed my mind",
-            "nested": "sql.transaction: already inside a transaction"
+            "nested": "sql.transaction: already inside a transaction",
+            "user": out["user"]
         })
     );
+    let user = reqwest::Url::parse(&schema.base).expect("a URL").username().to_string();
+    if !user.is_empty() {
+        assert_eq!(out["user"], json!(user));
+    }
 }
 
 /// One row of the type mapping: the column type on each database, the value a script binds
@@ -517,6 +525,21 @@ fn a_handle_whose_connection_broke_gets_a_new_one_outside_a_transaction() {
 }
 
 #[test]
+fn query_one_reads_one_row_and_the_connection_goes_on() {
+    let Some(schema) = Schema::new() else { return };
+    let hub = schema.hub("");
+    hub.script(
+        "first",
+        r#"
+        let db = sql::connection("crm");
+        let first = db.query_one("SELECT g FROM generate_series(1, 200000) AS g");
+        #{ first: first, next: db.query_one("SELECT 2 AS two").two, all: db.query("SELECT g FROM generate_series(1, 3) AS g").len() }
+        "#,
+    );
+    assert_eq!(hub.run("first", "{}").json(), json!({"first": {"g": 1}, "next": 2, "all": 3}));
+}
+
+#[test]
 fn a_full_pool_makes_the_next_session_wait_then_fail() {
     let Some(schema) = Schema::new() else { return };
     let hub = schema.hub("pool = 1\ntimeout = \"300ms\"\n");
@@ -560,6 +583,7 @@ fn tls_require_encrypts_and_verify_full_refuses_a_self_signed_certificate() {
     let url = schema.url(None);
     hub.manifest(&format!(
         "[connections.plain]\ntype = \"postgres\"\nurl = \"{url}\"\ntls = \"disable\"\n\n\
+         [connections.preferred]\ntype = \"postgres\"\nurl = \"{url}\"\n\n\
          [connections.encrypted]\ntype = \"postgres\"\nurl = \"{url}\"\ntls = \"require\"\n\n\
          [connections.verified]\ntype = \"postgres\"\nurl = \"{url}\"\ntls = \"verify-full\"\n"
     ));
@@ -572,6 +596,7 @@ fn tls_require_encrypts_and_verify_full_refuses_a_self_signed_certificate() {
         #{
             plain: sql::connection("plain").query_one(ssl).ssl,
             encrypted: sql::connection("encrypted").query_one(ssl).ssl,
+            preferred: sql::connection("preferred").query_one(ssl).ssl,
             verified: verified,
         }
         "#,
@@ -579,6 +604,7 @@ fn tls_require_encrypts_and_verify_full_refuses_a_self_signed_certificate() {
     let out = hub.run("tls", "{}").json();
     assert_eq!(out["plain"], json!(false));
     assert_eq!(out["encrypted"], json!(true));
+    assert_eq!(out["preferred"], json!(true), "the default, prefer, uses the TLS the server offers");
     let verified = out["verified"].as_str().expect("an error");
     assert!(verified.starts_with("sql.connection: cannot connect to"), "{verified}");
     assert!(verified.contains("certificate") && verified.contains("\"require\" encrypts"), "{verified}");

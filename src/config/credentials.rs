@@ -52,8 +52,7 @@ pub fn secrets(file: &Path, text: &str, manifest: &Manifest, expanded: Expanded)
                 userinfo(mqtt.url.as_str(), &mut credentials);
             }
             Connection::Postgres(server) | Connection::Mysql(server) => {
-                url_password(server.url.as_str(), &mut credentials);
-                query_password(server.url.as_str(), &mut credentials);
+                database_password(server.url.as_str(), &mut credentials);
             }
             Connection::Sqlite(_) => {}
         }
@@ -77,18 +76,14 @@ fn userinfo(url: &str, secrets: &mut Vec<String>) -> Option<(String, Option<Stri
     Some((user, password))
 }
 
-/// The password of a database URL. Its user name is an account's name, never a token (a server
-/// trusting local users has none): masked, `root` or `app` would be masked inside every word.
-fn url_password(url: &str, secrets: &mut Vec<String>) {
+/// The password of a database URL, from its userinfo or a `password=` query parameter (drivers
+/// take it there too), percent-decoded. Unlike an HTTP URL's, a user name alone is not a token:
+/// it is the database role (`postgres`), which scripts see in their own data.
+fn database_password(url: &str, secrets: &mut Vec<String>) {
     let Ok(url) = reqwest::Url::parse(url) else { return };
     if let Some(password) = url.password() {
         secrets.push(percent_encoding::percent_decode_str(password).decode_utf8_lossy().into_owned());
     }
-}
-
-/// A `password=` query parameter of a database URL (drivers take the password there too).
-fn query_password(url: &str, secrets: &mut Vec<String>) {
-    let Ok(url) = reqwest::Url::parse(url) else { return };
     secrets.extend(url.query_pairs().filter(|(key, _)| key == "password").map(|(_, value)| value.into_owned()));
 }
 
@@ -111,16 +106,10 @@ mod tests {
         assert_eq!(userinfo("https://tok3n@h/x", &mut secrets), Some(("tok3n".to_string(), None)));
         assert_eq!(userinfo("https://h/x", &mut secrets), None);
         assert_eq!(secrets, ["p@ss", "tok3n"]);
-        query_password("postgres://h/db?user=app&password=s%20cret", &mut secrets);
-        assert_eq!(secrets.last().map(String::as_str), Some("s cret"));
-    }
-
-    #[test]
-    fn a_database_user_name_is_not_a_secret() {
         let mut secrets = Vec::new();
-        url_password("mysql://root@127.0.0.1:3306/test", &mut secrets);
-        assert!(secrets.is_empty());
-        url_password("postgres://app:p%2Fw@db.lan/crm", &mut secrets);
-        assert_eq!(secrets, ["p/w"]);
+        database_password("postgres://app:p%40ss@h/db", &mut secrets);
+        database_password("postgres://postgres@h/db", &mut secrets);
+        database_password("postgres://h/db?user=app&password=s%20cret", &mut secrets);
+        assert_eq!(secrets, ["p@ss", "s cret"], "a database user name alone is not a secret");
     }
 }

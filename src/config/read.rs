@@ -102,10 +102,9 @@ impl Reader<'_> {
             let message = err.message().trim();
             // A required key that was wrong and taken out: its error is already recorded.
             // (A connection says it needs a key for its `type` in its own words.)
-            if removed
-                .iter()
-                .any(|field| message == format!("missing field `{field}`") || message.ends_with(&format!("needs `{field}`")))
-            {
+            if removed.iter().any(|field| {
+                message == format!("missing field `{field}`") || message.ends_with(&format!("needs `{field}`"))
+            }) {
                 return None;
             }
             let field = match path.split(['.', '[']).next().filter(|first| !first.is_empty()) {

@@ -246,12 +246,12 @@ impl Session for PgSession {
         let (text, binds) = binds(sql, params)?;
         self.note(&text);
         let (columns, rows) = self.call(|conn| async move {
-            let (statement, rows) = conn.query(&text, &refs(&binds)).await?;
+            let (statement, rows) = conn.query(&text, &refs(&binds), limit).await?;
             let columns: Vec<String> = statement.columns().iter().map(|column| column.name().to_string()).collect();
             Ok((columns, rows))
         })?;
-        let mut out = Vec::with_capacity(rows.len().min(limit));
-        for row in rows.into_iter().take(limit) {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
             let mut values = Vec::with_capacity(columns.len());
             for (index, name) in columns.iter().enumerate() {
                 let Read(value) = row.try_get(index).map_err(|err| {

@@ -6,6 +6,7 @@
 use super::postgres::{Server, db_error};
 use super::session::SqlError;
 use crate::config::SqlTls;
+use futures_util::TryStreamExt;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,22 +39,41 @@ impl Conn {
         Ok(statement)
     }
 
-    /// Runs `sql` as a query: its statement (for the column names) and rows.
+    /// Runs `sql` as a query: its statement (for the column names) and its first `limit` rows.
     pub(super) async fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
+        limit: usize,
     ) -> Result<(Statement, Vec<Row>), Error> {
         let statement = self.statement(sql).await?;
-        match self.client.query(&statement, params).await {
+        match self.rows(&statement, params, limit).await {
             Err(err) if stale(&err) => {
                 self.statements.lock().remove(sql);
                 let statement = self.statement(sql).await?;
-                let rows = self.client.query(&statement, params).await?;
+                let rows = self.rows(&statement, params, limit).await?;
                 Ok((statement, rows))
             }
             rows => Ok((statement, rows?)),
         }
+    }
+
+    /// The first `limit` rows of `statement`, read as they arrive: the rest are not kept (the
+    /// driver drops them as the server sends them).
+    async fn rows(
+        &self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+        limit: usize,
+    ) -> Result<Vec<Row>, Error> {
+        let stream = self.client.query_raw(statement, params.iter().copied()).await?;
+        let mut stream = std::pin::pin!(stream);
+        let mut rows = Vec::new();
+        while rows.len() < limit {
+            let Some(row) = stream.try_next().await? else { break };
+            rows.push(row);
+        }
+        Ok(rows)
     }
 
     /// Runs `sql` and returns the number of rows it changed.
