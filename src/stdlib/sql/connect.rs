@@ -58,17 +58,17 @@ pub struct Target<'a> {
     pub name: &'a str,
     /// `host:port/database` (never the URL: it may hold a password).
     pub address: &'a str,
-    pub circuit: Option<&'a Circuit>,
     pub metrics: &'a Metrics,
 }
 
 /// Runs `connect` if the circuit lets it, and reports how it went to the circuit; changes of
 /// the circuit are warn lines of the run.
 pub async fn through_circuit<T>(
+    circuit: Option<&Circuit>,
     target: Target<'_>,
     connect: impl Future<Output = Result<T, SqlError>>,
 ) -> Result<T, SqlError> {
-    let Some(circuit) = target.circuit else { return connect.await };
+    let Some(circuit) = circuit else { return connect.await };
     let permit = match circuit.admit(Instant::now(), target.metrics, target.name) {
         Ok((permit, change)) => {
             note(target.name, change);

@@ -4,13 +4,13 @@
 
 mod connect;
 mod mysql;
-mod mysql_pool;
+mod mysql_conn;
 mod mysql_types;
 mod numeric;
 mod params;
+mod pool;
 mod postgres;
 mod postgres_conn;
-mod postgres_pool;
 mod postgres_tls;
 mod postgres_types;
 mod session;

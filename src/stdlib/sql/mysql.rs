@@ -1,15 +1,17 @@
 //! The MySQL and MariaDB backend (mysql_async, rustls): a pool of at most `pool` connections
-//! (`mysql_pool.rs`), opened on first use and replaced when broken. Scripts are synchronous, so
+//! (`pool.rs`), opened on first use and replaced when broken. Scripts are synchronous, so
 //! each call drives its future on the hub's runtime (`engine::wait_cancellable`), bounded by the
 //! run's deadline; at the deadline the connection is killed on the server (`KILL` from another
 //! connection), which stops the statement and rolls back its transaction, and dropped.
 //! Connecting is retried (`retry`) and guarded by a circuit breaker (`circuit`) as `connect.rs`
 //! does for every server.
 
+use super::connect::Target;
 use super::connect::retrying;
-use super::mysql_pool::{Pool, connect};
+use super::mysql_conn::{connect, open};
 use super::mysql_types::{Kind, bind, read};
 use super::params::{self, Dialect, Params};
+use super::pool::Pool;
 use super::session::{Code, Database, Failure, Rows, Session, SqlError};
 use crate::config::{Policy, SqlServerConnection, SqlTls};
 use crate::engine::context;
@@ -50,16 +52,22 @@ pub struct Mysql(Arc<Server>);
 /// What every session of one connection shares.
 pub(super) struct Server {
     pub(super) name: String,
-    /// The URL's options with the session set-up; TLS is added per attempt (`mysql_pool::open`).
+    /// The URL's options with the session set-up; TLS is added per attempt (`mysql_conn::connect`).
     pub(super) opts: Opts,
     pub(super) tls: SqlTls,
     /// `host:port/database`, for messages (the URL may hold a password).
     pub(super) address: String,
     pub(super) connect_timeout: Duration,
     retry: Policy,
-    pub(super) pool: Pool,
+    pub(super) pool: Pool<Conn>,
     runtime: Handle,
     pub(super) host: Host,
+}
+
+impl Server {
+    fn target(&self) -> Target<'_> {
+        Target { name: &self.name, address: &self.address, metrics: &self.host.metrics }
+    }
 }
 
 impl Mysql {
@@ -114,7 +122,8 @@ impl Database for Mysql {
     fn session(&self) -> Result<Box<dyn Session>, SqlError> {
         let server = &self.0;
         let (permit, conn) = retrying(&server.name, &server.retry, &server.host.metrics, || {
-            run(&server.runtime, Pool::acquire(server)).and_then(|acquired| acquired)
+            run(&server.runtime, server.pool.acquire(server.connect_timeout, server.target(), open(server)))
+                .and_then(|acquired| acquired)
         })?;
         Ok(Box::new(MySession {
             server: Arc::clone(server),
@@ -183,7 +192,9 @@ impl MySession {
         if self.conn.is_none() && !self.in_transaction && !self.unsure {
             // The connection broke or was killed between statements that stand alone: a new one
             // in its place (the session keeps its place in the pool) loses nothing.
-            let conn = run(&self.server.runtime, Pool::open(&self.server)).and_then(|opened| opened)?;
+            let server = &self.server;
+            let conn =
+                run(&server.runtime, server.pool.open(server.target(), open(server))).and_then(|opened| opened)?;
             self.id = conn.id();
             self.conn = Some(conn);
         }

@@ -5,10 +5,11 @@
 //! also ends any transaction it was in. Connecting is retried (`retry`) and guarded by a
 //! circuit breaker (`circuit`) as `connect.rs` does for every server.
 
+use super::connect::Target;
 use super::connect::retrying;
 use super::params::{self, POSTGRES, Params};
-use super::postgres_conn::Conn;
-use super::postgres_pool::Pool;
+use super::pool::Pool;
+use super::postgres_conn::{Conn, open};
 use super::postgres_tls;
 use super::postgres_types::{Bind, Read};
 use super::session::{Code, Database, Failure, Rows, Session, SqlError};
@@ -45,9 +46,15 @@ pub(super) struct Server {
     pub(super) address: String,
     pub(super) connect_timeout: Duration,
     retry: Policy,
-    pub(super) pool: Pool,
+    pub(super) pool: Pool<Conn>,
     pub(super) runtime: Handle,
     pub(super) host: Host,
+}
+
+impl Server {
+    fn target(&self) -> Target<'_> {
+        Target { name: &self.name, address: &self.address, metrics: &self.host.metrics }
+    }
 }
 
 impl Postgres {
@@ -110,7 +117,7 @@ impl Database for Postgres {
     fn session(&self) -> Result<Box<dyn Session>, SqlError> {
         let server = &self.0;
         let (permit, conn) = retrying(&server.name, &server.retry, &server.host.metrics, || {
-            run(&server.runtime, Pool::acquire(server))
+            run(&server.runtime, server.pool.acquire(server.connect_timeout, server.target(), open(server)))
         })?;
         let session = PgSession {
             server: Arc::clone(server),
@@ -172,7 +179,8 @@ impl PgSession {
         if self.conn.is_none() && !self.in_transaction && !self.unsure {
             // The connection broke or was cancelled between statements that stand alone: a new
             // one in its place (the session keeps its place in the pool) loses nothing.
-            self.conn = Some(run(&self.server.runtime, Pool::open(&self.server))?);
+            let server = &self.server;
+            self.conn = Some(run(&server.runtime, server.pool.open(server.target(), open(server)))?);
         }
         let conn = self.conn.as_ref().ok_or_else(|| {
             SqlError::statement(if self.in_transaction {

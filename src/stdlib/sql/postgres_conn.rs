@@ -3,6 +3,7 @@
 //! of two. The server re-plans them when the search path or a table changes; one it can no
 //! longer run (a result type changed, `DEALLOCATE ALL`) is prepared again once.
 
+use super::pool::Pooled;
 use super::postgres::{Server, db_error};
 use super::session::SqlError;
 use crate::config::SqlTls;
@@ -22,6 +23,17 @@ const MAX_STATEMENTS: usize = 256;
 pub(super) struct Conn {
     pub(super) client: Arc<Client>,
     statements: Arc<Mutex<HashMap<String, Statement>>>,
+}
+
+impl Pooled for Conn {
+    // Its I/O task sees a closed socket at once.
+    async fn usable(&mut self, _wait: std::time::Duration) -> bool {
+        !self.client.is_closed()
+    }
+
+    fn open(&self) -> bool {
+        !self.client.is_closed()
+    }
 }
 
 impl Conn {
