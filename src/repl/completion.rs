@@ -266,7 +266,8 @@ impl Vocabulary {
     }
 
     /// Names inside a string: a module's own kind of connection in `sql::connection("`,
-    /// `http::connection("`, `mqtt::connection("` and `mail::send("`, modules in `import "`, scripts in `actions::run("`.
+    /// `http::connection("`, `mqtt::connection("` and `mail::send("`, modules in `import "`,
+    /// scripts in `actions::run("`.
     fn complete_in_string(&self, before: &str) -> (usize, Vec<Candidate>) {
         let Some(quote) = before.rfind(['"', '`']) else { return (before.len(), Vec::new()) };
         let partial = &before[quote + 1..];

@@ -1,6 +1,7 @@
 //! `sql`: the databases named in `[connections]`: SQLite files (`sqlite.rs`), PostgreSQL
-//! servers (`postgres.rs`) and MySQL/MariaDB servers (`mysql.rs`), behind one script API (`Db`), one type mapping (`value.rs`) and
-//! one way of binding parameters (`params.rs`); each backend is a [`Database`] of [`Session`]s.
+//! servers (`postgres.rs`) and MySQL/MariaDB servers (`mysql.rs`), behind one script API (`Db`),
+//! one type mapping (`value.rs`) and one way of binding parameters (`params.rs`); each backend is
+//! a [`Database`] of [`Session`]s.
 
 mod connect;
 mod mysql;
