@@ -62,7 +62,7 @@ impl Publisher {
     }
 
     /// Hands a publish to the client; the answer says when the broker has it.
-    pub fn publish(&self, topic: &str, payload: Vec<u8>, qos: QoS, retain: bool) -> Result<Done, String> {
+    pub(super) fn publish(&self, topic: &str, payload: Vec<u8>, qos: QoS, retain: bool) -> Result<Done, String> {
         let (sender, done) = oneshot::channel();
         // Under the lock, so the order of `unsent` is the order rumqttc writes them in.
         let mut tracking = self.tracking.lock();

@@ -84,7 +84,7 @@ impl Kind {
 
 /// A column's value as a script reads it. Prepared statements send typed values; the text
 /// protocol sends text, which is parsed by the column's kind, so both read the same.
-pub fn read(value: My, kind: Kind) -> Result<Value, String> {
+pub(super) fn read(value: My, kind: Kind) -> Result<Value, String> {
     Ok(match (value, kind) {
         (My::NULL, _) => Value::Null,
         (My::Int(i), Kind::Bool) => Value::Bool(i != 0),
