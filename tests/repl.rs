@@ -363,6 +363,57 @@ mod terminal {
     }
 
     #[test]
+    fn ctrl_c_cancels_a_query_on_a_database_server() {
+        // The alias marks this test's statements among whatever else the server runs.
+        let mark = format!("repl_ctrl_c_{}", std::process::id());
+        let servers = [
+            (
+                "SWITCHBOARD_TEST_POSTGRES_URL",
+                "postgres",
+                "pg_sleep(300)",
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE",
+            ),
+            (
+                "SWITCHBOARD_TEST_MYSQL_URL",
+                "mysql",
+                "SLEEP(300)",
+                "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE info LIKE",
+            ),
+        ];
+        let hub = Hub::new();
+        let mut manifest = String::from("[limits]\ntimeout = \"10m\"\n");
+        let mut checks = Vec::new();
+        for (variable, kind, sleep, running) in servers {
+            let Ok(url) = std::env::var(variable) else {
+                crate::harness::skip(&format!("{variable} is not set"));
+                continue;
+            };
+            manifest.push_str(&format!("\n[connections.{kind}]\ntype = \"{kind}\"\nurl = \"{url}\"\n"));
+            hub.script(
+                kind,
+                &format!(
+                    "sql::connection(\"{kind}\").query_one(\"{running} '%{mark}%' AND {} NOT LIKE '%count%'\").n",
+                    if kind == "mysql" { "info" } else { "query" }
+                ),
+            );
+            checks.push((kind, format!("sql::connection(\"{kind}\").query(\"SELECT {sleep} AS {mark}\")")));
+        }
+        if checks.is_empty() {
+            return;
+        }
+        hub.manifest(&manifest);
+        let mut session = start(&hub);
+        for (index, (kind, call)) in checks.iter().enumerate() {
+            interrupts_a_waiting_call(&mut session, call, "sql.query: interrupted", 8100 + 100 * index as u64);
+            let gone = crate::harness::wait_until(std::time::Duration::from_secs(10), || {
+                hub.run(kind, "{}").json() == serde_json::json!(0)
+            });
+            assert!(gone, "the {kind} statement still runs on the server after Ctrl-C");
+        }
+        quit(session);
+    }
+
+    #[test]
     fn ctrl_c_interrupts_a_running_entry_and_cancels_a_line() {
         let hub = Hub::new();
         hub.manifest("[limits]\ntimeout = \"10m\"\nmax_operations = 9_000_000_000_000_000\n");
