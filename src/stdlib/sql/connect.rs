@@ -1,15 +1,29 @@
-//! Getting a session from a SQL server, for every server backend alike: connecting through the
-//! connection's circuit breaker, and the `retry` loop, which retries only failures that prove
-//! the statement never ran (`Failure::NotRun`: cannot connect, no pooled connection in time).
+//! Talking to a SQL server, for every server backend alike: waiting on its async driver within
+//! the run's deadline, connecting through the connection's circuit breaker, and the `retry` loop,
+//! which retries only failures that prove the statement never ran (`Failure::NotRun`: cannot
+//! connect, no pooled connection in time).
 
 use super::session::{Failure, SqlError};
 use crate::config::{AfterFailure, Policy};
 use crate::engine::context::{self, Level};
-use crate::engine::{Interrupted, pause};
+use crate::engine::{Interrupted, pause, wait_cancellable};
 use crate::metrics::Metrics;
 use crate::stdlib::circuit::{Change, Circuit};
 use std::future::Future;
 use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
+
+/// Drives `future` on `runtime` from the script's thread, bounded by the run's deadline; a
+/// cancelled run (Ctrl-C) stops waiting.
+pub fn within_deadline<T>(runtime: &Handle, future: impl Future<Output = T>) -> Result<T, SqlError> {
+    let left = context::remaining().unwrap_or(Duration::MAX);
+    // The timer is made inside the future: it needs the runtime, which this thread may not be in.
+    match wait_cancellable(runtime, async move { tokio::time::timeout(left, future).await }) {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(_)) => Err(SqlError::deadline()),
+        Err(Interrupted) => Err(SqlError::interrupted()),
+    }
+}
 
 /// Calls `attempt` until it succeeds, fails in a way that is not retried, or `policy` gives up;
 /// each retry is a warn line of the run and counts in `switchboard_connection_retries_total`, and

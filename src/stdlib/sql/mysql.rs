@@ -6,8 +6,7 @@
 //! Connecting is retried (`retry`) and guarded by a circuit breaker (`circuit`) as `connect.rs`
 //! does for every server.
 
-use super::connect::Target;
-use super::connect::retrying;
+use super::connect::{Target, retrying, within_deadline};
 use super::mysql_conn::{connect, open};
 use super::mysql_types::{Kind, bind, read};
 use super::params::{self, Dialect, Params};
@@ -15,7 +14,7 @@ use super::pool::Pool;
 use super::session::{Code, Database, Failure, Rows, Session, SqlError};
 use crate::config::{Policy, SqlServerConnection, SqlTls};
 use crate::engine::context;
-use crate::engine::{Interrupted, wait, wait_cancellable};
+use crate::engine::wait;
 use crate::host::Host;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Row};
@@ -122,7 +121,7 @@ impl Database for Mysql {
     fn session(&self) -> Result<Box<dyn Session>, SqlError> {
         let server = &self.0;
         let (permit, conn) = retrying(&server.name, &server.retry, &server.host.metrics, || {
-            run(&server.runtime, server.pool.acquire(server.connect_timeout, server.target(), open(server)))
+            within_deadline(&server.runtime, server.pool.acquire(server.connect_timeout, server.target(), open(server)))
                 .and_then(|acquired| acquired)
         })?;
         Ok(Box::new(MySession {
@@ -134,17 +133,6 @@ impl Database for Mysql {
             unsure: false,
             last_insert_id: 0,
         }))
-    }
-}
-
-/// Drives `future` on `runtime`, bounded by the run's deadline; a cancelled run stops waiting.
-fn run<T>(runtime: &Handle, future: impl Future<Output = T>) -> Result<T, SqlError> {
-    let left = context::remaining().unwrap_or(Duration::MAX);
-    // The timer is made inside the future: it needs the runtime, which this thread may not be in.
-    match wait_cancellable(runtime, async move { tokio::time::timeout(left, future).await }) {
-        Ok(Ok(output)) => Ok(output),
-        Ok(Err(_)) => Err(SqlError::deadline()),
-        Err(Interrupted) => Err(SqlError::interrupted()),
     }
 }
 
@@ -193,8 +181,8 @@ impl MySession {
             // The connection broke or was killed between statements that stand alone: a new one
             // in its place (the session keeps its place in the pool) loses nothing.
             let server = &self.server;
-            let conn =
-                run(&server.runtime, server.pool.open(server.target(), open(server))).and_then(|opened| opened)?;
+            let conn = within_deadline(&server.runtime, server.pool.open(server.target(), open(server)))
+                .and_then(|opened| opened)?;
             self.id = conn.id();
             self.conn = Some(conn);
         }
@@ -205,7 +193,7 @@ impl MySession {
                 "the connection was lost after a statement that changed its session (BEGIN, SET ...)"
             })
         })?;
-        let outcome = run(&self.server.runtime, async move {
+        let outcome = within_deadline(&self.server.runtime, async move {
             let result = work(&mut conn).await;
             (conn, result)
         });

@@ -5,8 +5,7 @@
 //! also ends any transaction it was in. Connecting is retried (`retry`) and guarded by a
 //! circuit breaker (`circuit`) as `connect.rs` does for every server.
 
-use super::connect::Target;
-use super::connect::retrying;
+use super::connect::{Target, retrying, within_deadline};
 use super::params::{self, POSTGRES, Params};
 use super::pool::Pool;
 use super::postgres_conn::{Conn, open};
@@ -15,7 +14,7 @@ use super::postgres_types::{Bind, Read};
 use super::session::{Code, Database, Failure, Rows, Session, SqlError};
 use crate::config::{Policy, SqlServerConnection, SqlTls};
 use crate::engine::context;
-use crate::engine::{Interrupted, wait, wait_cancellable};
+use crate::engine::wait;
 use crate::host::Host;
 use std::future::Future;
 use std::str::FromStr;
@@ -130,15 +129,9 @@ impl Database for Postgres {
     }
 }
 
-/// Drives `future` on `runtime`, bounded by the run's deadline; a cancelled run stops waiting.
+/// [`within_deadline`] for work that can fail on its own.
 fn run<T>(runtime: &Handle, future: impl Future<Output = Result<T, SqlError>>) -> Result<T, SqlError> {
-    let left = context::remaining().unwrap_or(Duration::MAX);
-    // The timer is made inside the future: it needs the runtime, which this thread may not be in.
-    match wait_cancellable(runtime, async move { tokio::time::timeout(left, future).await }) {
-        Ok(Ok(result)) => result,
-        Ok(Err(_)) => Err(SqlError::deadline()),
-        Err(Interrupted) => Err(SqlError::interrupted()),
-    }
+    within_deadline(runtime, future).and_then(|result| result)
 }
 
 /// One pooled connection held by a script handle.
